@@ -1,0 +1,6 @@
+/** The embedded event store: `import { openEventStore } from 'annals'`. */
+export { openEventStore, defaultSqlitePath, type OpenOptions, type Durability } from './store/open.js';
+export type { EventStore } from './store/event-store.js';
+export * from './store/model.js';
+export * from './store/errors.js';
+export { defaultLimits, type Limits } from './store/limits.js';

@@ -1,0 +1,91 @@
+/**
+ * Property-based comparison with the reference model: random sequences of appends (with every form of
+ * expected revision and with retried ids), deletes, tombstones and reads run on the store under test and
+ * on the in-memory engine; both must give the same outcomes and hold the same log.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import fc from 'fast-check';
+import { createEventStore } from '../create-store.js';
+import { AnnalsError } from '../errors.js';
+import type { EventStore } from '../event-store.js';
+import { createMemoryEngine } from '../memory/memory-engine.js';
+import type { EventInput, ExpectedRevision, RecordedEvent } from '../model.js';
+import type { OpenStore } from './harness.js';
+
+const streams = ['order-1', 'order-2', 'user-1'];
+const ids = Array.from({ length: 12 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+
+type Operation =
+  | { kind: 'append'; stream: string; expected: ExpectedRevision; events: EventInput[] }
+  | { kind: 'delete'; stream: string; expected: ExpectedRevision; hard: boolean }
+  | { kind: 'metadata'; stream: string; maxCount: number | undefined };
+
+const expectedRevision = fc.oneof(
+  fc.constantFrom<ExpectedRevision>('any', 'no_stream', 'stream_exists'),
+  fc.integer({ min: 0, max: 6 }),
+);
+const eventInput = fc.record({
+  id: fc.option(fc.constantFrom(...ids), { nil: undefined }),
+  type: fc.constantFrom('A', 'B'),
+  data: fc.constantFrom<EventInput['data']>(1, 'x', { k: 1 }),
+});
+const operation: fc.Arbitrary<Operation> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), stream: fc.constantFrom(...streams), expected: expectedRevision, events: fc.array(eventInput, { minLength: 1, maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), stream: fc.constantFrom(...streams), expected: expectedRevision, hard: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('metadata' as const), stream: fc.constantFrom(...streams), maxCount: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }) },
+);
+
+/** Appends without ids get fresh random ones, which differ between the two stores: compare what they control. */
+const comparable = (events: RecordedEvent[]) =>
+  events.map((e) => ({ stream: e.stream, revision: e.revision, type: e.type, data: e.data, id: ids.includes(e.id) ? e.id : 'generated' }));
+
+const outcome = async (call: () => Promise<unknown>): Promise<unknown> => {
+  try {
+    const result = await call();
+    return result === undefined ? 'ok' : { revision: (result as { revision: number }).revision };
+  } catch (error) {
+    if (!(error instanceof AnnalsError)) throw error;
+    return error.code;
+  }
+};
+
+const apply = (store: EventStore, op: Operation) => {
+  switch (op.kind) {
+    case 'append':
+      return outcome(() => store.append(op.stream, op.events.map((e) => (e.id === undefined ? { type: e.type, data: e.data } : e)), { expectedRevision: op.expected }));
+    case 'delete':
+      return outcome(() => (op.hard ? store.tombstoneStream : store.deleteStream)(op.stream, { expectedRevision: op.expected }));
+    case 'metadata':
+      return outcome(() => store.setMetadata(op.stream, op.maxCount === undefined ? {} : { maxCount: op.maxCount }));
+  }
+};
+
+const snapshot = async (store: EventStore) => {
+  const all = await store.readAll();
+  for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position, 'positions strictly increase');
+  const byStream: Record<string, unknown> = {};
+  for (const stream of streams) byStream[stream] = await outcome(async () => comparable(await store.readStream(stream)) as never);
+  return { all: comparable(all), byStream };
+};
+
+export const describeModelComparison = (name: string, openStore: OpenStore, numRuns = Number(process.env.ANNALS_PROPERTY_RUNS ?? 25)): void => {
+  it(`behaves like the reference model over random operations (${name})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
+        const model = createEventStore(createMemoryEngine());
+        const subject = await openStore();
+        try {
+          for (const op of operations) {
+            assert.deepEqual(await apply(subject, op), await apply(model, op), `outcome of ${JSON.stringify(op)}`);
+          }
+          assert.deepEqual(await snapshot(subject), await snapshot(model));
+        } finally {
+          await subject.close();
+          await model.close();
+        }
+      }),
+      { numRuns },
+    );
+  });
+};

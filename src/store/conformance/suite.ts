@@ -1,0 +1,571 @@
+/**
+ * The conformance suite: every rule of DESIGN.md sections 2 to 4, run alike against every `EventStore`
+ * (each engine, and the HTTP client talking to a server on each engine).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { EventStore } from '../event-store.js';
+import { isCaughtUp, type RecordedEvent, type SubscriptionMessage } from '../model.js';
+import { collect, event, events, rejectsWith, rejectsWrongRevision, take, type OpenStore } from './harness.js';
+import { describeModelComparison } from './model-based.js';
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const describeConformance = (name: string, openStore: OpenStore): void => {
+  /** Runs `body` on a fresh store and always closes it. */
+  const withStore = (body: (store: EventStore) => Promise<void>) => async () => {
+    const store = await openStore();
+    try {
+      await body(store);
+    } finally {
+      await store.close();
+    }
+  };
+  const test = (title: string, body: (store: EventStore) => Promise<void>) => it(title, withStore(body));
+
+  /** Asserts that a rejected call left the store as it was. */
+  const nothingWritten = async (store: EventStore) => {
+    assert.deepEqual(await store.readAll(), []);
+    assert.equal((await store.stats()).events, 0);
+  };
+
+  describe(`EventStore conformance: ${name}`, () => {
+    describe('append and read', () => {
+      test('records events with revisions, positions, ids, metadata and time', async (store) => {
+        const before = Date.now();
+        const result = await store.append('order-1', [
+          event('Placed', { total: 10 }, { metadata: { correlationId: 'c-1' } }),
+          event('Paid', { amount: 10 }),
+        ]);
+        const read = await store.readStream('order-1');
+        assert.equal(read.length, 2);
+        assert.deepEqual(result, { revision: 1, position: read[1]!.position });
+        const [placed, paid] = read as [RecordedEvent, RecordedEvent];
+        assert.equal(placed.stream, 'order-1');
+        assert.deepEqual([placed.revision, paid.revision], [0, 1]);
+        assert.equal(typeof placed.position, 'bigint');
+        assert.ok(placed.position < paid.position);
+        assert.match(placed.id, uuidPattern);
+        assert.notEqual(placed.id, paid.id);
+        assert.deepEqual([placed.type, placed.data, placed.metadata], ['Placed', { total: 10 }, { correlationId: 'c-1' }]);
+        assert.deepEqual(paid.metadata, {});
+        assert.ok(placed.recordedAt instanceof Date);
+        assert.ok(placed.recordedAt.getTime() >= before - 1000 && placed.recordedAt.getTime() <= Date.now() + 1000);
+      });
+
+      test('keeps the ids the caller gives', async (store) => {
+        const id = randomUUID();
+        await store.append('s-1', [event('A', {}, { id: id.toUpperCase() })]);
+        assert.equal((await store.readStream('s-1'))[0]!.id, id);
+      });
+
+      test('round-trips any JSON value as data', async (store) => {
+        const values = [null, true, 0, -1.5, 1e21, 'text', 'ünïcödé 🎉', [], [1, [2, { a: null }]], { nested: { deep: [1, 'x'] }, 'key with space': 1 }];
+        await store.append('json-1', values.map((data) => event('Value', data)));
+        assert.deepEqual((await store.readStream('json-1')).map((e) => e.data), values);
+      });
+
+      test('positions increase across streams in the order of the log', async (store) => {
+        await store.append('a-1', events(2));
+        await store.append('b-1', events(1));
+        await store.append('a-1', events(1));
+        const all = await store.readAll();
+        assert.deepEqual(all.map((e) => `${e.stream}@${e.revision}`), ['a-1@0', 'a-1@1', 'b-1@0', 'a-1@2']);
+        for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
+      });
+
+      test('an append with an invalid event writes none of its events', async (store) => {
+        await rejectsWith(store.append('s-1', [event('Ok'), { type: '', data: {} }]), 'invalid_argument');
+        await nothingWritten(store);
+      });
+
+      test('accepts unicode stream names up to 255 UTF-8 bytes', async (store) => {
+        const name = `ü-${'x'.repeat(252)}`;
+        assert.equal(Buffer.byteLength(name), 255);
+        await store.append(name, events(1));
+        await store.append('заказ-1', events(1));
+        assert.equal((await store.readStream(name)).length, 1);
+        assert.equal((await store.readStream('заказ-1'))[0]!.stream, 'заказ-1');
+      });
+
+      test('reads an absent stream as empty', async (store) => {
+        assert.deepEqual(await store.readStream('nothing-here'), []);
+      });
+
+      test('reads a stream from a revision, backwards, and with a limit', async (store) => {
+        await store.append('s-1', events(10));
+        const revisions = async (options: Parameters<EventStore['readStream']>[1]) =>
+          (await store.readStream('s-1', options)).map((e) => e.revision);
+        assert.deepEqual(await revisions({ from: 7 }), [7, 8, 9]);
+        assert.deepEqual(await revisions({ from: 2, limit: 3 }), [2, 3, 4]);
+        assert.deepEqual(await revisions({ direction: 'backwards', limit: 3 }), [9, 8, 7]);
+        assert.deepEqual(await revisions({ direction: 'backwards', from: 1 }), [1, 0]);
+        assert.deepEqual(await revisions({ from: 'end' }), []);
+        assert.deepEqual(await revisions({ from: 'end', direction: 'backwards', limit: 1 }), [9]);
+        assert.deepEqual(await revisions({ from: 'start', limit: 1 }), [0]);
+        assert.deepEqual(await revisions({ from: 50 }), []);
+      });
+
+      test('reads the global log from a position, backwards, and with a limit', async (store) => {
+        await store.append('a-1', events(3));
+        await store.append('b-1', events(3));
+        const all = await store.readAll();
+        const third = all[2]!.position;
+        assert.deepEqual((await store.readAll({ from: third })).map((e) => e.position), all.slice(2).map((e) => e.position));
+        assert.deepEqual((await store.readAll({ from: third, limit: 2 })).length, 2);
+        assert.deepEqual(
+          (await store.readAll({ direction: 'backwards', limit: 4 })).map((e) => e.position),
+          all.slice(2).reverse().map((e) => e.position),
+        );
+        assert.deepEqual(
+          (await store.readAll({ direction: 'backwards', from: third })).map((e) => e.position),
+          all.slice(0, 3).reverse().map((e) => e.position),
+        );
+        assert.deepEqual(await store.readAll({ from: 'end' }), []);
+        assert.deepEqual(await store.readAll({ from: all.at(-1)!.position + 1n }), []);
+      });
+
+      test('filters the global log by event type, stream prefix and category', async (store) => {
+        await store.append('order-1', [event('Placed'), event('Paid')]);
+        await store.append('orders-2', [event('Placed')]);
+        await store.append('order', [event('Noted')]);
+        await store.append('user-1', [event('Registered'), event('Placed')]);
+        const streamsOf = async (filter: NonNullable<Parameters<EventStore['readAll']>[0]>['filter']) =>
+          (await store.readAll({ filter })).map((e) => `${e.stream}:${e.type}`);
+        assert.deepEqual(await streamsOf({ types: ['Placed'] }), ['order-1:Placed', 'orders-2:Placed', 'user-1:Placed']);
+        assert.deepEqual(await streamsOf({ types: ['Paid', 'Registered'] }), ['order-1:Paid', 'user-1:Registered']);
+        assert.deepEqual(await streamsOf({ streams: ['order'] }), ['order-1:Placed', 'order-1:Paid', 'orders-2:Placed', 'order:Noted']);
+        assert.deepEqual(await streamsOf({ streams: ['user-', 'orders-'] }), ['orders-2:Placed', 'user-1:Registered', 'user-1:Placed']);
+        assert.deepEqual(await streamsOf({ category: 'order' }), ['order-1:Placed', 'order-1:Paid', 'order:Noted']);
+        assert.deepEqual(await streamsOf({ category: 'order', types: ['Placed'] }), ['order-1:Placed']);
+        assert.deepEqual(
+          (await store.readAll({ filter: { types: ['Placed'] }, direction: 'backwards', limit: 2 })).map((e) => e.stream),
+          ['user-1', 'orders-2'],
+        );
+      });
+
+      test('treats LIKE wildcards in filters as plain characters', async (store) => {
+        await store.append('a_b-1', events(1));
+        await store.append('axb-1', events(1));
+        await store.append('100%-1', events(1));
+        await store.append('1000-1', events(1));
+        assert.deepEqual((await store.readAll({ filter: { streams: ['a_b'] } })).map((e) => e.stream), ['a_b-1']);
+        assert.deepEqual((await store.readAll({ filter: { streams: ['100%'] } })).map((e) => e.stream), ['100%-1']);
+        assert.deepEqual((await store.readAll({ filter: { category: 'a_b' } })).map((e) => e.stream), ['a_b-1']);
+      });
+
+      test('iterates long streams and the log in pages, in both directions', async (store) => {
+        const batch = events(2500);
+        await store.append('long-1', batch.slice(0, 1200));
+        await store.append('other-1', events(3));
+        await store.append('long-1', batch.slice(1200));
+        const forwards = await collect(store.iterateStream('long-1'));
+        assert.deepEqual(forwards.map((e) => e.revision), [...Array(2500).keys()]);
+        const backwards = await collect(store.iterateStream('long-1', { direction: 'backwards', limit: 1100 }));
+        assert.deepEqual(backwards.map((e) => e.revision), [...Array(1100).keys()].map((i) => 2499 - i));
+        const all = await collect(store.iterateAll());
+        assert.equal(all.length, 2503);
+        for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
+        const allBackwards = await collect(store.iterateAll({ direction: 'backwards' }));
+        assert.deepEqual(allBackwards.map((e) => e.id), all.map((e) => e.id).reverse());
+        const filtered = await collect(store.iterateAll({ filter: { streams: ['other-'] } }));
+        assert.equal(filtered.length, 3);
+        const from = all[1500]!.position;
+        assert.equal((await collect(store.iterateAll({ from, limit: 1001 })))[0]!.position, from);
+        assert.equal((await collect(store.iterateAll({ from, limit: 1001 }))).length, 1001);
+      });
+    });
+
+    describe('expected revision', () => {
+      test('no_stream holds only while the stream is absent', async (store) => {
+        assert.equal((await store.append('s-1', events(1), { expectedRevision: 'no_stream' })).revision, 0);
+        await rejectsWrongRevision(store.append('s-1', events(1), { expectedRevision: 'no_stream' }), 'no_stream', 0);
+        assert.equal((await store.readStream('s-1')).length, 1);
+      });
+
+      test('stream_exists holds only once the stream has events', async (store) => {
+        await rejectsWrongRevision(store.append('s-1', events(1), { expectedRevision: 'stream_exists' }), 'stream_exists', 'no_stream');
+        await nothingWritten(store);
+        await store.append('s-1', events(1));
+        assert.equal((await store.append('s-1', events(1), { expectedRevision: 'stream_exists' })).revision, 1);
+      });
+
+      test('a revision number holds only when it is the last revision', async (store) => {
+        await store.append('s-1', events(3));
+        assert.equal((await store.append('s-1', events(1), { expectedRevision: 2 })).revision, 3);
+        await rejectsWrongRevision(store.append('s-1', events(1), { expectedRevision: 2 }), 2, 3);
+        await rejectsWrongRevision(store.append('s-1', events(1), { expectedRevision: 9 }), 9, 3);
+        await rejectsWrongRevision(store.append('s-2', events(1), { expectedRevision: 0 }), 0, 'no_stream');
+        assert.equal((await store.readStream('s-1')).length, 4);
+      });
+
+      test('any always holds', async (store) => {
+        await store.append('s-1', events(1), { expectedRevision: 'any' });
+        assert.equal((await store.append('s-1', events(1), { expectedRevision: 'any' })).revision, 1);
+      });
+
+      test('concurrent writers with the same expected revision: exactly one wins', async (store) => {
+        await store.append('race-1', events(1));
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 16 }, () => store.append('race-1', events(2), { expectedRevision: 0 })),
+        );
+        const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') assert.equal((outcome.reason as { code: string }).code, 'wrong_expected_revision');
+        }
+        assert.deepEqual((await store.readStream('race-1')).map((e) => e.revision), [0, 1, 2]);
+      });
+
+      test('concurrent appends with any all land, each with its own revisions', async (store) => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.append('busy-1', events(3))));
+        const revisions = results.map((result) => result.revision).sort((a, b) => a - b);
+        assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => i * 3 + 2));
+        const read = await store.readStream('busy-1');
+        assert.deepEqual(read.map((e) => e.revision), [...Array(60).keys()]);
+        for (const result of results) assert.equal(read[result.revision]!.position, result.position);
+      });
+    });
+
+    describe('idempotent appends', () => {
+      const withIds = (count: number) => events(count).map((e) => ({ ...e, id: randomUUID() }));
+
+      for (const expectedRevision of ['any', 'no_stream', 'stream_exists', 0] as const) {
+        test(`a retried append with expected revision ${expectedRevision} returns the first result and writes nothing`, async (store) => {
+          const first = expectedRevision === 'no_stream' ? [] : [event('Before')];
+          if (first.length > 0) await store.append('s-1', first);
+          const batch = withIds(3);
+          const original = await store.append('s-1', batch, { expectedRevision });
+          await store.append('s-1', events(1));
+          assert.deepEqual(await store.append('s-1', batch, { expectedRevision }), original);
+          assert.equal((await store.readStream('s-1')).length, first.length + 4);
+        });
+      }
+
+      test('the same ids with other content are a conflict', async (store) => {
+        const batch = withIds(2);
+        await store.append('s-1', batch);
+        const changed = [batch[0]!, { ...batch[1]!, data: { changed: true } }];
+        await rejectsWith(store.append('s-1', changed), 'wrong_expected_revision');
+        await rejectsWith(store.append('s-1', [{ ...batch[0]!, type: 'Other' }, batch[1]!]), 'wrong_expected_revision');
+        assert.equal((await store.readStream('s-1')).length, 2);
+      });
+
+      test('a retry of the first events of an append matches those events', async (store) => {
+        const batch = withIds(2);
+        await store.append('s-1', batch);
+        const [first] = await store.readStream('s-1');
+        assert.deepEqual(await store.append('s-1', [batch[0]!], { expectedRevision: 'no_stream' }), { revision: 0, position: first!.position });
+        assert.equal((await store.readStream('s-1')).length, 2);
+      });
+
+      test('a partial match is a conflict', async (store) => {
+        const batch = withIds(2);
+        await store.append('s-1', batch);
+        await rejectsWith(store.append('s-1', [...batch, ...withIds(1)]), 'wrong_expected_revision');
+        await rejectsWith(store.append('s-1', [...withIds(1), batch[0]!]), 'wrong_expected_revision');
+        assert.equal((await store.readStream('s-1')).length, 2);
+      });
+
+      test('the same ids at another place are a conflict', async (store) => {
+        const batch = withIds(1);
+        await store.append('s-1', events(2));
+        await store.append('s-1', batch, { expectedRevision: 1 });
+        await rejectsWith(store.append('s-1', batch, { expectedRevision: 0 }), 'wrong_expected_revision');
+        await rejectsWith(store.append('s-2', batch), 'wrong_expected_revision');
+        assert.equal((await store.readAll()).length, 3);
+      });
+
+      test('concurrent retries of one append write it once', async (store) => {
+        const batch = withIds(2);
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.append('s-1', batch, { expectedRevision: 'no_stream' })));
+        for (const result of results) assert.deepEqual(result, results[0]);
+        assert.equal((await store.readStream('s-1')).length, 2);
+      });
+    });
+
+    describe('delete and tombstone', () => {
+      test('a soft-deleted stream reads as absent and continues its revisions when written again', async (store) => {
+        await store.append('s-1', events(3));
+        await store.append('keep-1', events(1));
+        await store.deleteStream('s-1');
+        assert.deepEqual(await store.readStream('s-1'), []);
+        assert.deepEqual((await store.readAll()).map((e) => e.stream), ['keep-1']);
+        assert.equal((await store.stats()).streams, 1);
+        const result = await store.append('s-1', events(1), { expectedRevision: 'no_stream' });
+        assert.equal(result.revision, 3);
+        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3]);
+      });
+
+      test('delete checks the expected revision', async (store) => {
+        await store.append('s-1', events(2));
+        await rejectsWrongRevision(store.deleteStream('s-1', { expectedRevision: 0 }), 0, 1);
+        await store.deleteStream('s-1', { expectedRevision: 1 });
+        await rejectsWrongRevision(store.deleteStream('s-1', { expectedRevision: 'stream_exists' }), 'stream_exists', 'no_stream');
+        await rejectsWrongRevision(store.append('s-1', events(1), { expectedRevision: 1 }), 1, 'no_stream');
+      });
+
+      test('positions are never reused, even after the last events are deleted', async (store) => {
+        await store.append('s-1', events(2));
+        const last = (await store.readAll()).at(-1)!.position;
+        await store.deleteStream('s-1');
+        await store.append('s-2', events(1));
+        assert.ok((await store.readAll())[0]!.position > last);
+      });
+
+      test('a tombstoned stream can never be read or written again', async (store) => {
+        await store.append('s-1', events(2));
+        await store.append('keep-1', events(1));
+        await store.tombstoneStream('s-1');
+        await rejectsWith(store.readStream('s-1'), 'stream_deleted');
+        await rejectsWith(store.append('s-1', events(1)), 'stream_deleted');
+        await rejectsWith(store.append('s-1', events(1), { expectedRevision: 'no_stream' }), 'stream_deleted');
+        await rejectsWith(store.deleteStream('s-1'), 'stream_deleted');
+        await rejectsWith(store.tombstoneStream('s-1'), 'stream_deleted');
+        await rejectsWith(store.getMetadata('s-1'), 'stream_deleted');
+        await rejectsWith(store.setMetadata('s-1', { maxCount: 1 }), 'stream_deleted');
+        assert.deepEqual((await store.readAll()).map((e) => e.stream), ['keep-1']);
+      });
+
+      test('an absent stream can be tombstoned', async (store) => {
+        await store.tombstoneStream('never-1');
+        await rejectsWith(store.append('never-1', events(1)), 'stream_deleted');
+      });
+    });
+
+    describe('stream metadata', () => {
+      test('is empty until set, and reads back as set', async (store) => {
+        assert.deepEqual(await store.getMetadata('s-1'), {});
+        const metadata = { maxCount: 5, truncateBefore: 1, acl: { read: ['reader'] }, custom: { owner: 'team-a' } };
+        await store.setMetadata('s-1', metadata);
+        assert.deepEqual(await store.getMetadata('s-1'), metadata);
+        await store.setMetadata('s-1', { custom: { owner: 'team-b' } });
+        assert.deepEqual(await store.getMetadata('s-1'), { custom: { owner: 'team-b' } });
+        assert.deepEqual(await store.readStream('s-1'), []);
+      });
+
+      test('maxCount keeps only the last events visible', async (store) => {
+        await store.append('s-1', events(5));
+        await store.setMetadata('s-1', { maxCount: 2 });
+        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3, 4]);
+        assert.deepEqual((await store.readStream('s-1', { direction: 'backwards' })).map((e) => e.revision), [4, 3]);
+        await store.append('s-1', events(1));
+        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [4, 5]);
+      });
+
+      test('truncateBefore hides earlier revisions', async (store) => {
+        await store.append('s-1', events(5));
+        await store.setMetadata('s-1', { truncateBefore: 3 });
+        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3, 4]);
+        assert.deepEqual((await store.readStream('s-1', { from: 0, limit: 1 })).map((e) => e.revision), [3]);
+      });
+
+      test('maxAgeSeconds hides old events', async (store) => {
+        await store.append('s-1', events(2));
+        await store.setMetadata('s-1', { maxAgeSeconds: 1 });
+        assert.equal((await store.readStream('s-1')).length, 2);
+        await sleep(1100);
+        await store.append('s-1', events(1));
+        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [2]);
+      });
+
+      test('survives a soft delete', async (store) => {
+        await store.append('s-1', events(1));
+        await store.setMetadata('s-1', { custom: { kept: true } });
+        await store.deleteStream('s-1');
+        assert.deepEqual(await store.getMetadata('s-1'), { custom: { kept: true } });
+      });
+    });
+
+    describe('subscriptions', () => {
+      const describeMessage = (message: SubscriptionMessage) =>
+        isCaughtUp(message) ? 'caught-up' : `${message.stream}@${message.revision}`;
+
+      test('deliver history, then caught-up, then live events', async (store) => {
+        await store.append('a-1', events(2));
+        const subscription = store.subscribe();
+        const iterator = subscription[Symbol.asyncIterator]();
+        const first = await Promise.all([iterator.next(), iterator.next(), iterator.next()]);
+        assert.deepEqual(first.map((r) => describeMessage(r.value as SubscriptionMessage)), ['a-1@0', 'a-1@1', 'caught-up']);
+        const live = iterator.next();
+        await store.append('b-1', events(1));
+        assert.equal(describeMessage((await live).value as SubscriptionMessage), 'b-1@0');
+        await subscription.close();
+        assert.equal((await iterator.next()).done, true);
+      });
+
+      test('start after the given position', async (store) => {
+        await store.append('a-1', events(3));
+        const all = await store.readAll();
+        const subscription = store.subscribe({ from: all[0]!.position });
+        const messages = await take(subscription, 3);
+        await subscription.close();
+        assert.deepEqual(messages.map(describeMessage), ['a-1@1', 'a-1@2', 'caught-up']);
+      });
+
+      test('from the end deliver only new events', async (store) => {
+        await store.append('a-1', events(3));
+        const subscription = store.subscribe({ from: 'end' });
+        const messages = take(subscription, 2);
+        await sleep(50);
+        await store.append('a-1', events(1));
+        assert.deepEqual((await messages).map(describeMessage), ['caught-up', 'a-1@3']);
+        await subscription.close();
+      });
+
+      test('of a stream deliver that stream only, after the given revision', async (store) => {
+        await store.append('a-1', events(3));
+        await store.append('b-1', events(1));
+        const subscription = store.subscribe({ stream: 'a-1', from: 0 });
+        const messages = take(subscription, 4);
+        await sleep(50);
+        await store.append('b-1', events(1));
+        await store.append('a-1', events(1));
+        assert.deepEqual((await messages).map(describeMessage), ['a-1@1', 'a-1@2', 'caught-up', 'a-1@3']);
+        await subscription.close();
+      });
+
+      test('of a category and a filter deliver matching events only', async (store) => {
+        await store.append('order-1', [event('Placed')]);
+        await store.append('user-1', [event('Placed')]);
+        const byCategory = store.subscribe({ category: 'order' });
+        const byType = store.subscribe({ filter: { types: ['Shipped'] } });
+        const categoryMessages = take(byCategory, 3);
+        const typeMessages = take(byType, 2);
+        await sleep(50);
+        await store.append('user-2', [event('Shipped')]);
+        await store.append('order-2', [event('Placed')]);
+        assert.deepEqual((await categoryMessages).map(describeMessage), ['order-1@0', 'caught-up', 'order-2@0']);
+        assert.deepEqual((await typeMessages).map(describeMessage), ['caught-up', 'user-2@0']);
+        await byCategory.close();
+        await byType.close();
+      });
+
+      test('deliver a long history in order, then keep up with concurrent writers', async (store) => {
+        for (let i = 0; i < 5; i++) await store.append(`h-${i}`, events(500));
+        const subscription = store.subscribe();
+        const writers = Promise.all(Array.from({ length: 5 }, (_, i) => store.append(`live-${i}`, events(10))));
+        const messages = (await take(subscription, 2551)).filter((m) => !isCaughtUp(m)) as RecordedEvent[];
+        await writers;
+        await subscription.close();
+        assert.equal(messages.length, 2550);
+        for (let i = 1; i < messages.length; i++) assert.ok(messages[i]!.position > messages[i - 1]!.position);
+      });
+
+      test('of a tombstoned stream fail with stream_deleted', async (store) => {
+        await store.append('s-1', events(1));
+        await store.tombstoneStream('s-1');
+        await rejectsWith(take(store.subscribe({ stream: 's-1' }), 1), 'stream_deleted');
+      });
+
+      test('end when closed', async (store) => {
+        const subscription = store.subscribe();
+        const messages = take(subscription, 2);
+        await sleep(20);
+        await subscription.close();
+        assert.deepEqual((await messages).map(describeMessage), ['caught-up']);
+      });
+    });
+
+    describe('bad input writes nothing', () => {
+      const badStreamNames: unknown[] = ['', 'x'.repeat(256), 'ü'.repeat(128), 'a\u0000b', 'line\nbreak', 'tab\t', 'del\u007f', '\ud800', 42, null, undefined];
+      test('invalid stream names', async (store) => {
+        for (const name of badStreamNames) {
+          await rejectsWith(store.append(name as string, events(1)), 'invalid_argument');
+          await rejectsWith(store.readStream(name as string), 'invalid_argument');
+        }
+        await nothingWritten(store);
+      });
+
+      test('writes to $-streams, which belong to the system', async (store) => {
+        await rejectsWith(store.append('$all', events(1)), 'invalid_argument');
+        await rejectsWith(store.append('$settings', events(1)), 'invalid_argument');
+        await rejectsWith(store.setMetadata('$settings', {}), 'invalid_argument');
+        await nothingWritten(store);
+      });
+
+      test('empty, malformed and non-JSON events', async (store) => {
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        const bad: unknown[] = [
+          [],
+          'not an array',
+          [null],
+          [{}],
+          [{ type: 'A' }],
+          [{ type: '', data: {} }],
+          [{ type: 'x'.repeat(256), data: {} }],
+          [{ type: 7, data: {} }],
+          [{ type: 'A', data: {}, surprise: 1 }],
+          [{ type: 'A', data: {}, id: 'not-a-uuid' }],
+          [{ type: 'A', data: {}, metadata: [] }],
+          [{ type: 'A', data: {}, metadata: 'text' }],
+          [{ type: 'A', data: Number.NaN }],
+          [{ type: 'A', data: { value: Infinity } }],
+          [{ type: 'A', data: { when: new Date() } }],
+          [{ type: 'A', data: { big: 1n } }],
+          [{ type: 'A', data: { fn: () => 1 } }],
+          [{ type: 'A', data: { missing: undefined } }],
+          [{ type: 'A', data: cyclic }],
+          [{ type: 'A', data: new Map() }],
+        ];
+        for (const batch of bad) await rejectsWith(store.append('s-1', batch as never), 'invalid_argument');
+        const id = randomUUID();
+        await rejectsWith(store.append('s-1', [event('A', {}, { id }), event('B', {}, { id })]), 'invalid_argument');
+        await nothingWritten(store);
+      });
+
+      test('oversized events and appends', async (store) => {
+        const big = 'x'.repeat(1024 * 1024);
+        await rejectsWith(store.append('s-1', [event('Big', big)]), 'payload_too_large');
+        await rejectsWith(store.append('s-1', events(10_001)), 'payload_too_large');
+        const nearlyMiB = 'x'.repeat(1024 * 1024 - 100);
+        await rejectsWith(store.append('s-1', Array.from({ length: 17 }, () => event('Big', nearlyMiB))), 'payload_too_large');
+        await nothingWritten(store);
+      });
+
+      test('unknown expected revision forms', async (store) => {
+        for (const expectedRevision of [-1, 1.5, 'latest', '3', null, {}, Number.NaN, 2 ** 53]) {
+          await rejectsWith(store.append('s-1', events(1), { expectedRevision: expectedRevision as never }), 'invalid_argument');
+        }
+        await nothingWritten(store);
+      });
+
+      test('invalid read options', async (store) => {
+        const badStream: unknown[] = [{ limit: 0 }, { limit: -1 }, { limit: 1.5 }, { from: -1 }, { from: 'middle' }, { direction: 'up' }, { surprise: 1 }];
+        for (const options of badStream) await rejectsWith(store.readStream('s-1', options as never), 'invalid_argument');
+        const badAll: unknown[] = [{ from: -1n }, { from: 'x' }, { limit: 0 }, { filter: { types: [] } }, { filter: { category: 'a-b' } }, { filter: { streams: [''] } }, { filter: { other: 1 } }];
+        for (const options of badAll) await rejectsWith(store.readAll(options as never), 'invalid_argument');
+      });
+
+      test('invalid stream metadata', async (store) => {
+        const bad: unknown[] = [{ maxCount: 0 }, { maxCount: 1.5 }, { maxAgeSeconds: -1 }, { truncateBefore: 'x' }, { acl: { read: 'all' } }, { custom: [] }, { other: 1 }, null];
+        for (const metadata of bad) await rejectsWith(store.setMetadata('s-1', metadata as never), 'invalid_argument');
+        assert.deepEqual(await store.getMetadata('s-1'), {});
+      });
+    });
+
+    describe('store', () => {
+      test('reports statistics', async (store) => {
+        assert.deepEqual({ ...(await store.stats()), engine: '' }, { engine: '', events: 0, streams: 0, headPosition: 0n });
+        const result = await store.append('a-1', events(2));
+        await store.append('b-1', events(1));
+        const stats = await store.stats();
+        assert.deepEqual([stats.events, stats.streams], [3, 2]);
+        assert.ok(stats.headPosition > result.position);
+      });
+
+      it('refuses calls once closed', async () => {
+        const store = await openStore();
+        await store.close();
+        await rejectsWith(store.append('s-1', events(1)), 'unavailable');
+        await rejectsWith(store.readAll(), 'unavailable');
+        await store.close();
+      });
+    });
+
+    describeModelComparison(name, openStore);
+  });
+};

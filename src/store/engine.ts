@@ -1,0 +1,24 @@
+/**
+ * The engine contract: the little each storage engine implements. `createEventStore` wraps it into the
+ * full `EventStore`, validating every argument first, so an engine only ever sees checked input.
+ */
+import type { ChangeFeed } from './change-feed.js';
+import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamMetadata } from './model.js';
+import type { AllQuery, PreparedEvent, StreamQuery } from './validate.js';
+
+export interface EngineCore {
+  readonly name: string;
+  /** Wakes subscriptions when events that readers may see are committed. */
+  readonly changes: ChangeFeed;
+  /** All-or-nothing; checks `expected` atomically with the write; replays an already written append. */
+  append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */
+  readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
+  readAll(query: AllQuery): Promise<RecordedEvent[]>;
+  getMetadata(stream: string): Promise<StreamMetadata>;
+  setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+  /** Soft delete, or tombstone when `hard`. */
+  deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

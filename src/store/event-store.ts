@@ -1,0 +1,34 @@
+import type {
+  AppendOptions,
+  AppendResult,
+  DeleteOptions,
+  EventInput,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreStats,
+  StreamMetadata,
+  SubscribeOptions,
+  Subscription,
+} from './model.js';
+
+/** The one interface of DESIGN.md section 4, implemented by every engine and by the HTTP client. */
+export interface EventStore {
+  append(stream: string, events: readonly EventInput[], options?: AppendOptions): Promise<AppendResult>;
+  /** Events of a stream; `[]` when it is absent or soft-deleted; `stream_deleted` when tombstoned. */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Like `readStream`, in pages: constant memory however long the stream. */
+  iterateStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  iterateAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /** History after `from`, then `{ caughtUp: true }`, then live events until closed. */
+  subscribe(options?: SubscribeOptions): Subscription;
+  getMetadata(stream: string): Promise<StreamMetadata>;
+  setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+  /** Soft delete: the stream reads as absent; a later append recreates it and continues its revisions. */
+  deleteStream(stream: string, options?: DeleteOptions): Promise<void>;
+  /** The stream can never be read or written again. */
+  tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

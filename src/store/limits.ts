@@ -1,0 +1,17 @@
+/** Bounds on what one append may carry (DESIGN.md section 2). Every engine enforces the same ones. */
+export interface Limits {
+  maxEventBytes: number;
+  maxAppendBytes: number;
+  maxAppendEvents: number;
+}
+
+export const defaultLimits: Limits = {
+  maxEventBytes: 1024 * 1024,
+  maxAppendBytes: 16 * 1024 * 1024,
+  maxAppendEvents: 10_000,
+};
+
+/** Longest stream name, event type or filter entry, in UTF-8 bytes. */
+export const maxNameBytes = 255;
+/** Most entries in one `$all` filter list. */
+export const maxFilterEntries = 100;

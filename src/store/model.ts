@@ -1,0 +1,117 @@
+/** The data model of DESIGN.md section 2: what is written, what is recorded, and how reads are addressed. */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** An event as the caller writes it. A missing id is generated. */
+export interface EventInput<Data extends JsonValue = JsonValue> {
+  id?: string;
+  type: string;
+  data: Data;
+  metadata?: JsonObject;
+}
+
+/** An event as the log holds it. */
+export interface RecordedEvent<Data extends JsonValue = JsonValue> {
+  id: string;
+  stream: string;
+  /** 0-based index of the event in its stream. */
+  revision: number;
+  /** Place in the global log, strictly increasing in delivery order. */
+  position: bigint;
+  type: string;
+  data: Data;
+  metadata: JsonObject;
+  recordedAt: Date;
+}
+
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
+
+/** What an append reports: the revision and position of its last event. */
+export interface AppendResult {
+  revision: number;
+  position: bigint;
+}
+
+export type Direction = 'forwards' | 'backwards';
+
+export interface ReadStreamOptions {
+  /** First revision to read, inclusive. Defaults to the first event (forwards) or the last (backwards). */
+  from?: number | 'start' | 'end';
+  direction?: Direction;
+  limit?: number;
+}
+
+export interface AllFilter {
+  /** Keep events of these types only. */
+  types?: string[];
+  /** Keep events whose stream name starts with one of these prefixes. */
+  streams?: string[];
+  /** Keep events of streams in this category (the part of the name before its first `-`). */
+  category?: string;
+}
+
+export interface ReadAllOptions {
+  /** First position to read, inclusive. */
+  from?: bigint | 'start' | 'end';
+  direction?: Direction;
+  limit?: number;
+  filter?: AllFilter;
+}
+
+export interface StreamMetadata {
+  /** Keep only the last `maxCount` events visible. */
+  maxCount?: number;
+  /** Hide events older than this. */
+  maxAgeSeconds?: number;
+  /** Hide events whose revision is below this. */
+  truncateBefore?: number;
+  /** Access control, enforced by the server: roles or token names per operation. */
+  acl?: { read?: string[]; write?: string[]; delete?: string[]; metaRead?: string[]; metaWrite?: string[] };
+  custom?: JsonObject;
+}
+
+export interface AppendOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface DeleteOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+/** Subscriptions start *after* `from`: a revision for a stream, a position otherwise. */
+export interface SubscribeOptions {
+  stream?: string;
+  category?: string;
+  filter?: AllFilter;
+  from?: bigint | number | 'start' | 'end';
+  signal?: AbortSignal;
+}
+
+/** Marks the end of history in a subscription: every event that follows is live. */
+export interface CaughtUp {
+  caughtUp: true;
+}
+
+export type SubscriptionMessage = RecordedEvent | CaughtUp;
+
+export const isCaughtUp = (message: SubscriptionMessage): message is CaughtUp => 'caughtUp' in message;
+
+export interface Subscription extends AsyncIterable<SubscriptionMessage> {
+  close(): Promise<void>;
+}
+
+export interface StoreStats {
+  engine: string;
+  events: number;
+  streams: number;
+  /** Position of the last event ever written (0n for an empty log). */
+  headPosition: bigint;
+}
+
+/** The category of a stream is the part of its name before the first `-`. */
+export const categoryOf = (stream: string): string => {
+  const dash = stream.indexOf('-');
+  return dash === -1 ? stream : stream.slice(0, dash);
+};

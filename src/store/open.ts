@@ -1,0 +1,40 @@
+import type { EventStore } from './event-store.js';
+import type { Limits } from './limits.js';
+import { InvalidArgumentError } from './errors.js';
+import { createEventStore } from './create-store.js';
+
+/** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
+export type Durability = 'fsync' | 'os';
+
+export type OpenOptions =
+  | { engine?: 'sqlite'; path?: string; durability?: Durability; limits?: Partial<Limits> }
+  | { engine: 'postgres'; url: string; schema?: string; limits?: Partial<Limits> }
+  | { engine: 'memory'; limits?: Partial<Limits> };
+
+export const defaultSqlitePath = './data/annals.db';
+
+/**
+ * Opens an event store on one of the engines. Engines load on demand, so that a process that never opens
+ * SQLite never loads its native module.
+ */
+export const openEventStore = async (options: OpenOptions = {}): Promise<EventStore> => {
+  const { defaultLimits } = await import('./limits.js');
+  const limits = { ...defaultLimits, ...options.limits };
+  switch (options.engine) {
+    case undefined:
+    case 'sqlite': {
+      const { openSqliteEngine } = await import('./sqlite/sqlite-engine.js');
+      return createEventStore(openSqliteEngine({ path: options.path ?? defaultSqlitePath, durability: options.durability ?? 'fsync' }), limits);
+    }
+    case 'postgres': {
+      const { openPostgresEngine } = await import('./postgres/postgres-engine.js');
+      return createEventStore(await openPostgresEngine({ url: options.url, schema: options.schema }), limits);
+    }
+    case 'memory': {
+      const { createMemoryEngine } = await import('./memory/memory-engine.js');
+      return createEventStore(createMemoryEngine(), limits);
+    }
+    default:
+      throw new InvalidArgumentError(`unknown engine '${String((options as { engine: unknown }).engine)}'`);
+  }
+};

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, PayloadTooLargeError } from './errors.js';
+import { maxFilterEntries, maxNameBytes, type Limits } from './limits.js';
+import type {
+  AllFilter,
+  Direction,
+  EventInput,
+  ExpectedRevision,
+  JsonObject,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StreamMetadata,
+} from './model.js';
+
+/** An event checked and serialised once, ready for any engine to store as text. */
+export interface PreparedEvent {
+  id: string;
+  type: string;
+  /** JSON text of `data`. */
+  data: string;
+  /** JSON text of `metadata`, or null when it is empty. */
+  metadata: string | null;
+}
+
+export interface StreamQuery {
+  /** Inclusive; `Number.MAX_SAFE_INTEGER` stands for the end of the stream. */
+  from: number;
+  direction: Direction;
+  limit: number;
+}
+
+export interface AllQuery {
+  /** Inclusive; `maxPosition` stands for the end of the log. */
+  from: bigint;
+  direction: Direction;
+  limit: number;
+  filter: AllFilter | undefined;
+}
+
+export const maxPosition = 2n ** 63n - 1n;
+const endOfStream = Number.MAX_SAFE_INTEGER;
+
+// Control characters (C0, DEL, C1) and lone surrogates, which have no UTF-8 form.
+const forbiddenInNames = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
+
+/** Checks a name (stream, event type, filter entry): 1 to 255 UTF-8 bytes, no control characters. */
+export const checkName = (what: string, value: unknown): string => {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, not ${describe(value)}`);
+  if (value.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
+  if (forbiddenInNames.test(value)) {
+    throw new InvalidArgumentError(`${what} must not contain control characters or invalid Unicode`);
+  }
+  if (Buffer.byteLength(value, 'utf8') > maxNameBytes) {
+    throw new InvalidArgumentError(`${what} must be at most ${maxNameBytes} UTF-8 bytes`);
+  }
+  return value;
+};
+
+export const checkStreamName = (stream: unknown): string => checkName('stream name', stream);
+
+/** Streams whose names start with `$` belong to the system: users may read them, never write them. */
+export const checkWritableStream = (stream: unknown): string => {
+  const name = checkStreamName(stream);
+  if (name.startsWith('$')) throw new InvalidArgumentError(`stream '${name}' is reserved for the system ($ prefix)`);
+  return name;
+};
+
+const isPlainObject = (value: object): boolean => {
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+};
+
+/** Throws unless `value` is exactly a JSON value, so that what is read back equals what was written. */
+const checkJson = (value: unknown, path: string, seen: Set<object>): void => {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new InvalidArgumentError(`${path} is ${value}, which JSON cannot hold`);
+      return;
+    case 'object': {
+      if (value === null) return;
+      if (seen.has(value)) throw new InvalidArgumentError(`${path} refers to itself`);
+      if (Array.isArray(value)) {
+        seen.add(value);
+        value.forEach((item, index) => checkJson(item, `${path}[${index}]`, seen));
+      } else if (isPlainObject(value)) {
+        seen.add(value);
+        for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, seen);
+      } else {
+        const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+        throw new InvalidArgumentError(`${path} is a ${kind}, not a JSON value (convert it first)`);
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      throw new InvalidArgumentError(`${path} is ${describe(value)}, not a JSON value`);
+  }
+};
+
+const checkJsonObject = (value: unknown, path: string): JsonObject => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${path} must be a JSON object, not ${describe(value)}`);
+  }
+  checkJson(value, path, new Set());
+  return value as JsonObject;
+};
+
+export const checkExpectedRevision = (expected: unknown): ExpectedRevision => {
+  if (expected === undefined) return 'any';
+  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected;
+  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
+  throw new InvalidArgumentError(
+    `expectedRevision must be 'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0), not ${JSON.stringify(expected) ?? String(expected)}`,
+  );
+};
+
+/** Validates and serialises one append, generating missing ids. Throws before anything is written. */
+export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] => {
+  if (!Array.isArray(events)) throw new InvalidArgumentError(`events must be an array, not ${describe(events)}`);
+  if (events.length === 0) throw new InvalidArgumentError('events must hold at least one event');
+  if (events.length > limits.maxAppendEvents) {
+    throw new PayloadTooLargeError(`an append holds at most ${limits.maxAppendEvents} events, not ${events.length}`);
+  }
+  const ids = new Set<string>();
+  let totalBytes = 0;
+  return events.map((event: unknown, index): PreparedEvent => {
+    const path = `events[${index}]`;
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      throw new InvalidArgumentError(`${path} must be an object, not ${describe(event)}`);
+    }
+    const { id, type, data, metadata, ...unknown } = event as EventInput & Record<string, unknown>;
+    const extra = Object.keys(unknown);
+    if (extra.length > 0) throw new InvalidArgumentError(`${path} has unknown field '${extra[0]}'`);
+    if (id !== undefined && (typeof id !== 'string' || !uuidPattern.test(id))) {
+      throw new InvalidArgumentError(`${path}.id must be a UUID`);
+    }
+    const eventId = id === undefined ? randomUUID() : id.toLowerCase();
+    if (ids.has(eventId)) throw new InvalidArgumentError(`${path}.id ${eventId} appears twice in one append`);
+    ids.add(eventId);
+    checkName(`${path}.type`, type);
+    if (data === undefined) throw new InvalidArgumentError(`${path}.data is missing`);
+    checkJson(data, `${path}.data`, new Set());
+    const metadataObject = metadata === undefined ? undefined : checkJsonObject(metadata, `${path}.metadata`);
+    const prepared: PreparedEvent = {
+      id: eventId,
+      type,
+      data: JSON.stringify(data),
+      metadata: metadataObject === undefined || Object.keys(metadataObject).length === 0 ? null : JSON.stringify(metadataObject),
+    };
+    const bytes = Buffer.byteLength(prepared.data) + (prepared.metadata === null ? 0 : Buffer.byteLength(prepared.metadata));
+    if (bytes > limits.maxEventBytes) {
+      throw new PayloadTooLargeError(`${path} is ${bytes} bytes; an event holds at most ${limits.maxEventBytes}`);
+    }
+    totalBytes += bytes;
+    if (totalBytes > limits.maxAppendBytes) {
+      throw new PayloadTooLargeError(`an append holds at most ${limits.maxAppendBytes} bytes of events`);
+    }
+    return prepared;
+  });
+};
+
+const checkDirection = (direction: unknown): Direction => {
+  if (direction === undefined || direction === 'forwards' || direction === 'backwards') return direction ?? 'forwards';
+  throw new InvalidArgumentError(`direction must be 'forwards' or 'backwards'`);
+};
+
+const checkLimit = (limit: unknown): number => {
+  if (limit === undefined) return Number.MAX_SAFE_INTEGER;
+  if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
+  throw new InvalidArgumentError('limit must be a positive integer');
+};
+
+const checkOptionsObject = (options: unknown, allowed: string[]): Record<string, unknown> => {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options must be an object');
+  }
+  const extra = Object.keys(options).find((key) => !allowed.includes(key));
+  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
+  return options as Record<string, unknown>;
+};
+
+export const checkStreamQuery = (options: ReadStreamOptions | undefined): StreamQuery => {
+  const { from, direction, limit } = checkOptionsObject(options, ['from', 'direction', 'limit']);
+  const dir = checkDirection(direction);
+  let start: number;
+  if (from === undefined) start = dir === 'forwards' ? 0 : endOfStream;
+  else if (from === 'start') start = 0;
+  else if (from === 'end') start = endOfStream;
+  else if (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) start = from;
+  else throw new InvalidArgumentError(`from must be a revision (an integer >= 0), 'start' or 'end'`);
+  return { from: start, direction: dir, limit: checkLimit(limit) };
+};
+
+export const checkPosition = (what: string, value: unknown): bigint => {
+  if (typeof value === 'bigint' && value >= 0n && value <= maxPosition) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === 'string' && /^\d{1,19}$/.test(value) && BigInt(value) <= maxPosition) return BigInt(value);
+  throw new InvalidArgumentError(`${what} must be a position (an integer >= 0)`);
+};
+
+export const checkFilter = (filter: unknown): AllFilter | undefined => {
+  if (filter === undefined) return undefined;
+  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category']);
+  const list = (what: string, value: unknown): string[] | undefined => {
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.length === 0 || value.length > maxFilterEntries) {
+      throw new InvalidArgumentError(`filter.${what} must be a list of 1 to ${maxFilterEntries} names`);
+    }
+    return value.map((item, index) => checkName(`filter.${what}[${index}]`, item));
+  };
+  const checked: AllFilter = {};
+  const typeList = list('types', types);
+  const streamList = list('streams', streams);
+  if (typeList) checked.types = typeList;
+  if (streamList) checked.streams = streamList;
+  if (category !== undefined) {
+    checked.category = checkName('filter.category', category);
+    if (checked.category.includes('-')) throw new InvalidArgumentError(`filter.category must not contain '-'`);
+  }
+  return Object.keys(checked).length === 0 ? undefined : checked;
+};
+
+export const checkAllQuery = (options: ReadAllOptions | undefined): AllQuery => {
+  const { from, direction, limit, filter } = checkOptionsObject(options, ['from', 'direction', 'limit', 'filter']);
+  const dir = checkDirection(direction);
+  let start: bigint;
+  if (from === undefined) start = dir === 'forwards' ? 0n : maxPosition;
+  else if (from === 'start') start = 0n;
+  else if (from === 'end') start = maxPosition;
+  else start = checkPosition('from', from);
+  return { from: start, direction: dir, limit: checkLimit(limit), filter: checkFilter(filter) };
+};
+
+const checkCount = (what: string, value: unknown, min: number): number => {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min) return value;
+  throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+};
+
+const aclKeys = ['read', 'write', 'delete', 'metaRead', 'metaWrite'] as const;
+
+export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
+  const { maxCount, maxAgeSeconds, truncateBefore, acl, custom } = checkOptionsObject(metadata, [
+    'maxCount',
+    'maxAgeSeconds',
+    'truncateBefore',
+    'acl',
+    'custom',
+  ]);
+  const checked: StreamMetadata = {};
+  if (maxCount !== undefined) checked.maxCount = checkCount('maxCount', maxCount, 1);
+  if (maxAgeSeconds !== undefined) checked.maxAgeSeconds = checkCount('maxAgeSeconds', maxAgeSeconds, 1);
+  if (truncateBefore !== undefined) checked.truncateBefore = checkCount('truncateBefore', truncateBefore, 0);
+  if (acl !== undefined) {
+    const entries = checkOptionsObject(acl, [...aclKeys]);
+    checked.acl = {};
+    for (const key of aclKeys) {
+      const value = entries[key];
+      if (value === undefined) continue;
+      if (!Array.isArray(value) || value.length > maxFilterEntries) {
+        throw new InvalidArgumentError(`acl.${key} must be a list of at most ${maxFilterEntries} names`);
+      }
+      checked.acl[key] = value.map((item, index) => checkName(`acl.${key}[${index}]`, item));
+    }
+  }
+  if (custom !== undefined) checked.custom = checkJsonObject(custom, 'custom');
+  return checked;
+};
