@@ -131,8 +131,8 @@ export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): Eng
     failure: (error) => new UnavailableError(`the database could not commit: ${(error as Error).message}`, { cause: error }),
   });
 
-  /** Inserts in a savepoint of its own; returns undefined, having written nothing, if an id is taken. */
-  const insertEvents = db.transaction((stream: string, events: PreparedEvent[], state: StreamState): AppendResult | undefined => {
+  /** Runs in a savepoint (nested in the group's transaction): a taken id undoes the whole append. */
+  const insertEvents = db.transaction((stream: string, events: PreparedEvent[], state: StreamState): AppendResult => {
     const recordedAt = Date.now();
     let position = lastPosition;
     let revision = state.revision;
@@ -149,7 +149,7 @@ export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): Eng
     if (state.tombstoned) throw new StreamDeletedError(stream);
     if (expectationHolds(expected, state)) {
       try {
-        return insertEvents(stream, events, state)!;
+        return insertEvents(stream, events, state);
       } catch (error) {
         if (!isSqliteError(error, 'SQLITE_CONSTRAINT')) throw error;
       }

@@ -1,7 +1,8 @@
 /**
  * Group commit: writes that arrive while the event loop is busy are run together in one SQLite
- * transaction, so many concurrent writers share one fsync. Each write runs in its own savepoint, so it
- * still succeeds or fails alone; only a failure of the commit itself fails the whole group.
+ * transaction, so many concurrent writers share one fsync. A write that throws must have written nothing
+ * (it checks before it writes, or uses a savepoint); the others in its group still commit. Only a failure
+ * of the commit itself fails the whole group.
  */
 import type Database from 'better-sqlite3';
 
@@ -28,7 +29,7 @@ export const createWriteQueue = (
   const runGroup = db.transaction((group: PendingWrite[]) => {
     const outcomes = group.map((pending) => {
       try {
-        return { ok: true as const, value: db.transaction(pending.run)() };
+        return { ok: true as const, value: pending.run() };
       } catch (error) {
         return { ok: false as const, error };
       }
