@@ -100,6 +100,7 @@ export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): Eng
        WHERE stream = ? AND revision <= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision DESC LIMIT ?`,
     ).raw(true),
     deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE stream = ?'),
+    deleteAfter: db.prepare<[number]>('DELETE FROM events WHERE position > ?'),
     markDeleted: db.prepare<[string, number, number]>(
       `INSERT INTO streams (name, revision, live, tombstoned) VALUES (?, ?, 0, ?)
        ON CONFLICT (name) DO UPDATE SET live = 0, tombstoned = excluded.tombstoned`,
@@ -131,18 +132,23 @@ export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): Eng
     failure: (error) => new UnavailableError(`the database could not commit: ${(error as Error).message}`, { cause: error }),
   });
 
-  /** Runs in a savepoint (nested in the group's transaction): a taken id undoes the whole append. */
-  const insertEvents = db.transaction((stream: string, events: PreparedEvent[], state: StreamState): AppendResult => {
+  /** Inserts the events; if an id is taken, removes what it inserted (positions above the start) and throws. */
+  const insertEvents = (stream: string, events: PreparedEvent[], state: StreamState): AppendResult => {
     const recordedAt = Date.now();
     let position = lastPosition;
     let revision = state.revision;
-    for (const event of events) {
-      sql.insert.run(++position, stream, ++revision, event.id, event.type, event.data, event.metadata, recordedAt);
+    try {
+      for (const event of events) {
+        sql.insert.run(++position, stream, ++revision, event.id, event.type, event.data, event.metadata, recordedAt);
+      }
+    } catch (error) {
+      sql.deleteAfter.run(lastPosition);
+      throw error;
     }
     sql.putStream.run(stream, revision, 1);
     lastPosition = position;
     return { revision, position: BigInt(position) };
-  });
+  };
 
   const appendNow = (stream: string, events: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
     const state = stateOf(sql.stream.get(stream));
