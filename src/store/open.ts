@@ -7,7 +7,7 @@ import { createEventStore } from './create-store.js';
 export type Durability = 'fsync' | 'os';
 
 export type OpenOptions =
-  | { engine?: 'sqlite'; path?: string; durability?: Durability; limits?: Partial<Limits> }
+  | { engine?: 'sqlite'; path?: string; durability?: Durability; maxSizeBytes?: number; limits?: Partial<Limits> }
   | { engine: 'postgres'; url: string; schema?: string; limits?: Partial<Limits> }
   | { engine: 'memory'; limits?: Partial<Limits> };
 
@@ -24,7 +24,8 @@ export const openEventStore = async (options: OpenOptions = {}): Promise<EventSt
     case undefined:
     case 'sqlite': {
       const { openSqliteEngine } = await import('./sqlite/sqlite-engine.js');
-      return createEventStore(openSqliteEngine({ path: options.path ?? defaultSqlitePath, durability: options.durability ?? 'fsync' }), limits);
+      const { path = defaultSqlitePath, durability = 'fsync', maxSizeBytes } = options;
+      return createEventStore(openSqliteEngine({ path, durability, maxSizeBytes }), limits);
     }
     case 'postgres': {
       const { openPostgresEngine } = await import('./postgres/postgres-engine.js');

@@ -25,6 +25,8 @@ import { eventColumns } from './columns.js';
 export interface SqliteEngineOptions {
   path: string;
   durability: 'fsync' | 'os';
+  /** A disk budget for the file: writes that would grow it beyond fail with `unavailable`. */
+  maxSizeBytes?: number;
 }
 
 type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string | null, recordedAt: number];
@@ -73,10 +75,14 @@ const openDatabase = (path: string): Database.Database => {
   }
 };
 
-export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): EngineCore => {
+export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngineOptions): EngineCore => {
   const db = openDatabase(path);
   db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
   db.pragma('cache_size = -65536');
+  if (maxSizeBytes !== undefined) {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
+  }
 
   const sql = {
     stream: db.prepare<[string], StreamRow>('SELECT revision, live, tombstoned, metadata FROM streams WHERE name = ?'),
@@ -129,7 +135,7 @@ export const openSqliteEngine = ({ path, durability }: SqliteEngineOptions): Eng
     afterRollback: () => {
       lastPosition = committedPosition;
     },
-    failure: (error) => new UnavailableError(`the database could not commit: ${(error as Error).message}`, { cause: error }),
+    failure: (error) => new UnavailableError(`the database failed: ${(error as Error).message}`, { cause: error }),
   });
 
   /** Inserts the events; if an id is taken, removes what it inserted (positions above the start) and throws. */

@@ -54,6 +54,23 @@ describe('sqlite engine: the database file', () => {
     await next.close();
   });
 
+  it('answers unavailable, writes nothing and keeps working when the disk budget is spent', async () => {
+    const path = freshPath();
+    const store = await openEventStore({ engine: 'sqlite', path, maxSizeBytes: 256 * 1024 });
+    const big = { type: 'Big', data: 'x'.repeat(20_000) };
+    let error: unknown;
+    for (let i = 0; i < 50 && error === undefined; i++) {
+      await store.append(`s-${i}`, [big, big]).catch((caught: unknown) => (error = caught));
+    }
+    assert.equal((error as { code?: string }).code, 'unavailable');
+    const all = await store.readAll();
+    assert.ok(all.every((e, i) => i === 0 || e.position > all[i - 1]!.position));
+    assert.ok(all.length % 2 === 0, 'no append is half written');
+    await store.deleteStream('s-0');
+    assert.equal((await store.append('small-1', events(1))).revision, 0);
+    await store.close();
+  });
+
   it('refuses a database written by a newer Annals', async () => {
     const path = freshPath();
     const store = await openEventStore({ engine: 'sqlite', path });

@@ -5,6 +5,7 @@
  * of the commit itself fails the whole group.
  */
 import type Database from 'better-sqlite3';
+import { AnnalsError } from '../errors.js';
 
 interface PendingWrite {
   run: () => unknown;
@@ -21,7 +22,13 @@ export interface WriteQueue {
 
 export const createWriteQueue = (
   db: Database.Database,
-  hooks: { beforeCommit: () => void; afterCommit: () => void; afterRollback: () => void; failure: (error: unknown) => Error },
+  hooks: {
+    beforeCommit: () => void;
+    afterCommit: () => void;
+    afterRollback: () => void;
+    /** Turns a database failure into the error callers get. */
+    failure: (error: unknown) => Error;
+  },
 ): WriteQueue => {
   let queue: PendingWrite[] = [];
   let scheduled: Promise<void> | undefined;
@@ -31,7 +38,7 @@ export const createWriteQueue = (
       try {
         return { ok: true as const, value: pending.run() };
       } catch (error) {
-        return { ok: false as const, error };
+        return { ok: false as const, error: error instanceof AnnalsError ? error : hooks.failure(error) };
       }
     });
     hooks.beforeCommit();
