@@ -5,38 +5,36 @@ import type { RecordedEvent } from './model.js';
 
 export const pageSize = 1000;
 
-/** Pages through a stream: each page starts just past the last event of the one before. */
-export async function* pagesOfStream(
-  read: (query: StreamQuery) => Promise<RecordedEvent[]>,
-  query: StreamQuery,
+/** Pages through a read: each page asks for what follows the last event of the one before. */
+async function* pages<Query extends { limit: number }>(
+  read: (query: Query) => Promise<RecordedEvent[]>,
+  query: Query,
+  after: (query: Query, last: RecordedEvent) => Query | undefined,
 ): AsyncGenerator<RecordedEvent> {
-  let { from, limit } = query;
-  while (limit > 0) {
-    const page = await read({ ...query, from, limit: Math.min(limit, pageSize) });
+  let next: Query | undefined = query;
+  let remaining = query.limit;
+  while (next !== undefined && remaining > 0) {
+    const size = Math.min(remaining, pageSize);
+    const page = await read({ ...next, limit: size });
     yield* page;
     const last = page.at(-1);
-    if (last === undefined || page.length < Math.min(limit, pageSize)) return;
-    limit -= page.length;
-    from = query.direction === 'forwards' ? last.revision + 1 : last.revision - 1;
-    if (from < 0) return;
+    if (last === undefined || page.length < size) return;
+    remaining -= page.length;
+    next = after(next, last);
   }
 }
 
-export async function* pagesOfAll(
-  read: (query: AllQuery) => Promise<RecordedEvent[]>,
-  query: AllQuery,
-): AsyncGenerator<RecordedEvent> {
-  let { from, limit } = query;
-  while (limit > 0) {
-    const page = await read({ ...query, from, limit: Math.min(limit, pageSize) });
-    yield* page;
-    const last = page.at(-1);
-    if (last === undefined || page.length < Math.min(limit, pageSize)) return;
-    limit -= page.length;
-    from = query.direction === 'forwards' ? last.position + 1n : last.position - 1n;
-    if (from < 0n) return;
-  }
-}
+export const pagesOfStream = (read: (query: StreamQuery) => Promise<RecordedEvent[]>, query: StreamQuery) =>
+  pages(read, query, (previous, last) => {
+    const from = previous.direction === 'forwards' ? last.revision + 1 : last.revision - 1;
+    return from < 0 ? undefined : { ...previous, from };
+  });
+
+export const pagesOfAll = (read: (query: AllQuery) => Promise<RecordedEvent[]>, query: AllQuery) =>
+  pages(read, query, (previous, last) => {
+    const from = previous.direction === 'forwards' ? last.position + 1n : last.position - 1n;
+    return from < 0n ? undefined : { ...previous, from };
+  });
 
 /**
  * Follows a source for ever: reads pages after the cursor until one comes back short, then (once) reports
