@@ -68,8 +68,14 @@ export const createGroupCommit = <Item, Result>(options: {
     });
   };
 
+  // Each group starts one turn of the event loop after the last one settled, so that the callers it
+  // released (and any others arriving meanwhile) can submit again and join it.
   const pump = async () => {
-    while (queue.length > 0) await settle(takeGroup());
+    for (;;) {
+      await new Promise<void>((turn) => setImmediate(turn));
+      if (queue.length === 0) break;
+      await settle(takeGroup());
+    }
     running = undefined;
   };
 
@@ -77,8 +83,7 @@ export const createGroupCommit = <Item, Result>(options: {
     submit(item) {
       return new Promise<Result>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        // Wait one turn of the event loop, so that callers arriving together start in one group.
-        running ??= new Promise<void>((turn) => setImmediate(turn)).then(pump);
+        running ??= pump();
       });
     },
     async drain() {

@@ -85,7 +85,11 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     written boolean, revision_after bigint, position_after bigint,
     stream_revision bigint, stream_live boolean, stream_tombstoned boolean, first_revision bigint, found_events json
   )
-  LANGUAGE plpgsql AS $$
+  LANGUAGE plpgsql
+  -- Every statement here is a key lookup. Plans are cached per connection, and one cached while the
+  -- tables were tiny would otherwise keep scanning them whole once they are large. No JIT for lookups.
+  SET enable_seqscan = off SET jit = off
+  AS $$
   DECLARE
     stream_name text;
     n int;
@@ -93,10 +97,12 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     rev bigint;
     is_live boolean;
     is_tombstoned boolean;
-    base bigint;
-    head bigint := 0;
+    head bigint;
+    last_written bigint;
   BEGIN
     PERFORM ${appendLock(s)};
+    SELECT l.last_position INTO head FROM ${s}.log l WHERE l.singleton;
+    last_written := head;
     FOR i IN 1 .. cardinality(stream_names) LOOP
       stream_name := stream_names[i];
       n := counts[i];
@@ -114,19 +120,19 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
               'type', e.type, 'data', e.data, 'metadata', e.metadata))
             FROM ${s}.events e WHERE e.id = ANY (event_ids[first : first + n - 1]));
       ELSE
-        UPDATE ${s}.log SET last_position = last_position + n RETURNING last_position - n INTO base;
         INSERT INTO ${s}.events (position, id, stream, revision, type, data, metadata)
-          SELECT base + k, event_ids[first + k - 1], stream_name, rev + k,
+          SELECT head + k, event_ids[first + k - 1], stream_name, rev + k,
                  event_types[first + k - 1], event_data[first + k - 1], event_metadata[first + k - 1]
           FROM generate_series(1, n) AS k;
         INSERT INTO ${s}.streams AS st (name, revision, live) VALUES (stream_name, rev + n, true)
           ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, live = true;
-        head := base + n;
+        head := head + n;
         RETURN QUERY SELECT true, rev + n, head, NULL::bigint, NULL::boolean, NULL::boolean, NULL::bigint, NULL::json;
       END IF;
       first := first + n;
     END LOOP;
-    IF head > 0 THEN
+    IF head > last_written THEN
+      UPDATE ${s}.log l SET last_position = head WHERE l.singleton;
       PERFORM pg_notify('${channel}', head::text);
     END IF;
   END
@@ -136,7 +142,7 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   -- Returns the state it found; deleted is false when the rules forbid it (the engine raises the error).
   CREATE FUNCTION ${s}.delete_stream(stream_name text, expected text, hard boolean)
   RETURNS TABLE (deleted boolean, stream_revision bigint, stream_live boolean, stream_tombstoned boolean)
-  LANGUAGE plpgsql AS $$
+  LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
   DECLARE
     rev bigint;
     is_live boolean;
