@@ -51,7 +51,7 @@ import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
 import { migrate, schemaNames } from './migrations.js';
-import { isUnavailable, translateError } from './unavailable.js';
+import { isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
 
 export interface PostgresEngineOptions {
@@ -112,7 +112,17 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       throw translateError(error, doing);
     }
   };
-  const readHead = async () => BigInt((await query('reading the head', `SELECT last_position FROM ${s}.log`))[0]![0]!);
+  // A pooled connection can die while idle (terminated backend, restarted server) before the pool
+  // notices; a read that failed for that reason alone is safe to run once more on a fresh connection.
+  const read = async (doing: string, text: string, values: unknown[] = []): Promise<string[][]> => {
+    try {
+      return await query(doing, text, values);
+    } catch (error) {
+      if (!isConnectionLost(error)) throw error;
+      return query(doing, text, values);
+    }
+  };
+  const readHead = async () => BigInt((await read('reading the head', `SELECT last_position FROM ${s}.log`))[0]![0]!);
 
   let head: bigint;
   try {
@@ -199,7 +209,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     },
 
     async readStream(stream, { from, direction, limit }: StreamQuery): Promise<RecordedEvent[]> {
-      const [row] = await query('reading a stream', `SELECT revision, live, tombstoned, metadata FROM ${s}.streams WHERE name = $1`, [stream]);
+      const [row] = await read('reading a stream', `SELECT revision, live, tombstoned, metadata FROM ${s}.streams WHERE name = $1`, [stream]);
       if (row === undefined) return [];
       if (row[2] === 't') throw new StreamDeletedError(stream);
       if (row[1] !== 't') return [];
@@ -207,7 +217,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       const { minRevision, minRecordedAt } = visibleWindow(metadata, Number(row[0]));
       const [low, high] = direction === 'forwards' ? [Math.max(from, minRevision), Number.MAX_SAFE_INTEGER] : [minRevision, from];
       if (low > high) return [];
-      const rows = await query(
+      const rows = await read(
         'reading a stream',
         `SELECT ${eventColumns} FROM ${s}.events
          WHERE stream = $1 AND revision BETWEEN $2 AND $3 AND recorded_at >= to_timestamp($4::float8 / 1000)
@@ -219,11 +229,11 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
 
     async readAll(allQuery: AllQuery) {
       const { text, values } = allQuerySql(s, allQuery);
-      return (await query('reading $all', text, values)).map((event) => toRecorded(event as EventRow));
+      return (await read('reading $all', text, values)).map((event) => toRecorded(event as EventRow));
     },
 
     async getMetadata(stream) {
-      const [row] = await query('reading metadata', `SELECT metadata, tombstoned FROM ${s}.streams WHERE name = $1`, [stream]);
+      const [row] = await read('reading metadata', `SELECT metadata, tombstoned FROM ${s}.streams WHERE name = $1`, [stream]);
       if (row?.[1] === 't') throw new StreamDeletedError(stream);
       return row?.[0] == null ? {} : (JSON.parse(row[0]) as StreamMetadata);
     },
@@ -247,7 +257,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     },
 
     async stats() {
-      const [row] = await query(
+      const [row] = await read(
         'reading statistics',
         `SELECT (SELECT count(*) FROM ${s}.events), (SELECT count(*) FROM ${s}.streams WHERE live), (SELECT last_position FROM ${s}.log)`,
       );

@@ -21,6 +21,13 @@ export const isUnavailable = (error: unknown): boolean => {
   return systemError || driverFailure.test(error.message) || error instanceof AggregateError;
 };
 
+/** Whether the connection itself was lost (as opposed to a statement that timed out or was refused). */
+export const isConnectionLost = (error: unknown): boolean => {
+  const cause = error instanceof AnnalsError ? error.cause : error;
+  if (cause instanceof pg.DatabaseError) return /^(08|57P0[123])/.test(cause.code ?? '');
+  return cause instanceof Error && /connection terminated|not queryable/i.test(cause.message);
+};
+
 /** `error` as an `UnavailableError` when it is one; anything else is returned as it is. */
 export const translateError = (error: unknown, doing: string): unknown => {
   if (error instanceof AnnalsError || !isUnavailable(error)) return error;
