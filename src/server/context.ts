@@ -1,0 +1,31 @@
+import type { EventStore } from '../store/event-store.js';
+import type { ExpectedRevision } from '../store/model.js';
+import type { Metrics } from './metrics.js';
+import type { PageSizes } from './reads.js';
+import type { OpenSubscriptions } from './sse.js';
+
+/** What the route plugins share. */
+export interface RouteContext {
+  store: EventStore;
+  metrics: Metrics;
+  sizes: PageSizes;
+  heartbeatMs: number;
+  subscriptions: OpenSubscriptions;
+}
+
+/** Query values of the HTTP API that the store takes as numbers or lists. */
+export const revisionOrKeyword = (value: string | undefined) =>
+  value === undefined || value === 'start' || value === 'end' ? value : Number(value);
+
+export const positionOrKeyword = (value: string | undefined) =>
+  value === undefined || value === 'start' || value === 'end' ? value : BigInt(value);
+
+export const expectedRevisionOf = (value: string | undefined): ExpectedRevision | undefined =>
+  value === undefined ? undefined : /^[0-9]+$/.test(value) ? Number(value) : (value as ExpectedRevision);
+
+export const listOf = (value: string | string[] | undefined) => (value === undefined || Array.isArray(value) ? value : [value]);
+
+export const filterOf = (query: { types?: string | string[]; streams?: string | string[]; category?: string }) => {
+  const filter = { types: listOf(query.types), streams: listOf(query.streams), category: query.category };
+  return filter.types === undefined && filter.streams === undefined && filter.category === undefined ? undefined : filter;
+};

@@ -1,0 +1,57 @@
+/** What operators and load balancers call: health, readiness, metrics, statistics, the API document. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { UnavailableError } from '../../store/errors.js';
+import type { RouteContext } from '../context.js';
+import { Problem, Stats } from '../schemas.js';
+import { statsToJson } from '../wire.js';
+
+const Status = Type.Object({ status: Type.String() });
+const readyTimeoutMs = 2000;
+
+export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosing: () => boolean }> = async (app, { store, metrics, isClosing }) => {
+  app.get(
+    '/health/live',
+    { config: { access: 'public' }, schema: { summary: 'The process answers', tags: ['operations'], response: { 200: Status } } },
+    async () => ({ status: 'live' }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      config: { access: 'public' },
+      schema: { summary: 'The store answers and the server is not shutting down', tags: ['operations'], response: { 200: Status, 503: Problem } },
+    },
+    async () => {
+      if (isClosing()) throw new UnavailableError('the server is shutting down');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new UnavailableError(`the store did not answer within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+      });
+      try {
+        await Promise.race([store.stats(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return { status: 'ready' };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { config: { access: 'server' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], produces: ['text/plain'] } },
+    async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  app.get(
+    '/stats',
+    { config: { access: 'server' }, schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } } },
+    async () => statsToJson(await store.stats()),
+  );
+
+  app.get(
+    '/openapi.json',
+    { config: { access: 'public' }, schema: { summary: 'This API as OpenAPI 3', tags: ['operations'], hide: true } },
+    async () => app.swagger(),
+  );
+};

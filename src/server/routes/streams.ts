@@ -1,0 +1,110 @@
+/** Streams: append, read, delete, and stream metadata. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { RouteContext } from '../context.js';
+import { expectedRevisionOf, revisionOrKeyword } from '../context.js';
+import { sendRead } from '../reads.js';
+import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamMetadata, StreamParams, StreamReadQuery } from '../schemas.js';
+import { appendResultToJson } from '../wire.js';
+
+const problems = { '4xx': Problem, '5xx': Problem };
+
+export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes }) => {
+  app.post(
+    '/streams/:stream',
+    {
+      config: { access: 'writer' },
+      schema: { summary: 'Append events', tags: ['streams'], params: StreamParams, body: AppendBody, response: { 200: AppendResult, ...problems } },
+    },
+    async ({ params, body }) => {
+      const result = await store.append(params.stream, body.events as Parameters<typeof store.append>[1], { expectedRevision: body.expectedRevision });
+      metrics.appendedEvents.inc(body.events.length);
+      return appendResultToJson(result);
+    },
+  );
+
+  app.get(
+    '/streams/:stream',
+    {
+      config: { access: 'reader' },
+      schema: {
+        summary: 'Read a stream',
+        description: 'A JSON page with a `next` cursor, or every event as NDJSON with `Accept: application/x-ndjson`.',
+        tags: ['streams'],
+        params: StreamParams,
+        querystring: StreamReadQuery,
+        response: { 200: EventPage, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { stream } = request.params;
+      const { direction = 'forwards', limit } = request.query;
+      const from = revisionOrKeyword(request.query.from);
+      return sendRead(
+        request,
+        reply,
+        {
+          source: 'stream',
+          limit: limit === undefined ? undefined : Number(limit),
+          page: (size) => store.readStream(stream, { from, direction, limit: size }),
+          iterate: (size) => store.iterateStream(stream, { from, direction, limit: size }),
+          nextFrom: (last) => {
+            const next = direction === 'forwards' ? last.revision + 1 : last.revision - 1;
+            return next < 0 ? undefined : String(next);
+          },
+          isAbsent: async () => (await store.readStream(stream, { direction: 'backwards', limit: 1 })).length === 0,
+          absentDetail: `stream '${stream}' does not exist`,
+        },
+        sizes,
+        metrics,
+      );
+    },
+  );
+
+  app.delete(
+    '/streams/:stream',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Delete a stream (soft), or tombstone it with hard=true',
+        tags: ['streams'],
+        params: StreamParams,
+        querystring: DeleteQuery,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async ({ params, query }, reply) => {
+      const expectedRevision = expectedRevisionOf(query.expectedRevision);
+      if (query.hard === 'true') await store.tombstoneStream(params.stream, { expectedRevision });
+      else await store.deleteStream(params.stream, { expectedRevision });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/streams/:stream/metadata',
+    {
+      config: { access: 'reader' },
+      schema: { summary: 'Read stream metadata', tags: ['streams'], params: StreamParams, response: { 200: StreamMetadata, ...problems } },
+    },
+    async ({ params }) => store.getMetadata(params.stream),
+  );
+
+  app.put(
+    '/streams/:stream/metadata',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Write stream metadata',
+        tags: ['streams'],
+        params: StreamParams,
+        body: StreamMetadata,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async ({ params, body }, reply) => {
+      await store.setMetadata(params.stream, body);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,127 @@
+/**
+ * The shapes of the HTTP API as TypeBox schemas: Fastify validates requests with them, serialises
+ * responses with them, and @fastify/swagger turns them into `/openapi.json`. Query strings stay strings
+ * (no type coercion), so a revision such as `1.5` or `-1` is refused instead of rounded.
+ */
+import { Type } from '@sinclair/typebox';
+
+const revisionPattern = '^(0|[1-9][0-9]{0,15})$';
+const positionPattern = '^(0|[1-9][0-9]{0,18})$';
+
+export const StreamParams = Type.Object({ stream: Type.String({ minLength: 1, maxLength: 1024 }) });
+
+const EventInput = Type.Object(
+  {
+    id: Type.Optional(Type.String({ format: 'uuid' })),
+    type: Type.String({ minLength: 1, maxLength: 255 }),
+    data: Type.Unknown({ description: 'any JSON value' }),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+
+export const ExpectedRevision = Type.Union([
+  Type.Literal('any'),
+  Type.Literal('no_stream'),
+  Type.Literal('stream_exists'),
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+], { description: "'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)" });
+
+export const AppendBody = Type.Object(
+  { expectedRevision: Type.Optional(ExpectedRevision), events: Type.Array(EventInput, { minItems: 1 }) },
+  { additionalProperties: false },
+);
+
+export const AppendResult = Type.Object({ revision: Type.Integer(), position: Type.String() });
+
+const Direction = Type.Union([Type.Literal('forwards'), Type.Literal('backwards')]);
+const Limit = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'a positive integer' });
+const List = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 100 })], {
+  description: 'a string, or up to 100 of them (repeat the parameter)',
+});
+
+export const StreamReadQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: 'a revision, start or end' })),
+    direction: Type.Optional(Direction),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+
+export const allFilterQuery = {
+  types: Type.Optional(List),
+  streams: Type.Optional(List),
+  category: Type.Optional(Type.String({ minLength: 1 })),
+};
+
+export const AllReadQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: 'a position, start or end' })),
+    direction: Type.Optional(Direction),
+    limit: Type.Optional(Limit),
+    ...allFilterQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const StreamSubscribeQuery = Type.Object(
+  { from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: 'start after this revision' })) },
+  { additionalProperties: false },
+);
+
+export const AllSubscribeQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: 'start after this position' })),
+    ...allFilterQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const DeleteQuery = Type.Object(
+  {
+    expectedRevision: Type.Optional(Type.String({ pattern: `${revisionPattern}|^any$|^no_stream$|^stream_exists$` })),
+    hard: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  },
+  { additionalProperties: false },
+);
+
+export const StreamMetadata = Type.Object(
+  {
+    maxCount: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    truncateBefore: Type.Optional(Type.Integer({ minimum: 0 })),
+    acl: Type.Optional(Type.Object({}, { additionalProperties: Type.Array(Type.String()) })),
+    custom: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordedEvent = Type.Object({
+  id: Type.String(),
+  stream: Type.String(),
+  revision: Type.Integer(),
+  position: Type.String(),
+  type: Type.String(),
+  data: Type.Unknown(),
+  metadata: Type.Unknown(),
+  recordedAt: Type.String(),
+});
+
+export const EventPage = Type.Object({
+  events: Type.Array(RecordedEvent),
+  next: Type.Optional(Type.String({ description: 'pass as `from` to read the next page' })),
+});
+
+export const Stats = Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String() });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+  },
+  { additionalProperties: true },
+);

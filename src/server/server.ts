@@ -1,0 +1,123 @@
+/**
+ * The Annals server (DESIGN.md section 5): Fastify with TypeBox schemas, one plugin per route group,
+ * bearer-token authentication on every route that is not public, problem+json errors, Prometheus metrics,
+ * and a shutdown that stops taking requests, ends subscriptions, finishes in-flight appends and closes the
+ * store.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { EventStore } from '../store/event-store.js';
+import { checkAccess, type Access } from './auth/access.js';
+import type { Authenticator, Principal } from './auth/tokens.js';
+import type { RouteContext } from './context.js';
+import { createMetrics } from './metrics.js';
+import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
+import { allRoutes } from './routes/all.js';
+import { operationRoutes } from './routes/operations.js';
+import { streamRoutes } from './routes/streams.js';
+import { subscribeRoutes } from './routes/subscribe.js';
+import type { OpenSubscriptions } from './sse.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface ServerOptions {
+  store: EventStore;
+  /** `undefined` turns authentication off (`--dev`): every caller is an unrestricted admin. */
+  authenticator: Authenticator | undefined;
+  /** A pino logger; none logs nothing. */
+  logger?: FastifyBaseLogger;
+  /** Largest request body; appends are bounded by the store's own limits too. Default 18 MiB. */
+  bodyLimitBytes?: number;
+  /** Most open connections, subscriptions included. Default 10,000. */
+  maxConnections?: number;
+  /** Events in a JSON page without a limit (default 100), and at most (default 10,000). */
+  defaultPage?: number;
+  maxPage?: number;
+  /** Interval of heartbeats on subscriptions. Default 15 s. */
+  heartbeatMs?: number;
+  /** Close the store when the server closes. Default true. */
+  closeStore?: boolean;
+  version?: string;
+}
+
+const devPrincipal: Principal = { name: 'dev', role: 'admin', streams: undefined };
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+export const createServer = async (options: ServerOptions): Promise<FastifyInstance> => {
+  const { store, authenticator } = options;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // Requests are logged at debug level by the onResponse hook: at thousands a second, info would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 18 * 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: (error, request, reply) => sendProblem(reply, problemOf(error) ?? problem('invalid_argument', error.message)),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.maxConnections = options.maxConnections ?? 10_000;
+
+  const metrics = createMetrics();
+  const subscriptions: OpenSubscriptions = new Set();
+  let closing = false;
+  const context: RouteContext = {
+    store,
+    metrics,
+    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000 },
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    subscriptions,
+  };
+
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', async (request) => {
+    // A route that forgets to say who may call it is for admins only.
+    const access = request.routeOptions.config.access ?? 'admin';
+    if (access === 'public') return;
+    request.principal = authenticator === undefined ? devPrincipal : authenticator.authenticate(request.headers.authorization);
+    checkAccess(request.principal, access, (request.params as { stream?: string } | undefined)?.stream);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requests.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+    const code = problemCodeOf(reply);
+    if (code !== undefined) metrics.errors.inc({ code });
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    await Promise.all([...subscriptions].map((end) => end()));
+  });
+  if (options.closeStore ?? true) app.addHook('onClose', async () => store.close());
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Annals', version: options.version ?? '0', description: 'An event store for microservices.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(streamRoutes, context);
+  await app.register(allRoutes, context);
+  await app.register(subscribeRoutes, context);
+  await app.register(operationRoutes, { ...context, isClosing: () => closing });
+  return app;
+};

@@ -1,0 +1,80 @@
+/**
+ * How the HTTP API spells the model: positions as strings of decimal digits (JSON numbers lose precision
+ * above 2^53), times as ISO 8601. Shared by the server and the client; it imports nothing of HTTP.
+ */
+import type { AppendResult, JsonObject, JsonValue, RecordedEvent, StoreStats } from '../store/model.js';
+
+export interface RecordedEventJson {
+  id: string;
+  stream: string;
+  revision: number;
+  position: string;
+  type: string;
+  data: JsonValue;
+  metadata: JsonObject;
+  recordedAt: string;
+}
+
+export interface AppendResultJson {
+  revision: number;
+  position: string;
+}
+
+export interface StoreStatsJson {
+  engine: string;
+  events: number;
+  streams: number;
+  headPosition: string;
+}
+
+/** A problem details document (RFC 9457) with Annals' stable error `code`. */
+export interface ProblemJson {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  /** For `wrong_expected_revision`. */
+  stream?: string;
+  expected?: number | string;
+  actual?: number | string;
+}
+
+export const ndjsonType = 'application/x-ndjson';
+export const problemType = 'application/problem+json';
+
+export const recordedToJson = (event: RecordedEvent): RecordedEventJson => ({
+  id: event.id,
+  stream: event.stream,
+  revision: event.revision,
+  position: String(event.position),
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  recordedAt: event.recordedAt.toISOString(),
+});
+
+export const recordedFromJson = (event: RecordedEventJson): RecordedEvent => ({
+  id: event.id,
+  stream: event.stream,
+  revision: event.revision,
+  position: BigInt(event.position),
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  recordedAt: new Date(event.recordedAt),
+});
+
+export const appendResultToJson = (result: AppendResult): AppendResultJson => ({
+  revision: result.revision,
+  position: String(result.position),
+});
+
+export const appendResultFromJson = (result: AppendResultJson): AppendResult => ({
+  revision: result.revision,
+  position: BigInt(result.position),
+});
+
+export const statsToJson = (stats: StoreStats): StoreStatsJson => ({ ...stats, headPosition: String(stats.headPosition) });
+
+export const statsFromJson = (stats: StoreStatsJson): StoreStats => ({ ...stats, headPosition: BigInt(stats.headPosition) });
