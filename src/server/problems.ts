@@ -4,7 +4,7 @@
  * `invalid_argument` or `payload_too_large`; anything else is a bug: logged whole, answered without detail.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AnnalsError, WrongExpectedRevisionError, type ErrorCode } from '../store/errors.js';
+import { AnnalsError, StreamDeletedError, WrongExpectedRevisionError, type ErrorCode } from '../store/errors.js';
 import { problemType, type ProblemJson } from './wire.js';
 
 /** Codes of the HTTP API beside the store's: a read of an absent stream, and a bug. */
@@ -55,6 +55,7 @@ export const problemOf = (error: unknown): ProblemJson | undefined => {
   if (error instanceof WrongExpectedRevisionError) {
     return { ...problem(error.code, error.message), stream: error.stream, expected: error.expected, actual: error.actual };
   }
+  if (error instanceof StreamDeletedError) return { ...problem(error.code, error.message), stream: error.stream };
   if (error instanceof AnnalsError) return problem(error.code, error.message);
   if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError);
   return undefined;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnavailableError } from './errors.js';
+import { UnavailableError } from './errors.js';
 import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -7,30 +7,14 @@ import { follow, pageSize, pagesOfAll, pagesOfStream } from './reading.js';
 import {
   checkAllQuery,
   checkExpectedRevision,
-  checkFilter,
-  checkPosition,
   checkStreamMetadata,
   checkStreamName,
   checkStreamQuery,
+  checkSubscribeOptions,
   checkWritableStream,
   maxPosition,
   prepareEvents,
 } from './validate.js';
-
-const checkSubscribeOptions = (options: SubscribeOptions) => {
-  const { stream, category, filter, from, signal, ...unknown } = options;
-  const extra = Object.keys(unknown)[0];
-  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
-  const sources = [stream, category, filter].filter((source) => source !== undefined).length;
-  if (sources > 1) throw new InvalidArgumentError('subscribe to one of stream, category or filter');
-  const allFilter = checkFilter(category === undefined ? filter : { ...filter, category });
-  return {
-    stream: stream === undefined ? undefined : checkStreamName(stream),
-    filter: allFilter,
-    from: from === undefined || from === 'start' || from === 'end' ? (from ?? 'start') : checkPosition('from', from),
-    signal,
-  };
-};
 
 /** Wraps an engine into the full `EventStore`: argument checks, long reads, subscriptions, closing. */
 export const createEventStore = (engine: EngineCore, limits: Limits = defaultLimits): EventStore => {

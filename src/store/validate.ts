@@ -10,6 +10,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   StreamMetadata,
+  SubscribeOptions,
 } from './model.js';
 
 /** An event checked and serialised once, ready for any engine to store as text. */
@@ -282,4 +283,20 @@ export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
   }
   if (custom !== undefined) checked.custom = checkJsonObject(custom, 'custom');
   return checked;
+};
+
+/** One source (a stream, a category or a filter) and where to start after. */
+export const checkSubscribeOptions = (options: SubscribeOptions) => {
+  const { stream, category, filter, from, signal, ...unknown } = options;
+  const extra = Object.keys(unknown)[0];
+  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
+  const sources = [stream, category, filter].filter((source) => source !== undefined).length;
+  if (sources > 1) throw new InvalidArgumentError('subscribe to one of stream, category or filter');
+  const allFilter = checkFilter(category === undefined ? filter : { ...filter, category });
+  return {
+    stream: stream === undefined ? undefined : checkStreamName(stream),
+    filter: allFilter,
+    from: from === undefined || from === 'start' || from === 'end' ? (from ?? 'start') : checkPosition('from', from),
+    signal,
+  };
 };

@@ -48,7 +48,7 @@ const parseTokens = (text: string, source: string): TokenEntry[] => {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source} is not JSON: ${(error as Error).message}`);
+    throw new Error(`${source} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const file = Array.isArray(parsed) ? { tokens: parsed } : parsed;
   const problem = Value.Errors(TokenFile, file).First();

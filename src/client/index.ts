@@ -1,0 +1,8 @@
+/**
+ * The remote event store: `import { connect } from 'annals/client'`. It implements the same `EventStore`
+ * as the embedded store and loads no native module (nothing of SQLite or PostgreSQL).
+ */
+export { connect, type ConnectOptions } from './connect.js';
+export type { EventStore } from '../store/event-store.js';
+export * from '../store/model.js';
+export * from '../store/errors.js';

@@ -1,0 +1,75 @@
+/**
+ * HTTP to one Annals server over keep-alive connections (undici). Short calls share a bounded pool;
+ * long-lived responses (NDJSON reads, subscriptions) get a pool of their own so that they never starve
+ * appends of connections. A server that cannot be reached is `unavailable`, like a store that is down.
+ */
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import { UnavailableError } from '../store/errors.js';
+import { errorFromResponse } from './problems.js';
+
+export interface TransportOptions {
+  token?: string;
+  /** Connections for short calls (appends, pages, metadata). Default 64. */
+  connections?: number;
+}
+
+export interface Request {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  body?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  /** A call whose answer is read whole: its JSON, `undefined` for 204, or the error it means. */
+  call<T>(request: Request): Promise<T>;
+  /** A long response: its body as a stream, or the error it means; `undefined` for an absent stream. */
+  open(request: Request): Promise<{ status: number; body: Readable }>;
+  close(): Promise<void>;
+}
+
+const unreachable = (origin: string, error: unknown) =>
+  new UnavailableError(`cannot reach the Annals server at ${origin}: ${(error as Error).message}`, { cause: error });
+
+export const createTransport = (url: string, options: TransportOptions): Transport => {
+  const origin = new URL(url).origin;
+  const calls = new Pool(origin, { connections: options.connections ?? 64, keepAliveTimeout: 30_000 });
+  const streams = new Pool(origin, { keepAliveTimeout: 30_000 });
+  const authorization: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+
+  const send = async (pool: Pool, request: Request) => {
+    const headers: Record<string, string> = { ...authorization, accept: request.accept ?? 'application/json', ...request.headers };
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await pool.request({ origin, method: request.method, path: request.path, body: request.body, headers, signal: request.signal });
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw unreachable(origin, error);
+    }
+  };
+
+  return {
+    async call<T>(request: Request): Promise<T> {
+      const response = await send(calls, request);
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw unreachable(origin, error);
+      }
+      if (response.statusCode >= 400) throw errorFromResponse(response.statusCode, text);
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    },
+    async open(request) {
+      const response = await send(streams, request);
+      if (response.statusCode >= 400) throw errorFromResponse(response.statusCode, await response.body.text());
+      return { status: response.statusCode, body: response.body };
+    },
+    async close() {
+      await Promise.all([calls.close(), streams.destroy()]);
+    },
+  };
+};
