@@ -1,0 +1,252 @@
+/**
+ * What the server adds to the store: authentication and roles, page and NDJSON formats, Server-Sent
+ * Events, operations endpoints, request ids, and a clean shutdown. The conformance suite through the
+ * client (src/client/client.test.ts) covers the store's behaviour over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { openEventStore } from '../store/open.js';
+import type { EventStore } from '../store/event-store.js';
+import { createAuthenticator } from './auth/tokens.js';
+import { httpCall } from './testing/http.js';
+import { serveForTest } from './testing/serve.js';
+
+const tokens = {
+  admin: 'admin-token-0123456789',
+  writer: 'writer-token-0123456789',
+  reader: 'reader-token-0123456789',
+  orders: 'orders-writer-0123456789',
+};
+const authenticator = createAuthenticator([
+  { name: 'admin', role: 'admin', token: tokens.admin },
+  { name: 'writer', role: 'writer', token: tokens.writer },
+  { name: 'reader', role: 'reader', token: tokens.reader },
+  { name: 'orders', role: 'writer', token: tokens.orders, streams: ['order-'] },
+]);
+
+/** Reads Server-Sent Events until `until` says enough; returns the raw messages. */
+const readEvents = async (url: string, path: string, until: (messages: string[]) => boolean, headers: Record<string, string> = {}) => {
+  const controller = new AbortController();
+  const response = await request(`${url}${path}`, { headers: { authorization: `Bearer ${tokens.admin}`, ...headers }, signal: controller.signal });
+  assert.equal(response.statusCode, 200);
+  assert.match(String(response.headers['content-type']), /text\/event-stream/);
+  let text = '';
+  try {
+    for await (const chunk of response.body) {
+      text += (chunk as Buffer).toString();
+      const messages = text.split('\n\n').slice(0, -1);
+      if (until(messages)) return messages;
+    }
+  } finally {
+    controller.abort();
+  }
+  return text.split('\n\n');
+};
+
+describe('server', () => {
+  let store: EventStore;
+  let url: string;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    store = await openEventStore({ engine: 'memory' });
+    const served = await serveForTest(store, { authenticator, token: tokens.admin, heartbeatMs: 50 });
+    url = served.url;
+    close = () => served.client.close();
+    for (let i = 0; i < 5; i++) await store.append('order-1', [{ type: 'Placed', data: { i } }]);
+    await store.append('user-1', [{ type: 'Registered', data: {} }]);
+  });
+  after(() => close());
+
+  describe('authentication', () => {
+    it('refuses a missing, malformed or unknown token with 401 and a Bearer challenge', async () => {
+      for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nope-nope-nope-nope' }]) {
+        const answer = await httpCall(url, 'GET', '/streams/order-1', { headers });
+        assert.equal(answer.status, 401);
+        assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');
+        assert.equal(answer.json().code, 'unauthenticated');
+        assert.equal(answer.headers['www-authenticate'], 'Bearer');
+      }
+    });
+
+    it('lets anyone ask for health, and nobody without a token for anything else', async () => {
+      assert.equal((await httpCall(url, 'GET', '/health/live')).status, 200);
+      assert.equal((await httpCall(url, 'GET', '/health/ready')).json().status, 'ready');
+      for (const path of ['/all', '/stats', '/metrics', '/subscribe/all', '/no-such-route']) {
+        assert.equal((await httpCall(url, 'GET', path)).status, 401, path);
+      }
+    });
+
+    it('gives each role what it may do and no more', async () => {
+      const append = (token: string, stream: string) =>
+        httpCall(url, 'POST', `/streams/${stream}`, { token, body: { events: [{ type: 'Tried', data: {} }] } });
+      assert.equal((await append(tokens.reader, 'order-9')).json().code, 'access_denied');
+      assert.equal((await append(tokens.reader, 'order-9')).status, 403);
+      assert.equal((await append(tokens.writer, 'order-9')).status, 200);
+      assert.equal((await httpCall(url, 'GET', '/streams/order-9', { token: tokens.reader })).status, 200);
+      assert.equal((await httpCall(url, 'DELETE', '/streams/order-9', { token: tokens.writer })).status, 403);
+      assert.equal((await httpCall(url, 'PUT', '/streams/order-9/metadata', { token: tokens.writer, body: { maxCount: 1 } })).status, 403);
+      assert.equal((await httpCall(url, 'DELETE', '/streams/order-9', { token: tokens.admin })).status, 204);
+      assert.equal((await httpCall(url, 'GET', '/stats', { token: tokens.reader })).status, 200);
+    });
+
+    it('keeps a token limited to prefixes inside them, on streams and on $all', async () => {
+      assert.equal((await httpCall(url, 'POST', '/streams/user-2', { token: tokens.orders, body: { events: [{ type: 'X', data: 1 }] } })).status, 403);
+      assert.equal((await httpCall(url, 'GET', '/streams/user-1', { token: tokens.orders })).status, 403);
+      const all = await httpCall(url, 'GET', '/all?limit=1000', { token: tokens.orders });
+      assert.equal(all.status, 200);
+      const streams = new Set(all.json().events.map((e: { stream: string }) => e.stream));
+      assert.ok(streams.has('order-1') && !streams.has('user-1'), [...streams].join());
+      assert.equal((await httpCall(url, 'GET', '/all?streams=user-', { token: tokens.orders })).status, 403);
+      assert.equal((await httpCall(url, 'GET', '/all?streams=order-1', { token: tokens.orders })).status, 200);
+      assert.equal((await httpCall(url, 'GET', '/stats', { token: tokens.orders })).status, 403);
+      assert.equal((await httpCall(url, 'GET', '/metrics', { token: tokens.orders })).status, 403);
+    });
+  });
+
+  describe('reads', () => {
+    it('answers in JSON pages that link to the next one', async () => {
+      const first = (await httpCall(url, 'GET', '/streams/order-1?limit=2', { token: tokens.reader })).json();
+      assert.deepEqual(first.events.map((e: { revision: number }) => e.revision), [0, 1]);
+      assert.equal(first.next, '2');
+      const last = (await httpCall(url, 'GET', `/streams/order-1?limit=3&from=${first.next}`, { token: tokens.reader })).json();
+      assert.deepEqual(last.events.map((e: { revision: number }) => e.revision), [2, 3, 4]);
+      const backwards = (await httpCall(url, 'GET', '/streams/order-1?direction=backwards&limit=5', { token: tokens.reader })).json();
+      assert.deepEqual(backwards.events.map((e: { revision: number }) => e.revision), [4, 3, 2, 1, 0]);
+      assert.equal(backwards.next, undefined);
+      const page = (await httpCall(url, 'GET', '/all?limit=1', { token: tokens.reader })).json();
+      assert.equal(typeof page.events[0].position, 'string');
+      assert.equal(page.next, String(BigInt(page.events[0].position) + 1n));
+    });
+
+    it('streams NDJSON on request', async () => {
+      const answer = await httpCall(url, 'GET', '/streams/order-1', { token: tokens.reader, headers: { accept: 'application/x-ndjson' } });
+      assert.equal(answer.headers['content-type'], 'application/x-ndjson');
+      const lines = answer.text.trimEnd().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((e) => e.revision), [0, 1, 2, 3, 4]);
+    });
+
+    it('says 404 stream_not_found for an absent stream and 410 for a tombstoned one', async () => {
+      const absent = await httpCall(url, 'GET', '/streams/never-written', { token: tokens.reader });
+      assert.equal(absent.status, 404);
+      assert.equal(absent.json().code, 'stream_not_found');
+      await store.append('gone-1', [{ type: 'X', data: 1 }]);
+      await store.tombstoneStream('gone-1');
+      const gone = await httpCall(url, 'GET', '/streams/gone-1', { token: tokens.reader });
+      assert.equal(gone.status, 410);
+      assert.equal(gone.json().code, 'stream_deleted');
+    });
+  });
+
+  describe('subscriptions', () => {
+    it('send history with positions as ids, caught-up, heartbeats, then live events', async () => {
+      const live = setTimeout(() => void store.append('order-1', [{ type: 'Live', data: {} }]), 150);
+      const messages = await readEvents(url, '/subscribe/streams/order-1', (m) => m.some((text) => text.includes('"Live"')));
+      clearTimeout(live);
+      const events = messages.filter((text) => text.startsWith('id: '));
+      const history = await store.readStream('order-1');
+      assert.deepEqual(events.slice(0, history.length).map((text) => text.split('\n')[0]), history.map((e) => `id: ${e.position}`));
+      const caughtUp = messages.findIndex((text) => text.startsWith('event: caught-up'));
+      assert.ok(caughtUp > 0 && messages.slice(caughtUp).some((text) => text === ': heartbeat'));
+    });
+
+    it('resume after Last-Event-ID, on a stream and on $all', async () => {
+      const history = await store.readStream('order-1');
+      const resumeAfter = history[2]!;
+      const onStream = await readEvents(url, '/subscribe/streams/order-1', (m) => m.some((t) => t.startsWith('event: caught-up')), {
+        'last-event-id': String(resumeAfter.position),
+      });
+      assert.deepEqual(
+        onStream.filter((t) => t.startsWith('id: ')).map((t) => JSON.parse(t.split('\ndata: ')[1]!).revision),
+        history.slice(3).map((e) => e.revision),
+      );
+      const onAll = await readEvents(url, '/subscribe/all?from=start', (m) => m.some((t) => t.startsWith('event: caught-up')), {
+        'last-event-id': String(resumeAfter.position),
+      });
+      const first = onAll.find((t) => t.startsWith('id: '))!;
+      assert.equal(BigInt(first.split('\n')[0]!.slice(4)), resumeAfter.position + 1n);
+    });
+
+    it('refuse a Last-Event-ID that is not a position', async () => {
+      const answer = await httpCall(url, 'GET', '/subscribe/all', { token: tokens.reader, headers: { 'last-event-id': 'abc' } });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.json().code, 'invalid_argument');
+    });
+  });
+
+  describe('operations', () => {
+    it('exports Prometheus metrics of appends, reads, errors and the event loop', async () => {
+      await httpCall(url, 'GET', '/streams/order-1', { token: tokens.reader });
+      await httpCall(url, 'GET', '/streams/order-1', { token: 'wrong-token-0123456789' });
+      const text = (await httpCall(url, 'GET', '/metrics', { token: tokens.admin })).text;
+      for (const name of [
+        'annals_http_request_duration_seconds_bucket',
+        'annals_appended_events_total',
+        'annals_read_events_total{source="stream"}',
+        'annals_errors_total{code="unauthenticated"}',
+        'annals_subscriptions_active',
+        'nodejs_eventloop_lag_seconds',
+      ]) {
+        assert.ok(text.includes(name), name);
+      }
+      assert.match(text, /annals_http_request_duration_seconds_count\{method="POST",route="\/streams\/:stream",status="200"\} [1-9]/);
+    });
+
+    it('publishes an OpenAPI document of its routes', async () => {
+      const document = (await httpCall(url, 'GET', '/openapi.json')).json();
+      assert.equal(document.openapi.startsWith('3.'), true);
+      for (const path of ['/streams/{stream}', '/streams/{stream}/metadata', '/all', '/subscribe/all', '/health/ready', '/metrics']) {
+        assert.ok(path in document.paths, path);
+      }
+    });
+
+    it('echoes a request id, or makes one', async () => {
+      const given = await httpCall(url, 'GET', '/health/live', { headers: { 'x-request-id': 'trace-42' } });
+      assert.equal(given.headers['x-request-id'], 'trace-42');
+      const made = await httpCall(url, 'GET', '/health/live', { headers: { 'x-request-id': 'bad id with spaces' } });
+      assert.match(String(made.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    });
+
+    it('answers a bug with a problem that gives no detail away', async () => {
+      const broken: EventStore = { ...store, stats: async () => Promise.reject(new Error('secret internals at /srv/db')) };
+      const served = await serveForTest(broken, { closeStore: false });
+      try {
+        const answer = await httpCall(served.url, 'GET', '/stats');
+        assert.equal(answer.status, 500);
+        assert.equal(answer.json().code, 'internal');
+        assert.doesNotMatch(answer.text, /secret|srv|stack|at /);
+      } finally {
+        await served.client.close();
+      }
+    });
+  });
+});
+
+describe('server shutdown', () => {
+  it('finishes in-flight appends, ends subscriptions and closes the store', async () => {
+    const store = await openEventStore({ engine: 'memory' });
+    let started = 0;
+    // Appends that take a while, so that the server closes while all of them are in flight.
+    const slow: EventStore = {
+      ...store,
+      append: async (...args) => {
+        started++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return store.append(...args);
+      },
+    };
+    const { server, url, client } = await serveForTest(slow, { closeStore: true });
+    const subscription = client.subscribe({ stream: 'a-1' });
+    const messages = subscription[Symbol.asyncIterator]();
+    assert.deepEqual((await messages.next()).value, { caughtUp: true });
+    const appends = Array.from({ length: 20 }, (_, i) => client.append('a-1', [{ type: 'E', data: { i } }]));
+    while (started < appends.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    // An open subscription would hold close() for ever: that it returns shows the server ended it.
+    await server.close();
+    assert.equal((await Promise.all(appends)).length, 20, 'every append in flight was acknowledged');
+    await assert.rejects(store.stats(), { code: 'unavailable' });
+    await assert.rejects(httpCall(url, 'GET', '/health/live'));
+    await client.close();
+  });
+});
