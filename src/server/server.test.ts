@@ -61,7 +61,8 @@ describe('server', () => {
 
   describe('authentication', () => {
     it('refuses a missing, malformed or unknown token with 401 and a Bearer challenge', async () => {
-      for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nope-nope-nope-nope' }]) {
+      const challenges: Record<string, string>[] = [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nope-nope-nope-nope' }];
+      for (const headers of challenges) {
         const answer = await httpCall(url, 'GET', '/streams/order-1', { headers });
         assert.equal(answer.status, 401);
         assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');

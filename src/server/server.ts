@@ -81,6 +81,8 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     subscriptions,
   };
 
+  // Bodies are JSON or nothing: a text body is refused as such (415), not taken for a string.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null as unknown as Principal);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
