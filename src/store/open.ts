@@ -1,6 +1,6 @@
 import type { EventStore } from './event-store.js';
-import type { Limits } from './limits.js';
-import { InvalidArgumentError } from './errors.js';
+import { defaultLimits, type Limits } from './limits.js';
+import { InvalidArgumentError, UnavailableError } from './errors.js';
 import { createEventStore } from './create-store.js';
 
 /** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
@@ -15,15 +15,18 @@ export const defaultSqlitePath = './data/annals.db';
 
 /**
  * Opens an event store on one of the engines. Engines load on demand, so that a process that never opens
- * SQLite never loads its native module.
+ * SQLite never loads its native module; better-sqlite3 is an optional peer dependency, installed by those
+ * who embed the store or run the server on SQLite, and by nobody who only uses the client.
  */
 export const openEventStore = async (options: OpenOptions = {}): Promise<EventStore> => {
-  const { defaultLimits } = await import('./limits.js');
   const limits = { ...defaultLimits, ...options.limits };
   switch (options.engine) {
     case undefined:
     case 'sqlite': {
-      const { openSqliteEngine } = await import('./sqlite/sqlite-engine.js');
+      const { openSqliteEngine } = await import('./sqlite/sqlite-engine.js').catch((error: unknown) => {
+        if (!String(error).includes('better-sqlite3')) throw error;
+        throw new UnavailableError('the SQLite engine needs the package better-sqlite3: npm install better-sqlite3', { cause: error });
+      });
       const { path = defaultSqlitePath, durability = 'fsync', maxSizeBytes } = options;
       return createEventStore(openSqliteEngine({ path, durability, maxSizeBytes }), limits);
     }
