@@ -1,5 +1,6 @@
 import type { EventStore } from '../store/event-store.js';
 import type { ExpectedRevision } from '../store/model.js';
+import type { StreamAcls } from './auth/stream-acl.js';
 import type { Metrics } from './metrics.js';
 import type { PageSizes } from './reads.js';
 import type { OpenSubscriptions } from './sse.js';
@@ -11,6 +12,7 @@ export interface RouteContext {
   sizes: PageSizes;
   heartbeatMs: number;
   subscriptions: OpenSubscriptions;
+  acls: StreamAcls;
 }
 
 /** Query values of the HTTP API that the store takes as numbers or lists. */

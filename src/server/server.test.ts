@@ -17,12 +17,16 @@ const tokens = {
   writer: 'writer-token-0123456789',
   reader: 'reader-token-0123456789',
   orders: 'orders-writer-0123456789',
+  other: 'other-writer-0123456789',
+  billing: 'billing-writer-0123456789',
 };
 const authenticator = createAuthenticator([
   { name: 'admin', role: 'admin', token: tokens.admin },
   { name: 'writer', role: 'writer', token: tokens.writer },
   { name: 'reader', role: 'reader', token: tokens.reader },
   { name: 'orders', role: 'writer', token: tokens.orders, streams: ['order-'] },
+  { name: 'other', role: 'writer', token: tokens.other },
+  { name: 'billing', role: 'writer', token: tokens.billing },
 ]);
 
 /** Reads Server-Sent Events until `until` says enough; returns the raw messages. */
@@ -103,6 +107,23 @@ describe('server', () => {
       assert.equal((await httpCall(url, 'GET', '/all?streams=order-1', { token: tokens.orders })).status, 200);
       assert.equal((await httpCall(url, 'GET', '/stats', { token: tokens.orders })).status, 403);
       assert.equal((await httpCall(url, 'GET', '/metrics', { token: tokens.orders })).status, 403);
+    });
+  });
+
+  describe('stream acls', () => {
+    it('narrow who may read and write a stream, by token name or role; admins always may', async () => {
+      const acl = { read: ['billing', 'other'], write: ['billing'] };
+      assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl } })).status, 204);
+      const append = (token: string) => httpCall(url, 'POST', '/streams/secret-1', { token, body: { events: [{ type: 'Kept', data: {} }] } });
+      assert.equal((await append(tokens.billing)).status, 200, 'named by token name');
+      assert.equal((await append(tokens.admin)).status, 200, 'admins always may');
+      assert.equal((await append(tokens.other)).json().code, 'access_denied');
+      assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.other })).status, 200);
+      assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).json().code, 'access_denied');
+      assert.equal((await httpCall(url, 'GET', '/subscribe/streams/secret-1', { token: tokens.reader })).status, 403);
+      assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: ['reader'] } } })).status, 204);
+      assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).status, 200, 'named by role; a change applies at once');
+      assert.equal((await append(tokens.other)).status, 200, 'no write list: roles decide');
     });
   });
 

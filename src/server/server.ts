@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { EventStore } from '../store/event-store.js';
 import { checkAccess, type Access } from './auth/access.js';
+import { createStreamAcls, type AclOperation } from './auth/stream-acl.js';
 import type { Authenticator, Principal } from './auth/tokens.js';
 import type { RouteContext } from './context.js';
 import { createMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ import type { OpenSubscriptions } from './sse.js';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** The operation a stream's ACL is asked about. */
+    acl?: AclOperation;
   }
   interface FastifyRequest {
     principal: Principal;
@@ -79,6 +82,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000 },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     subscriptions,
+    acls: createStreamAcls(store),
   };
 
   // Bodies are JSON or nothing: a text body is refused as such (415), not taken for a string.
@@ -88,10 +92,12 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (request) => {
     // A route that forgets to say who may call it is for admins only.
-    const access = request.routeOptions.config.access ?? 'admin';
+    const { access = 'admin', acl } = request.routeOptions.config;
     if (access === 'public') return;
     request.principal = authenticator === undefined ? devPrincipal : authenticator.authenticate(request.headers.authorization);
-    checkAccess(request.principal, access, (request.params as { stream?: string } | undefined)?.stream);
+    const stream = (request.params as { stream?: string } | undefined)?.stream;
+    checkAccess(request.principal, access, stream);
+    if (acl !== undefined && stream !== undefined) await context.acls.check(request.principal, stream, acl);
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);

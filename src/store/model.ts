@@ -67,7 +67,7 @@ export interface StreamMetadata {
   maxAgeSeconds?: number;
   /** Hide events whose revision is below this. */
   truncateBefore?: number;
-  /** Access control, enforced by the server: roles or token names per operation. */
+  /** Narrows who may do what on the stream over HTTP: token names or roles per operation (admins always may). */
   acl?: { read?: string[]; write?: string[]; delete?: string[]; metaRead?: string[]; metaWrite?: string[] };
   custom?: JsonObject;
 }

@@ -9,11 +9,11 @@ import { appendResultToJson } from '../wire.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
 
-export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes }) => {
+export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes, acls }) => {
   app.post(
     '/streams/:stream',
     {
-      config: { access: 'writer' },
+      config: { access: 'writer', acl: 'write' },
       schema: { summary: 'Append events', tags: ['streams'], params: StreamParams, body: AppendBody, response: { 200: AppendResult, ...problems } },
     },
     async ({ params, body }) => {
@@ -26,7 +26,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
   app.get(
     '/streams/:stream',
     {
-      config: { access: 'reader' },
+      config: { access: 'reader', acl: 'read' },
       schema: {
         summary: 'Read a stream',
         description: 'A JSON page with a `next` cursor, or every event as NDJSON with `Accept: application/x-ndjson`.',
@@ -64,7 +64,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
   app.delete(
     '/streams/:stream',
     {
-      config: { access: 'admin' },
+      config: { access: 'admin', acl: 'delete' },
       schema: {
         summary: 'Delete a stream (soft), or tombstone it with hard=true',
         tags: ['streams'],
@@ -84,7 +84,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
   app.get(
     '/streams/:stream/metadata',
     {
-      config: { access: 'reader' },
+      config: { access: 'reader', acl: 'metaRead' },
       schema: { summary: 'Read stream metadata', tags: ['streams'], params: StreamParams, response: { 200: StreamMetadata, ...problems } },
     },
     async ({ params }) => store.getMetadata(params.stream),
@@ -93,7 +93,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
   app.put(
     '/streams/:stream/metadata',
     {
-      config: { access: 'admin' },
+      config: { access: 'admin', acl: 'metaWrite' },
       schema: {
         summary: 'Write stream metadata',
         tags: ['streams'],
@@ -104,6 +104,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
     },
     async ({ params, body }, reply) => {
       await store.setMetadata(params.stream, body);
+      acls.forget(params.stream);
       return reply.code(204).send(null);
     },
   );

@@ -34,7 +34,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (a
   app.get(
     '/subscribe/streams/:stream',
     {
-      config: { access: 'reader' },
+      config: { access: 'reader', acl: 'read' },
       schema: { summary: 'Subscribe to a stream', description, tags: ['subscriptions'], params: StreamParams, querystring: StreamSubscribeQuery },
     },
     async (request, reply) => {
