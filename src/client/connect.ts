@@ -119,15 +119,9 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
           : `/subscribe/streams/${encodeURIComponent(stream)}${queryString({ from })}`;
       const controller = new AbortController();
       subscriptions.add(controller);
+      controller.signal.addEventListener('abort', () => subscriptions.delete(controller), { once: true });
       signal?.addEventListener('abort', () => controller.abort(), { once: true });
-      const subscription = openSubscription(transport, path, controller.signal);
-      return {
-        [Symbol.asyncIterator]: () => subscription[Symbol.asyncIterator](),
-        close: async () => {
-          subscriptions.delete(controller);
-          await subscription.close();
-        },
-      };
+      return openSubscription(transport, path, controller);
     },
     async getMetadata(stream) {
       open();

@@ -8,15 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AnnalsError, UnavailableError } from '../store/errors.js';
 import type { Subscription, SubscriptionMessage } from '../store/model.js';
+import { subscriptionOf } from '../store/reading.js';
 import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../server/wire.js';
 import { errorFromProblem } from './problems.js';
 import type { Transport } from './transport.js';
 
 const reconnectDelaysMs = [50, 250, 1000, 2000];
 
-export const openSubscription = (transport: Transport, path: string, signal: AbortSignal | undefined): Subscription => {
-  const controller = new AbortController();
-  signal?.addEventListener('abort', () => controller.abort(), { once: true });
+/** Runs until `controller` aborts (closing the subscription does that), or fails; it aborts it on the way out. */
+export const openSubscription = (transport: Transport, path: string, controller: AbortController): Subscription => {
   let lastEventId: string | undefined;
   let caughtUp = false;
 
@@ -49,29 +49,26 @@ export const openSubscription = (transport: Transport, path: string, signal: Abo
 
   async function* messages(): AsyncGenerator<SubscriptionMessage> {
     let failures = 0;
-    while (!controller.signal.aborted) {
-      try {
-        const delivered = lastEventId;
-        yield* connection();
-        if (lastEventId !== delivered) failures = 0;
-      } catch (error) {
-        if (controller.signal.aborted) return;
-        if (error instanceof AnnalsError && error.code !== 'unavailable') throw error;
-        if (failures === reconnectDelaysMs.length) {
-          throw error instanceof AnnalsError ? error : new UnavailableError(`the subscription was cut off: ${(error as Error).message}`);
+    try {
+      while (!controller.signal.aborted) {
+        try {
+          const delivered = lastEventId;
+          yield* connection();
+          if (lastEventId !== delivered) failures = 0;
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          if (error instanceof AnnalsError && error.code !== 'unavailable') throw error;
+          if (failures === reconnectDelaysMs.length) {
+            throw error instanceof AnnalsError ? error : new UnavailableError(`the subscription was cut off: ${(error as Error).message}`);
+          }
         }
+        const delay = reconnectDelaysMs[Math.min(failures++, reconnectDelaysMs.length - 1)];
+        await sleep(delay, undefined, { signal: controller.signal }).catch(() => undefined);
       }
-      if (controller.signal.aborted) return;
-      await sleep(reconnectDelaysMs[failures++]!, undefined, { signal: controller.signal }).catch(() => undefined);
+    } finally {
+      controller.abort();
     }
   }
 
-  const iterator = messages();
-  return {
-    [Symbol.asyncIterator]: () => iterator,
-    async close() {
-      controller.abort();
-      await iterator.return(undefined);
-    },
-  };
+  return subscriptionOf(messages(), controller);
 };

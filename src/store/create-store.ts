@@ -3,7 +3,7 @@ import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
 import type { RecordedEvent, SubscribeOptions, Subscription, SubscriptionMessage } from './model.js';
-import { follow, pageSize, pagesOfAll, pagesOfStream } from './reading.js';
+import { follow, pageSize, pagesOfAll, pagesOfStream, subscriptionOf } from './reading.js';
 import {
   checkAllQuery,
   checkExpectedRevision,
@@ -58,14 +58,7 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
         subscriptions.delete(controller);
       }
     }
-    const iterator = messages();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      async close() {
-        controller.abort();
-        await iterator.return(undefined);
-      },
-    };
+    return subscriptionOf(messages(), controller);
   };
 
   return {

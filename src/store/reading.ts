@@ -1,7 +1,7 @@
 /** Long reads and subscriptions, built once on top of the engines' paged reads. */
 import type { ChangeFeed } from './change-feed.js';
 import type { AllQuery, StreamQuery } from './validate.js';
-import type { RecordedEvent } from './model.js';
+import type { RecordedEvent, Subscription, SubscriptionMessage } from './model.js';
 
 export const pageSize = 1000;
 
@@ -67,3 +67,12 @@ export async function* follow<Cursor>(options: {
     await changes.wait(headBeforeRead, signal);
   }
 }
+
+/** A subscription over `messages`: closing it aborts `controller`, which ends what `messages` waits on. */
+export const subscriptionOf = (messages: AsyncGenerator<SubscriptionMessage>, controller: AbortController): Subscription => ({
+  [Symbol.asyncIterator]: () => messages,
+  async close() {
+    controller.abort();
+    await messages.return(undefined);
+  },
+});
