@@ -228,6 +228,9 @@ describe('server', () => {
       assert.equal(given.headers['x-request-id'], 'trace-42');
       const made = await httpCall(url, 'GET', '/health/live', { headers: { 'x-request-id': 'bad id with spaces' } });
       assert.match(String(made.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      const refused = await httpCall(url, 'GET', '/all', { headers: { 'x-request-id': 'trace-43' } });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers['x-request-id'], 'trace-43');
     });
 
     it('answers a bug with a problem that gives no detail away', async () => {

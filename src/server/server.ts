@@ -90,7 +90,8 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   app.decorateRequest('principal', null as unknown as Principal);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     // A route that forgets to say who may call it is for admins only.
     const { access = 'admin', acl } = request.routeOptions.config;
     if (access === 'public') return;
@@ -98,10 +99,6 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     const stream = (request.params as { stream?: string } | undefined)?.stream;
     checkAccess(request.principal, access, stream);
     if (acl !== undefined && stream !== undefined) await context.acls.check(request.principal, stream, acl);
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
