@@ -1,0 +1,135 @@
+/** The `annals` command as users run it: a real process serving real HTTP, and the client commands against it. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+const dir = mkdtempSync(join(tmpdir(), 'annals-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const freePort = async () => {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  return port;
+};
+
+const run = (args: string[], input?: string) => {
+  const result = spawnSync(process.execPath, [...cli, ...args], { cwd: root, input, encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+/** Starts `annals serve` and resolves once it listens, with everything it printed so far. */
+const serve = async (args: string[]) => {
+  const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk) => (output.stdout += chunk));
+  child.stderr!.on('data', (chunk) => (output.stderr += chunk));
+  const exited = once(child, 'exit');
+  await Promise.race([
+    new Promise<void>((resolve) => child.stderr!.on('data', () => output.stderr.includes('listening on') && resolve())),
+    exited.then(() => undefined),
+  ]);
+  return { child, output, exited };
+};
+
+const stop = async (child: ChildProcess, exited: Promise<unknown[]>) => {
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  return code;
+};
+
+describe('annals', () => {
+  it('explains itself and each command with --help', () => {
+    const top = run(['--help']);
+    assert.equal(top.status, 0);
+    for (const command of ['serve', 'append', 'read', 'tail', 'stats']) {
+      assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+      const help = run([command, '--help']);
+      assert.equal(help.status, 0, command);
+      assert.match(help.stdout, new RegExp(`Usage: annals ${command}`));
+    }
+    assert.match(run(['serve', '--help']).stdout, /--durability[\s\S]*--tokens[\s\S]*--dev/);
+  });
+
+  describe('serve with authentication (the default)', () => {
+    const data = join(dir, 'secured');
+    let server: Awaited<ReturnType<typeof serve>>;
+    let url: string;
+    let token: string;
+    const client = (args: string[], input?: string) => run([...args, '--url', url, '--token', token], input);
+
+    before(async () => {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      server = await serve(['--port', String(port), '--data', data]);
+      token = JSON.parse(readFileSync(join(data, 'tokens.json'), 'utf8')).tokens[0].token;
+    });
+    after(() => stop(server.child, server.exited));
+
+    it('creates an admin token on first start, says where, and prints its URL', () => {
+      assert.match(server.output.stdout, /created an admin token in [^"]*tokens\.json/);
+      assert.doesNotMatch(server.output.stdout + server.output.stderr, new RegExp(token));
+      assert.match(server.output.stderr, new RegExp(`listening on ${url} \\(engine sqlite`));
+    });
+
+    it('refuses a call without a token', () => {
+      const refused = run(['stats', '--url', url]);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /^error unauthenticated: /);
+    });
+
+    it('appends, reads and reports statistics end to end', () => {
+      const one = client(['append', 'order-1', '--type', 'Placed', '--data', '{"total":30}', '--expected-revision', 'no_stream']);
+      assert.equal(one.status, 0, one.stderr);
+      assert.deepEqual(JSON.parse(one.stdout), { revision: 0, position: '1' });
+      const many = client(['append', 'order-1'], '{"type":"Paid","data":{}}\n{"type":"Shipped","data":{},"metadata":{"by":"cli"}}\n');
+      assert.equal(JSON.parse(many.stdout).revision, 2);
+      const conflict = client(['append', 'order-1', '--type', 'Late', '--expected-revision', '0']);
+      assert.equal(conflict.status, 1);
+      assert.match(conflict.stderr, /^error wrong_expected_revision: /);
+
+      const read = client(['read', 'order-1']).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(read.map((event) => event.type), ['Placed', 'Paid', 'Shipped']);
+      const backwards = client(['read', '$all', '--backwards', '--limit', '1', '--types', 'Placed,Shipped']).stdout.trim().split('\n');
+      assert.equal(JSON.parse(backwards[0]!).type, 'Shipped');
+      assert.deepEqual(JSON.parse(client(['stats']).stdout), { engine: 'sqlite', events: 3, streams: 1, headPosition: '3' });
+    });
+
+    it('follows a stream with tail', async () => {
+      const tail = spawn(process.execPath, [...cli, 'tail', 'order-2', '--url', url, '--token', token], { cwd: root });
+      let printed = '';
+      tail.stdout.on('data', (chunk) => (printed += chunk));
+      await new Promise<void>((resolve) => tail.stderr.on('data', (chunk) => String(chunk).includes('caught up') && resolve()));
+      client(['append', 'order-2', '--type', 'Live', '--data', '7']);
+      while (!printed.includes('\n')) await new Promise((resolve) => setTimeout(resolve, 20));
+      tail.kill('SIGINT');
+      assert.equal((await once(tail, 'exit'))[0], 0);
+      assert.equal(JSON.parse(printed).data, 7);
+    });
+
+    it('refuses a second server on the same data directory with a clear message', async () => {
+      const second = await serve(['--port', String(await freePort()), '--data', data]);
+      const [code] = await second.exited;
+      assert.equal(code, 1);
+      assert.match(second.output.stderr, /^error unavailable: database file .*annals\.db is in use by another Annals process\n$/);
+    });
+  });
+
+  it('serves without authentication with --dev, says so, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const { child, output, exited } = await serve(['--port', String(port), '--engine', 'memory', '--dev', '--data', join(dir, 'dev')]);
+    assert.match(output.stdout, /authentication is OFF/);
+    const stats = run(['stats', '--url', `http://127.0.0.1:${port}`]);
+    assert.equal(JSON.parse(stats.stdout).engine, 'memory');
+    assert.equal(await stop(child, exited), 0);
+    assert.match(output.stdout, /shutting down/);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * `annals serve`: opens the store, loads the tokens (creating an admin token on a first start), serves
+ * HTTP, and shuts down cleanly on SIGINT or SIGTERM (a second signal exits at once).
+ */
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import { createAuthenticator, loadTokens, type Authenticator } from '../server/auth/tokens.js';
+import { createServer } from '../server/server.js';
+import { openEventStore, type OpenOptions } from '../store/open.js';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  data: string;
+  engine: 'sqlite' | 'postgres' | 'memory';
+  pgUrl?: string;
+  pgSchema?: string;
+  durability: 'fsync' | 'os';
+  tokens?: string;
+  dev?: boolean;
+  logLevel: string;
+}
+
+const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
+
+const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string } => {
+  switch (options.engine) {
+    case 'postgres': {
+      if (options.pgUrl === undefined) throw new Error('--engine postgres needs --pg-url (or ANNALS_PG_URL)');
+      const where = `${new URL(options.pgUrl).host}, schema ${options.pgSchema ?? 'annals'}`;
+      return { open: { engine: 'postgres', url: options.pgUrl, schema: options.pgSchema }, where };
+    }
+    case 'memory':
+      return { open: { engine: 'memory' }, where: 'in memory, gone when the server stops' };
+    default: {
+      const path = join(options.data, 'annals.db');
+      return { open: { engine: 'sqlite', path, durability: options.durability }, where: `${path}, durability ${options.durability}` };
+    }
+  }
+};
+
+const authenticatorOf = (options: ServeOptions, log: Logger): Authenticator | undefined => {
+  if (options.dev) {
+    log.warn('authentication is OFF (--dev): every caller is an admin; never expose this server');
+    return undefined;
+  }
+  const { entries, created } = loadTokens({ file: options.tokens, env: process.env.ANNALS_TOKENS, dataDir: options.data });
+  if (created !== undefined) log.warn({ path: resolve(created) }, `no token was configured: created an admin token in ${resolve(created)}`);
+  return createAuthenticator(entries);
+};
+
+const serve = async (options: ServeOptions, version: string) => {
+  const log = pino({ level: options.logLevel, base: { service: 'annals' } });
+  const authenticator = authenticatorOf(options, log);
+  if (authenticator === undefined && !loopback.has(options.host)) log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
+  const { open, where } = storeOptions(options);
+  const store = await openEventStore(open);
+  const server = await createServer({ store, authenticator, logger: log, version });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing requests in flight, then closing the store');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await server.listen({ port: Number(options.port), host: options.host });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const address = server.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url, engine: options.engine, store: where }, 'listening');
+  process.stderr.write(`Annals ${version} listening on ${url} (engine ${options.engine}: ${where})\n`);
+};
+
+export const serveCommand = (version: string) =>
+  new Command('serve')
+    .description('run the Annals server')
+    .option('--port <port>', 'port to listen on (0: any free port)', process.env.ANNALS_PORT ?? '2113')
+    .option('--host <host>', 'address to bind; loopback unless told otherwise', process.env.ANNALS_HOST ?? '127.0.0.1')
+    .option('--data <dir>', 'data directory: the SQLite file and the first-start tokens', process.env.ANNALS_DATA ?? './data')
+    .addOption(new Option('--engine <engine>', 'storage engine').choices(['sqlite', 'postgres', 'memory']).default(process.env.ANNALS_ENGINE ?? 'sqlite'))
+    .option('--pg-url <url>', 'PostgreSQL connection URL (env ANNALS_PG_URL)', process.env.ANNALS_PG_URL)
+    .option('--pg-schema <name>', 'PostgreSQL schema of the store', 'annals')
+    .addOption(new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)').choices(['fsync', 'os']).default('fsync'))
+    .option('--tokens <file>', 'token file (JSON); also env ANNALS_TOKENS; default <data>/tokens.json')
+    .option('--dev', 'turn authentication off (every caller is an admin)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action((options: ServeOptions) => serve(options, version));
