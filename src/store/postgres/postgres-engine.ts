@@ -112,14 +112,16 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       throw translateError(error, doing);
     }
   };
-  // A pooled connection can die while idle (terminated backend, restarted server) before the pool
-  // notices; a read that failed for that reason alone is safe to run once more on a fresh connection.
+  // Pooled connections can die while idle (terminated backends, a restarted server) before the pool
+  // notices; a read that failed for that reason alone is safe to run again, and each failure discards one
+  // dead connection, so it is tried at most once more than the pool holds connections.
   const read = async (doing: string, text: string, values: unknown[] = []): Promise<string[][]> => {
-    try {
-      return await query(doing, text, values);
-    } catch (error) {
-      if (!isConnectionLost(error)) throw error;
-      return query(doing, text, values);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await query(doing, text, values);
+      } catch (error) {
+        if (!isConnectionLost(error) || attempt >= pool.options.max) throw error;
+      }
     }
   };
   const readHead = async () => BigInt((await read('reading the head', `SELECT last_position FROM ${s}.log`))[0]![0]!);
