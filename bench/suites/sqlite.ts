@@ -1,0 +1,167 @@
+/**
+ * The embedded SQLite engine, durability `fsync`, beside raw better-sqlite3 doing the same work on the
+ * same schema (WAL, synchronous FULL, the store's own migration) in the same run: inserting the same rows
+ * in the same transactions, and reading the same rows with data and metadata parsed.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openEventStore } from '../../src/store/open.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import type { EventInput } from '../../src/store/model.js';
+import { eventColumns } from '../../src/store/sqlite/columns.js';
+import { migrate } from '../../src/store/sqlite/migrations.js';
+import { uuidv7 } from '../../src/store/validate.js';
+import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+
+const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
+const eventOf = (index: number): EventInput => ({ type: 'OrderPlaced', data: eventData(index) });
+const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
+
+const openRaw = (path: string) => {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  migrate(db);
+  const insert = db.prepare(`INSERT INTO events (${eventColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  let position = 0;
+  /** Inserts `count` rows of `stream` in one transaction, as the store would write them. */
+  const insertRows = db.transaction((stream: string, firstRevision: number, count: number) => {
+    const now = Date.now();
+    for (let i = 0; i < count; i++) {
+      const index = firstRevision + i;
+      insert.run(++position, stream, index, uuidv7(now), 'OrderPlaced', JSON.stringify(eventData(index)), null, now);
+    }
+  });
+  return { db, insertRows };
+};
+
+/** Appends `total` events to `streams` streams in batches of `batch`, as fast as one caller can. */
+const preload = async (store: EventStore, total: number, batch: number, streams: number, progress?: (done: number) => void) => {
+  for (let done = 0; done < total; done += batch) {
+    const size = Math.min(batch, total - done);
+    await store.append(`order-${(done / batch) % streams}`, Array.from({ length: size }, (_, i) => eventOf(done + i)));
+    if (progress && done % (batch * 100) === 0) progress(done);
+  }
+};
+
+const appendBatches = async (context: BenchContext): Promise<Measurement> => {
+  const dir = context.tempDir();
+  const total = scaled(context, 200_000, 2_000);
+  const store = await openEventStore({ engine: 'sqlite', path: join(dir, 'store.db'), durability: 'fsync' });
+  const storeMs = await timed(() => preload(store, total, 100, 100));
+  await store.close();
+  const raw = openRaw(join(dir, 'raw.db'));
+  const rawMs = await timed(() => {
+    for (let done = 0; done < total; done += 100) raw.insertRows(`order-${done % 100}`, done, 100);
+  });
+  raw.db.close();
+  return {
+    name: `append, 100-event batches (${total.toLocaleString('en-US')} events)`,
+    unit: 'events/s',
+    value: perSecond(total, storeMs),
+    limit: { name: 'raw inserts, 100 rows per transaction', value: perSecond(total, rawMs) },
+    target: '>= 200000',
+  };
+};
+
+const appendConcurrently = async (context: BenchContext): Promise<Measurement[]> => {
+  const dir = context.tempDir();
+  const callers = 64;
+  const perCaller = scaled(context, 1_000, 10);
+  const store = await openEventStore({ engine: 'sqlite', path: join(dir, 'store.db'), durability: 'fsync' });
+  const latencies: number[] = [];
+  const storeMs = await timed(() =>
+    Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let i = 0; i < perCaller; i++) {
+          const start = performance.now();
+          await store.append(`order-${caller}`, [eventOf(i)]);
+          latencies.push(performance.now() - start);
+        }
+      }),
+    ),
+  );
+  await store.close();
+  const raw = openRaw(join(dir, 'raw.db'));
+  const rawCount = scaled(context, 5_000, 100);
+  const rawMs = await timed(() => {
+    for (let i = 0; i < rawCount; i++) raw.insertRows(`order-${i % callers}`, i, 1);
+  });
+  raw.db.close();
+  const total = callers * perCaller;
+  const details = { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events: total };
+  return [
+    {
+      name: `append, 1 event per call, ${callers} concurrent callers`,
+      unit: 'events/s',
+      value: perSecond(total, storeMs),
+      limit: { name: 'raw inserts, 1 row per transaction', value: perSecond(rawCount, rawMs) },
+      target: '>= 50000',
+      details,
+    },
+  ];
+};
+
+const reads = async (context: BenchContext): Promise<Measurement[]> => {
+  const dir = context.tempDir();
+  const streamLength = scaled(context, 100_000, 1_000);
+  const logLength = scaled(context, 1_000_000, 10_000);
+  const path = join(dir, 'store.db');
+  const store = await openEventStore({ engine: 'sqlite', path, durability: 'os' });
+  context.progress(`writing a ${streamLength.toLocaleString('en-US')}-event stream and a ${logLength.toLocaleString('en-US')}-event log`);
+  for (let done = 0; done < streamLength; done += 1000) {
+    await store.append('long-1', Array.from({ length: Math.min(1000, streamLength - done) }, (_, i) => eventOf(done + i)));
+  }
+  await preload(store, logLength - streamLength, 1000, 100, (done) => context.progress(`${done.toLocaleString('en-US')} events written`));
+
+  const readStreamMs = await timed(async () => (await store.readStream('long-1')).length);
+  let pages = 0;
+  const readAllMs = await timed(async () => {
+    for (let from = 0n, page = await store.readAll({ from, limit: 1000 }); page.length > 0; page = await store.readAll({ from, limit: 1000 })) {
+      pages += page.length;
+      from = page.at(-1)!.position + 1n;
+    }
+  });
+  let iterated = 0;
+  const iterateAllMs = await timed(async () => {
+    for await (const event of store.iterateAll()) if (event.position > 0n) iterated++;
+  });
+  await store.close();
+  if (pages !== logLength || iterated !== logLength) throw new Error(`read ${pages} and ${iterated} events, wrote ${logLength}`);
+
+  const raw = new Database(path, { readonly: true });
+  const readRows = (sql: string, ...params: unknown[]) => {
+    for (const row of raw.prepare(sql).raw(true).iterate(...params) as Iterable<unknown[]>) {
+      JSON.parse(row[5] as string);
+      if (row[6] !== null) JSON.parse(row[6] as string);
+    }
+  };
+  const rawStreamMs = await timed(() => readRows(`SELECT ${eventColumns} FROM events WHERE stream = ? ORDER BY revision`, 'long-1'));
+  const rawAllMs = await timed(() => readRows(`SELECT ${eventColumns} FROM events ORDER BY position`));
+  raw.close();
+
+  const rawAll = { name: 'raw SELECT of the same rows, data parsed', value: perSecond(logLength, rawAllMs) };
+  return [
+    {
+      name: `readStream of a ${streamLength.toLocaleString('en-US')}-event stream`,
+      unit: 'ms',
+      value: readStreamMs,
+      limit: { name: 'raw SELECT of the same rows, data parsed', value: rawStreamMs },
+      target: streamLength === 100_000 ? '<= 250' : undefined,
+    },
+    { name: `readAll in pages of 1000, ${logLength.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(logLength, readAllMs), limit: rawAll },
+    { name: `iterateAll, ${logLength.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(logLength, iterateAllMs), limit: rawAll },
+  ];
+};
+
+export const suite: BenchSuite = {
+  name: 'sqlite',
+  async run(context) {
+    context.progress('100-event batches');
+    const batches = await appendBatches(context);
+    context.progress('64 concurrent callers');
+    const concurrent = await appendConcurrently(context);
+    const read = await reads(context);
+    return [batches, ...concurrent, ...read];
+  },
+};
