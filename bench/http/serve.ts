@@ -1,0 +1,39 @@
+/**
+ * The server side of the HTTP benchmark, in a process of its own so that it and the load generator each
+ * get a core, as on real machines. `annals <file> <token>` serves the store on a SQLite file with
+ * authentication on; `bare <ndjson-line-file> <count>` serves the same routes doing no work (the HTTP
+ * limit): appends answer a fixed result, `$all` streams a given line `count` times. Prints its URL.
+ */
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createAuthenticator } from '../../src/server/auth/tokens.js';
+import { createServer } from '../../src/server/server.js';
+import { openEventStore } from '../../src/store/open.js';
+
+const [mode, source, argument] = process.argv.slice(2) as ['annals' | 'bare', string, string];
+
+const bare = (line: string, count: number): FastifyInstance => {
+  const app = Fastify();
+  app.post('/streams/:stream', async () => ({ revision: 0, position: '1' }));
+  app.get('/all', async (_request, reply) => {
+    async function* lines() {
+      const chunk = line.repeat(500);
+      for (let sent = 0; sent < count; sent += 500) yield sent + 500 <= count ? chunk : line.repeat(count - sent);
+    }
+    return reply.type('application/x-ndjson').send(Readable.from(lines()));
+  });
+  return app;
+};
+
+const app =
+  mode === 'annals'
+    ? await createServer({
+        store: await openEventStore({ engine: 'sqlite', path: source, durability: 'fsync' }),
+        authenticator: createAuthenticator([{ name: 'bench', role: 'admin', token: argument }]),
+      })
+    : bare(readFileSync(source, 'utf8'), Number(argument));
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+process.stdout.write(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}\n`);
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

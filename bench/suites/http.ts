@@ -1,0 +1,128 @@
+/**
+ * The server over HTTP, on SQLite with durability `fsync` and authentication on, driven by the Annals
+ * client from another process, beside the same client driving a bare Fastify server that does no work
+ * (the HTTP limit): single-event appends from 64 concurrent keep-alive callers, and NDJSON `$all` reads.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../../src/client/index.js';
+import { openEventStore } from '../../src/store/open.js';
+import { recordedToJson } from '../../src/server/wire.js';
+import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+
+const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url));
+const callers = 64;
+const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
+const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
+
+/** Runs the server script in a child process until `work` is done with its URL. */
+const withServer = async <T>(args: string[], work: (url: string) => Promise<T>): Promise<T> => {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', serverScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  try {
+    const [url] = (await Promise.race([once(createInterface({ input: child.stdout! }), 'line'), exited.then(() => [undefined])])) as [string?];
+    if (url === undefined) throw new Error(`the ${args[0]} server did not start`);
+    return await work(url);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+};
+
+/** 64 callers appending one event per call through the client; a short warm-up first. */
+const appendLoad = async (url: string, token: string | undefined, total: number) => {
+  const store = connect(url, { token, connections: callers });
+  const run = async (count: number, latencies: number[]) =>
+    Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let i = 0; i < count / callers; i++) {
+          const start = performance.now();
+          await store.append(`order-${caller}`, [{ type: 'OrderPlaced', data: eventData(i) }]);
+          latencies.push(performance.now() - start);
+        }
+      }),
+    );
+  try {
+    await run(Math.min(total, callers * 50), []);
+    const latencies: number[] = [];
+    const ms = await timed(() => run(total, latencies));
+    return { perSecond: perSecond(total, ms), p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+  } finally {
+    await store.close();
+  }
+};
+
+const readLoad = async (url: string, token: string | undefined, expected: number) => {
+  const store = connect(url, { token });
+  try {
+    let count = 0;
+    const ms = await timed(async () => {
+      for await (const event of store.iterateAll()) if (event.revision >= 0) count++;
+    });
+    if (count !== expected) throw new Error(`read ${count} events, expected ${expected}`);
+    return perSecond(count, ms);
+  } finally {
+    await store.close();
+  }
+};
+
+export const suite: BenchSuite = {
+  name: 'http',
+  async run(context) {
+    const dir = context.tempDir();
+    const token = randomBytes(32).toString('base64url');
+    const appends = Math.round(scaled(context, 60_000, 640) / callers) * callers;
+
+    const logLength = scaled(context, 1_000_000, 2_000);
+    context.progress(`writing ${logLength.toLocaleString('en-US')} events for the $all read`);
+    const readsPath = join(dir, 'reads.db');
+    const store = await openEventStore({ engine: 'sqlite', path: readsPath, durability: 'os' });
+    for (let done = 0; done < logLength; done += 1000) {
+      const size = Math.min(1000, logLength - done);
+      await store.append(`order-${(done / 1000) % 100}`, Array.from({ length: size }, (_, i) => ({ type: 'OrderPlaced', data: eventData(done + i) })));
+    }
+    const [sample] = await store.readAll({ limit: 1 });
+    await store.close();
+    const line = join(dir, 'line.ndjson');
+    writeFileSync(line, `${JSON.stringify(recordedToJson(sample!))}\n`);
+
+    context.progress(`${appends.toLocaleString('en-US')} appends from ${callers} callers, then the same against the bare server`);
+    const annals = await withServer(['annals', join(dir, 'appends.db'), token], (url) => appendLoad(url, token, appends));
+    const limit = await withServer(['bare', line, '0'], (url) => appendLoad(url, undefined, appends));
+
+    context.progress('reading $all as NDJSON, then the same lines from the bare server');
+    const readAnnals = await withServer(['annals', readsPath, token], (url) => readLoad(url, token, logLength));
+    const readLimit = await withServer(['bare', line, String(logLength)], (url) => readLoad(url, undefined, logLength));
+
+    const details = (figures: typeof annals) => ({ p50Ms: figures.p50, p95Ms: figures.p95, p99Ms: figures.p99, client: 'annals/client, 64 keep-alive connections' });
+    return [
+      {
+        name: `HTTP append, 1 event per call, ${callers} concurrent clients`,
+        unit: 'events/s',
+        value: annals.perSecond,
+        limit: { name: 'bare Fastify route, same client', value: limit.perSecond },
+        target: '>= 15000',
+        details: { ...details(annals), limitP99Ms: limit.p99 },
+      },
+      {
+        name: 'HTTP append latency p99',
+        unit: 'ms',
+        value: annals.p99,
+        limit: { name: 'bare Fastify route, same client', value: limit.p99 },
+        target: '<= 15',
+      },
+      {
+        name: `HTTP NDJSON $all read, ${logLength.toLocaleString('en-US')} events`,
+        unit: 'events/s',
+        value: readAnnals,
+        limit: { name: 'bare Fastify route streaming the same lines, same client', value: readLimit },
+        target: '>= 200000',
+      },
+    ] satisfies Measurement[];
+  },
+};
