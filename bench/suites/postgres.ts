@@ -12,7 +12,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createEventStore } from '../../src/store/create-store.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { isCaughtUp, type EventInput } from '../../src/store/model.js';
-import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/store/postgres/test-database.js';
+import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/store/postgres/testing/test-database.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 

@@ -9,7 +9,7 @@ import { after, describe } from 'node:test';
 import { describeConformance } from '../store/conformance/suite.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../store/open.js';
-import { openTestPostgresStore, postgresSkipReason } from '../store/postgres/test-database.js';
+import { openTestPostgresStore, postgresSkipReason } from '../store/postgres/testing/test-database.js';
 import { serveForTest } from '../server/testing/serve.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-client-'));

@@ -12,7 +12,7 @@ import { AnnalsError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
 import { isCaughtUp, type AppendResult, type EventInput } from '../model.js';
 import { openPostgresEngine } from './postgres-engine.js';
-import { dropSchema, freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './test-database.js';
+import { dropSchema, freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { createEventStore } from '../create-store.js';
 import { AnnalsError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
-import { freshSchema, dropSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './test-database.js';
+import { freshSchema, dropSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
 

@@ -1,6 +1,6 @@
 import { describe } from 'node:test';
 import { describeConformance } from '../conformance/suite.js';
-import { openTestPostgresStore, postgresSkipReason } from './test-database.js';
+import { openTestPostgresStore, postgresSkipReason } from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
 

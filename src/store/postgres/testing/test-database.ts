@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createEventStore } from '../create-store.js';
-import type { EngineCore } from '../engine.js';
-import type { EventStore } from '../event-store.js';
-import { openPostgresEngine, type PostgresEngineOptions } from './postgres-engine.js';
+import { createEventStore } from '../../create-store.js';
+import type { EngineCore } from '../../engine.js';
+import type { EventStore } from '../../event-store.js';
+import { openPostgresEngine, type PostgresEngineOptions } from '../postgres-engine.js';
 
 export const postgresTestUrl = (): string => process.env.ANNALS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
