@@ -2,13 +2,14 @@ import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { InvalidArgumentError, UnavailableError } from './errors.js';
 import { createEventStore } from './create-store.js';
+import type { PostgresEngineOptions } from './postgres/postgres-engine.js';
 
 /** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
 export type Durability = 'fsync' | 'os';
 
 export type OpenOptions =
   | { engine?: 'sqlite'; path?: string; durability?: Durability; maxSizeBytes?: number; limits?: Partial<Limits> }
-  | { engine: 'postgres'; url: string; schema?: string; limits?: Partial<Limits> }
+  | ({ engine: 'postgres'; limits?: Partial<Limits> } & PostgresEngineOptions)
   | { engine: 'memory'; limits?: Partial<Limits> };
 
 export const defaultSqlitePath = './data/annals.db';
@@ -32,7 +33,8 @@ export const openEventStore = async (options: OpenOptions = {}): Promise<EventSt
     }
     case 'postgres': {
       const { openPostgresEngine } = await import('./postgres/postgres-engine.js');
-      return createEventStore(await openPostgresEngine({ url: options.url, schema: options.schema }), limits);
+      const { engine: _engine, limits: _limits, ...engineOptions } = options;
+      return createEventStore(await openPostgresEngine(engineOptions), limits);
     }
     case 'memory': {
       const { createMemoryEngine } = await import('./memory/memory-engine.js');
