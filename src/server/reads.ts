@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf, sendProblem } from './problems.js';
-import { ndjsonType, recordedToJson } from './wire.js';
+import { ndjsonType, recordedToJson, recordedToJsonText } from './wire.js';
 
 export interface ReadSource {
   source: 'stream' | 'all';
@@ -39,7 +39,7 @@ async function* ndjsonLines(events: AsyncIterator<RecordedEvent>, first: Iterato
   let count = 0;
   try {
     for (let next = first; !next.done; next = await events.next()) {
-      chunk += `${JSON.stringify(recordedToJson(next.value))}\n`;
+      chunk += `${recordedToJsonText(next.value)}\n`;
       count++;
       if (chunk.length >= ndjsonChunkBytes) {
         yield chunk;

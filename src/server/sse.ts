@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isCaughtUp, type Subscription } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf } from './problems.js';
-import { recordedToJson } from './wire.js';
+import { recordedToJsonText } from './wire.js';
 
 /** Open subscriptions of a server, so that shutting down can end them. */
 export type OpenSubscriptions = Set<() => Promise<void>>;
@@ -54,7 +54,7 @@ export const sendSubscription = async (
     for await (const message of subscription) {
       const text = isCaughtUp(message)
         ? 'event: caught-up\ndata: {}\n\n'
-        : `id: ${message.position}\ndata: ${JSON.stringify(recordedToJson(message))}\n\n`;
+        : `id: ${message.position}\ndata: ${recordedToJsonText(message)}\n\n`;
       if (!response.write(text)) await drained(response);
       if (response.destroyed) break;
     }

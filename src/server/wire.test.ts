@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { RecordedEvent } from '../store/model.js';
+import { recordedFromJson, recordedToJson, recordedToJsonText } from './wire.js';
+
+const recordedEvents = fc.record({
+  id: fc.uuid(),
+  stream: fc.string({ unit: 'binary', minLength: 1 }),
+  revision: fc.nat(),
+  position: fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }),
+  type: fc.string({ unit: 'binary', minLength: 1 }),
+  data: fc.jsonValue(),
+  metadata: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })),
+  recordedAt: fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(8.64e15) }),
+}) as fc.Arbitrary<RecordedEvent>;
+
+describe('wire format', () => {
+  it('writes the text of an event exactly as JSON.stringify of its JSON form', () => {
+    fc.assert(
+      fc.property(recordedEvents, (event) => {
+        assert.equal(recordedToJsonText(event), JSON.stringify(recordedToJson(event)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads back what it writes', () => {
+    fc.assert(
+      fc.property(recordedEvents, (event) => {
+        const back = recordedFromJson(JSON.parse(recordedToJsonText(event)));
+        assert.equal(back.position, event.position);
+        assert.equal(back.recordedAt.getTime(), event.recordedAt.getTime());
+        assert.equal(recordedToJsonText(back), recordedToJsonText(event));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
