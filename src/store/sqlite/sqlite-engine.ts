@@ -54,6 +54,9 @@ const stateOf = (row: StreamRow | undefined): StreamState =>
     ? { revision: -1, exists: false, tombstoned: false }
     : { revision: row.revision, exists: row.live === 1, tombstoned: row.tombstoned === 1 };
 
+/** Streams whose state the writer keeps in memory, at most. */
+const maxCachedStates = 100_000;
+
 const isSqliteError = (error: unknown, code: string): boolean =>
   error instanceof Database.SqliteError && error.code.startsWith(code);
 
@@ -122,6 +125,19 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
   };
   const allStatements = new Map<string, Database.Statement>();
 
+  // This process is the only writer, so the state of the streams it writes can be kept here instead of read
+  // back before each write; a rolled-back group may leave it wrong, so a rollback forgets it all.
+  const states = new Map<string, StreamState>();
+  const stateForWrite = (stream: string): StreamState => {
+    let state = states.get(stream);
+    if (state === undefined) {
+      if (states.size >= maxCachedStates) states.clear();
+      state = stateOf(sql.stream.get(stream));
+      states.set(stream, state);
+    }
+    return state;
+  };
+
   let committedPosition = (db.prepare('SELECT last_position FROM log').pluck().get() as number);
   let lastPosition = committedPosition;
   const changes = createChangeFeed(BigInt(committedPosition));
@@ -134,6 +150,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     },
     afterRollback: () => {
       lastPosition = committedPosition;
+      states.clear();
     },
     failure: (error) => new UnavailableError(`the database failed: ${(error as Error).message}`, { cause: error }),
   });
@@ -152,12 +169,13 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       throw error;
     }
     sql.putStream.run(stream, revision, 1);
+    states.set(stream, { revision, exists: true, tombstoned: false });
     lastPosition = position;
     return { revision, position: BigInt(position) };
   };
 
   const appendNow = (stream: string, events: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
-    const state = stateOf(sql.stream.get(stream));
+    const state = stateForWrite(stream);
     if (state.tombstoned) throw new StreamDeletedError(stream);
     if (expectationHolds(expected, state)) {
       try {
@@ -225,10 +243,11 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
 
     deleteStream(stream, expected, hard) {
       return queue.write(() => {
-        const state = stateOf(sql.stream.get(stream));
+        const state = stateForWrite(stream);
         checkWrite(stream, expected, state);
         sql.deleteEvents.run(stream);
         sql.markDeleted.run(stream, state.revision, hard ? 1 : 0);
+        states.set(stream, { revision: state.revision, exists: false, tombstoned: hard });
       });
     },
 

@@ -1,8 +1,9 @@
 /**
  * Group commit: writes that arrive while the event loop is busy are run together in one SQLite
- * transaction, so many concurrent writers share one fsync. A write that throws must have written nothing
- * (it checks before it writes, or uses a savepoint); the others in its group still commit. Only a failure
- * of the commit itself fails the whole group.
+ * transaction, so many concurrent writers share one fsync. A write refused by the rules (an AnnalsError)
+ * must have written nothing (it checks before it writes, or undoes what it wrote); the others in its group
+ * still commit. Any other failure is the database failing: then nothing in the group can be trusted, so
+ * the whole group rolls back and every write in it fails.
  */
 import type Database from 'better-sqlite3';
 import { AnnalsError } from '../errors.js';
@@ -38,7 +39,8 @@ export const createWriteQueue = (
       try {
         return { ok: true as const, value: pending.run() };
       } catch (error) {
-        return { ok: false as const, error: error instanceof AnnalsError ? error : hooks.failure(error) };
+        if (error instanceof AnnalsError) return { ok: false as const, error };
+        throw error;
       }
     });
     hooks.beforeCommit();
