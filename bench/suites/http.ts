@@ -13,12 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../src/client/index.js';
 import { openEventStore } from '../../src/store/open.js';
 import { recordedToJson } from '../../src/server/wire.js';
-import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
+import { appendFromCallers, eventData, scaled } from '../workload.js';
 
 const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url));
 const callers = 64;
-const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
-const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
 
 /** Runs the server script in a child process until `work` is done with its URL. */
 const withServer = async <T>(args: string[], work: (url: string) => Promise<T>): Promise<T> => {
@@ -37,20 +36,9 @@ const withServer = async <T>(args: string[], work: (url: string) => Promise<T>):
 /** 64 callers appending one event per call through the client; a short warm-up first. */
 const appendLoad = async (url: string, token: string | undefined, total: number) => {
   const store = connect(url, { token, connections: callers });
-  const run = async (count: number, latencies: number[]) =>
-    Promise.all(
-      Array.from({ length: callers }, async (_, caller) => {
-        for (let i = 0; i < count / callers; i++) {
-          const start = performance.now();
-          await store.append(`order-${caller}`, [{ type: 'OrderPlaced', data: eventData(i) }]);
-          latencies.push(performance.now() - start);
-        }
-      }),
-    );
   try {
-    await run(Math.min(total, callers * 50), []);
-    const latencies: number[] = [];
-    const ms = await timed(() => run(total, latencies));
+    await appendFromCallers(store, callers, Math.min(total / callers, 50));
+    const { ms, latencies } = await appendFromCallers(store, callers, total / callers);
     return { perSecond: perSecond(total, ms), p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
   } finally {
     await store.close();

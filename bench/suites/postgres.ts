@@ -11,15 +11,13 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createEventStore } from '../../src/store/create-store.js';
 import type { EventStore } from '../../src/store/event-store.js';
-import { isCaughtUp, type EventInput } from '../../src/store/model.js';
+import { isCaughtUp } from '../../src/store/model.js';
 import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/store/postgres/testing/test-database.js';
 import { uuidv7 } from '../../src/store/validate.js';
-import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
+import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';
 
 const callers = 64;
-const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
-const eventOf = (index: number): EventInput => ({ type: 'OrderPlaced', data: eventData(index) });
-const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Raw `pg` on a scratch table shaped like the engine's. */
@@ -82,18 +80,7 @@ const openRaw = async (schema: string) => {
 };
 
 const concurrentAppends = async (store: EventStore, raw: Awaited<ReturnType<typeof openRaw>>, perCaller: number): Promise<Measurement> => {
-  const latencies: number[] = [];
-  const storeMs = await timed(() =>
-    Promise.all(
-      Array.from({ length: callers }, async (_, caller) => {
-        for (let i = 0; i < perCaller; i++) {
-          const start = performance.now();
-          await store.append(`single-${caller}`, [eventOf(i)]);
-          latencies.push(performance.now() - start);
-        }
-      }),
-    ),
-  );
+  const { ms: storeMs, latencies } = await appendFromCallers(store, callers, perCaller, 'single');
   const rawMs = await timed(() =>
     Promise.all(Array.from({ length: callers }, async (_, caller) => {
       for (let i = 0; i < perCaller; i++) await raw.insertOne(`single-${caller}`, i);

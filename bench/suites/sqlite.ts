@@ -7,15 +7,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openEventStore } from '../../src/store/open.js';
 import type { EventStore } from '../../src/store/event-store.js';
-import type { EventInput } from '../../src/store/model.js';
 import { eventColumns } from '../../src/store/sqlite/columns.js';
 import { migrate } from '../../src/store/sqlite/migrations.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';
 
-const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
-const eventOf = (index: number): EventInput => ({ type: 'OrderPlaced', data: eventData(index) });
-const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
 
 const openRaw = (path: string) => {
   const db = new Database(path);
@@ -69,18 +66,7 @@ const appendConcurrently = async (context: BenchContext): Promise<Measurement[]>
   const callers = 64;
   const perCaller = scaled(context, 1_000, 10);
   const store = await openEventStore({ engine: 'sqlite', path: join(dir, 'store.db'), durability: 'fsync' });
-  const latencies: number[] = [];
-  const storeMs = await timed(() =>
-    Promise.all(
-      Array.from({ length: callers }, async (_, caller) => {
-        for (let i = 0; i < perCaller; i++) {
-          const start = performance.now();
-          await store.append(`order-${caller}`, [eventOf(i)]);
-          latencies.push(performance.now() - start);
-        }
-      }),
-    ),
-  );
+  const { ms: storeMs, latencies } = await appendFromCallers(store, callers, perCaller);
   await store.close();
   const raw = openRaw(join(dir, 'raw.db'));
   const rawCount = scaled(context, 5_000, 100);

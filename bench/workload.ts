@@ -1,0 +1,28 @@
+/** What the suites write: the same small order events everywhere, and the same concurrent-append loop. */
+import type { EventStore } from '../src/store/event-store.js';
+import type { EventInput } from '../src/store/model.js';
+import { timed, type BenchContext } from './harness.js';
+
+export const eventData = (index: number) => ({ index, customer: `customer-${index % 1000}`, total: 12.5, items: ['a', 'b'] });
+
+export const eventOf = (index: number): EventInput => ({ type: 'OrderPlaced', data: eventData(index) });
+
+/** `count` scaled by the run's scale factor, but never below `minimum`. */
+export const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
+
+/** `callers` concurrent callers, each appending `perCaller` single events to a stream of its own. */
+export const appendFromCallers = async (store: EventStore, callers: number, perCaller: number, prefix = 'order') => {
+  const latencies: number[] = [];
+  const ms = await timed(() =>
+    Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let i = 0; i < perCaller; i++) {
+          const start = performance.now();
+          await store.append(`${prefix}-${caller}`, [eventOf(i)]);
+          latencies.push(performance.now() - start);
+        }
+      }),
+    ),
+  );
+  return { ms, latencies };
+};
