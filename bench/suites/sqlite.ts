@@ -1,7 +1,8 @@
 /**
  * The embedded SQLite engine, durability `fsync`, beside raw better-sqlite3 doing the same work on the
  * same schema (WAL, synchronous FULL, the store's own migration) in the same run: inserting the same rows
- * in the same transactions, and reading the same rows with data and metadata parsed.
+ * in the same transactions, and reading the same rows into the same event objects (data and metadata
+ * parsed, position a bigint, time a Date).
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -88,19 +89,51 @@ const appendConcurrently = async (context: BenchContext): Promise<Measurement[]>
   ];
 };
 
+/** The fastest of three runs: reads are measured warm, for Annals and its limit alike. */
+const fastestOf = async (work: () => unknown) => Math.min(await timed(work), await timed(work), await timed(work));
+
+/** What a user of raw better-sqlite3 would build from a row to get what `readStream` returns. */
+const eventOfRow = (row: unknown[]) => ({
+  id: row[3],
+  stream: row[1],
+  revision: row[2],
+  position: BigInt(row[0] as number),
+  type: row[4],
+  data: JSON.parse(row[5] as string),
+  metadata: row[6] === null ? {} : JSON.parse(row[6] as string),
+  recordedAt: new Date(row[7] as number),
+});
+
 const reads = async (context: BenchContext): Promise<Measurement[]> => {
   const dir = context.tempDir();
   const streamLength = scaled(context, 100_000, 1_000);
   const logLength = scaled(context, 1_000_000, 10_000);
   const path = join(dir, 'store.db');
-  const store = await openEventStore({ engine: 'sqlite', path, durability: 'os' });
-  context.progress(`writing a ${streamLength.toLocaleString('en-US')}-event stream and a ${logLength.toLocaleString('en-US')}-event log`);
+  const openStore = () => openEventStore({ engine: 'sqlite', path, durability: 'os' });
+  const withRaw = async <T>(work: (raw: Database.Database) => Promise<T>) => {
+    const raw = new Database(path, { readonly: true });
+    try {
+      return await work(raw);
+    } finally {
+      raw.close();
+    }
+  };
+
+  context.progress(`writing a ${streamLength.toLocaleString('en-US')}-event stream`);
+  let store = await openStore();
   for (let done = 0; done < streamLength; done += 1000) {
     await store.append('long-1', Array.from({ length: Math.min(1000, streamLength - done) }, (_, i) => eventOf(done + i)));
   }
-  await preload(store, logLength - streamLength, 1000, 100, (done) => context.progress(`${done.toLocaleString('en-US')} events written`));
+  const readStreamMs = await fastestOf(() => store.readStream('long-1'));
+  await store.close();
+  const rawStreamMs = await withRaw((raw) => {
+    const statement = raw.prepare(`SELECT ${eventColumns} FROM events WHERE stream = ? ORDER BY revision`).raw(true);
+    return fastestOf(() => (statement.all('long-1') as unknown[][]).map(eventOfRow));
+  });
 
-  const readStreamMs = await timed(async () => (await store.readStream('long-1')).length);
+  store = await openStore();
+  context.progress(`writing the rest of a ${logLength.toLocaleString('en-US')}-event log`);
+  await preload(store, logLength - streamLength, 1000, 100, (done) => context.progress(`${done.toLocaleString('en-US')} events written`));
   let pages = 0;
   const readAllMs = await timed(async () => {
     for (let from = 0n, page = await store.readAll({ from, limit: 1000 }); page.length > 0; page = await store.readAll({ from, limit: 1000 })) {
@@ -114,25 +147,19 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
   });
   await store.close();
   if (pages !== logLength || iterated !== logLength) throw new Error(`read ${pages} and ${iterated} events, wrote ${logLength}`);
+  const rawAllMs = await withRaw((raw) =>
+    timed(() => {
+      for (const row of raw.prepare(`SELECT ${eventColumns} FROM events ORDER BY position`).raw(true).iterate() as Iterable<unknown[]>) eventOfRow(row);
+    }),
+  );
 
-  const raw = new Database(path, { readonly: true });
-  const readRows = (sql: string, ...params: unknown[]) => {
-    for (const row of raw.prepare(sql).raw(true).iterate(...params) as Iterable<unknown[]>) {
-      JSON.parse(row[5] as string);
-      if (row[6] !== null) JSON.parse(row[6] as string);
-    }
-  };
-  const rawStreamMs = await timed(() => readRows(`SELECT ${eventColumns} FROM events WHERE stream = ? ORDER BY revision`, 'long-1'));
-  const rawAllMs = await timed(() => readRows(`SELECT ${eventColumns} FROM events ORDER BY position`));
-  raw.close();
-
-  const rawAll = { name: 'raw SELECT of the same rows, data parsed', value: perSecond(logLength, rawAllMs) };
+  const rawAll = { name: 'raw SELECT of the same rows, made into the same events', value: perSecond(logLength, rawAllMs) };
   return [
     {
       name: `readStream of a ${streamLength.toLocaleString('en-US')}-event stream`,
       unit: 'ms',
       value: readStreamMs,
-      limit: { name: 'raw SELECT of the same rows, data parsed', value: rawStreamMs },
+      limit: { name: 'raw SELECT of the same rows, made into the same events', value: rawStreamMs },
       target: streamLength === 100_000 ? '<= 250' : undefined,
     },
     { name: `readAll in pages of 1000, ${logLength.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(logLength, readAllMs), limit: rawAll },
