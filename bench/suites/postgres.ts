@@ -32,10 +32,14 @@ const openRaw = async (schema: string) => {
   return {
     pool,
     insertOne: (stream: string, revision: number) => pool.query(`INSERT INTO ${table} ${columns} VALUES ($1, $2, $3, $4, $5, $6, $7)`, row(stream, revision)),
+    /** The fastest INSERT of many rows with pg: one array a column, unnested (faster than 700 VALUES parameters). */
     insertMany: (stream: string, first: number, count: number) => {
-      const values = Array.from({ length: count }, (_, i) => row(stream, first + i)).flat();
-      const placeholders = Array.from({ length: count }, (_, i) => `(${Array.from({ length: 7 }, (_, k) => `$${i * 7 + k + 1}`).join(', ')})`);
-      return pool.query(`INSERT INTO ${table} ${columns} VALUES ${placeholders.join(', ')}`, values);
+      const rows = Array.from({ length: count }, (_, i) => row(stream, first + i));
+      const column = (index: number) => rows.map((values) => values[index]);
+      return pool.query(
+        `INSERT INTO ${table} ${columns} SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])`,
+        Array.from({ length: 7 }, (_, index) => column(index)),
+      );
     },
     async copy(stream: string, total: number) {
       const client = await pool.connect();
@@ -109,7 +113,7 @@ const batchAppends = async (store: EventStore, raw: Awaited<ReturnType<typeof op
   const copyMs = await timed(() => raw.copy('copy-1', total));
   const name = `append, 100-event batches (${total.toLocaleString('en-US')} events)`;
   return [
-    { name, unit: 'events/s', value: perSecond(total, storeMs), limit: { name: 'raw 100-row INSERTs', value: perSecond(total, insertMs) }, target: '>= 100000' },
+    { name, unit: 'events/s', value: perSecond(total, storeMs), limit: { name: 'raw 100-row INSERTs of unnested arrays', value: perSecond(total, insertMs) }, target: '>= 100000' },
     { name: `${name} beside COPY`, unit: 'events/s', value: perSecond(total, storeMs), limit: { name: 'raw COPY of the same rows', value: perSecond(total, copyMs) } },
   ];
 };
