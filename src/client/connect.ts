@@ -25,6 +25,7 @@ import {
   type StoreStatsJson,
 } from '../server/wire.js';
 import { ndjsonEvents } from './ndjson.js';
+import { StreamNotFoundError } from './problems.js';
 import { openSubscription } from './subscription.js';
 import { createTransport, type TransportOptions } from './transport.js';
 
@@ -67,7 +68,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     try {
       ({ body } = await transport.open({ method: 'GET', path, accept: ndjsonType }));
     } catch (error) {
-      if ((error as { code?: string }).code === 'not_found') return;
+      if (error instanceof StreamNotFoundError) return;
       throw error;
     }
     yield* ndjsonEvents(body);

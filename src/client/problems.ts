@@ -15,6 +15,9 @@ import {
 import type { ExpectedRevision } from '../store/model.js';
 import type { ProblemJson } from '../server/wire.js';
 
+/** A read of a stream that does not exist: the embedded store answers it with no events, and so does the client. */
+export class StreamNotFoundError extends NotFoundError {}
+
 const construct = (problem: ProblemJson): Error => {
   switch (problem.code) {
     case 'wrong_expected_revision':
@@ -29,8 +32,9 @@ const construct = (problem: ProblemJson): Error => {
       return new AccessDeniedError(problem.detail);
     case 'unauthenticated':
       return new UnauthenticatedError(problem.detail);
-    case 'not_found':
     case 'stream_not_found':
+      return new StreamNotFoundError(problem.detail);
+    case 'not_found':
       return new NotFoundError(problem.detail);
     case 'unavailable':
       return new UnavailableError(problem.detail);
