@@ -1,8 +1,8 @@
 /**
  * What a principal may do. Roles grow: a reader reads and subscribes, a writer also appends, an admin also
- * deletes, writes metadata and sees the whole server (statistics, metrics). A token limited to stream
- * prefixes touches only streams whose names start with one of them, and its `$all` reads are narrowed to
- * those prefixes.
+ * deletes and writes metadata. A token limited to stream prefixes touches only streams whose names start
+ * with one of them, its `$all` reads are narrowed to those prefixes, and it may not see what speaks of the
+ * whole server (statistics, metrics), which any unlimited token may.
  */
 import { AccessDeniedError } from '../../store/errors.js';
 import type { AllFilter } from '../../store/model.js';
