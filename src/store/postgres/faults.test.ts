@@ -12,6 +12,7 @@ import { AnnalsError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
 import { isCaughtUp, type AppendResult, type EventInput } from '../model.js';
 import { openPostgresEngine } from './postgres-engine.js';
+import { startTcpProxy } from './testing/tcp-proxy.js';
 import { dropSchema, freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
@@ -141,6 +142,45 @@ describe('postgres faults', { skip }, () => {
     assert.ok(delivered, 'the subscriber woke up');
     assert.equal(((await next).value as { stream: string }).stream, stream);
     await subscription.close();
+  });
+
+  it('a restarted server: unavailable while it is down, then appends and wake-ups resume, nothing lost', async () => {
+    const target = new URL(postgresTestUrl());
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const url = new URL(target.href);
+    url.port = String(proxy.port);
+    // No polling to speak of: after the restart only a re-established LISTEN can wake the subscriber.
+    const engine = await openPostgresEngine({ url: url.href, schema, poolSize: 4, connectTimeoutMs: 500, pollIntervalMs: 600_000 });
+    const store = createEventStore(engine);
+    stores.push(store);
+    const stream = `restart-${randomUUID()}`;
+    const messages = store.subscribe({ stream })[Symbol.asyncIterator]();
+    assert.ok(isCaughtUp((await messages.next()).value));
+    const before = [];
+    for (let i = 0; i < 5; i++) before.push(await store.append(stream, [{ type: 'Before', data: i }]));
+    for (let i = 0; i < 5; i++) assert.equal(((await messages.next()).value as { type: string }).type, 'Before');
+
+    await proxy.down();
+    const during = { id: randomUUID(), type: 'During', data: {} };
+    assert.equal(codeOf(await store.append(stream, [during]).catch((error: unknown) => error)), 'unavailable');
+    await proxy.up();
+
+    // Pooled connections died with the server; appends fail as unavailable until fresh ones are made, and
+    // retrying with the same ids writes each event once.
+    const afterwards = { id: randomUUID(), type: 'After', data: {} };
+    let result;
+    for (let attempt = 0; attempt < 50 && result === undefined; attempt++) {
+      result = await store.append(stream, [afterwards]).catch((error: unknown) => {
+        assert.equal(codeOf(error), 'unavailable', String(error));
+        return sleep(100).then(() => undefined);
+      });
+    }
+    assert.ok(result !== undefined, 'appends resume after the restart');
+    assert.equal(((await messages.next()).value as { type: string }).type, 'After', 'the subscriber is woken again');
+    const types = (await store.readStream(stream)).map((event) => event.type);
+    assert.deepEqual(types, ['Before', 'Before', 'Before', 'Before', 'Before', 'After']);
+    assert.equal((await store.readStream(stream)).at(-1)!.position, result.position);
+    await proxy.down();
   });
 
   it('several processes migrating one schema at once all succeed', async () => {
