@@ -10,15 +10,15 @@ export const eventOf = (index: number): EventInput => ({ type: 'OrderPlaced', da
 /** `count` scaled by the run's scale factor, but never below `minimum`. */
 export const scaled = (context: BenchContext, count: number, minimum: number) => Math.max(minimum, Math.round(count * context.scale));
 
-/** `callers` concurrent callers, each appending `perCaller` single events to a stream of its own. */
-export const appendFromCallers = async (store: EventStore, callers: number, perCaller: number, prefix = 'order') => {
+/** `callers` concurrent callers, each making `perCaller` calls one after the other; elapsed ms and latencies. */
+export const callConcurrently = async (callers: number, perCaller: number, call: (caller: number, index: number) => Promise<unknown>) => {
   const latencies: number[] = [];
   const ms = await timed(() =>
     Promise.all(
       Array.from({ length: callers }, async (_, caller) => {
-        for (let i = 0; i < perCaller; i++) {
+        for (let index = 0; index < perCaller; index++) {
           const start = performance.now();
-          await store.append(`${prefix}-${caller}`, [eventOf(i)]);
+          await call(caller, index);
           latencies.push(performance.now() - start);
         }
       }),
@@ -26,3 +26,7 @@ export const appendFromCallers = async (store: EventStore, callers: number, perC
   );
   return { ms, latencies };
 };
+
+/** `callers` concurrent callers, each appending `perCaller` single events to a stream of its own. */
+export const appendFromCallers = (store: EventStore, callers: number, perCaller: number, prefix = 'order') =>
+  callConcurrently(callers, perCaller, (caller, index) => store.append(`${prefix}-${caller}`, [eventOf(index)]));

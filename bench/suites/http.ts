@@ -15,7 +15,7 @@ import { connect } from '../../src/client/index.js';
 import { openEventStore } from '../../src/store/open.js';
 import { recordedToJson } from '../../src/server/wire.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
-import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';
+import { appendFromCallers, callConcurrently, eventData, eventOf, scaled } from '../workload.js';
 
 const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url));
 const callers = 64;
@@ -58,21 +58,7 @@ const rawAppendLoad = async (url: string, total: number) => {
     const response = await pool.request({ method: 'POST', path: '/streams/order-0', body, headers: { 'content-type': 'application/json' } });
     await response.body.text();
   };
-  const loop = async (perCaller: number) => {
-    const latencies: number[] = [];
-    const ms = await timed(() =>
-      Promise.all(
-        Array.from({ length: callers }, async () => {
-          for (let i = 0; i < perCaller; i++) {
-            const start = performance.now();
-            await post(i);
-            latencies.push(performance.now() - start);
-          }
-        }),
-      ),
-    );
-    return { ms, latencies };
-  };
+  const loop = (perCaller: number) => callConcurrently(callers, perCaller, (_, index) => post(index));
   try {
     await loop(Math.min(total / callers, 50));
     const { ms, latencies } = await loop(total / callers);
