@@ -25,7 +25,7 @@ export const positionOrKeyword = (value: string | undefined) =>
 export const expectedRevisionOf = (value: string | undefined): ExpectedRevision | undefined =>
   value === undefined ? undefined : /^[0-9]+$/.test(value) ? Number(value) : (value as ExpectedRevision);
 
-export const listOf = (value: string | string[] | undefined) => (value === undefined || Array.isArray(value) ? value : [value]);
+const listOf = (value: string | string[] | undefined) => (value === undefined || Array.isArray(value) ? value : [value]);
 
 export const filterOf = (query: { types?: string | string[]; streams?: string | string[]; category?: string }) => {
   const filter = { types: listOf(query.types), streams: listOf(query.streams), category: query.category };
