@@ -1,4 +1,4 @@
-import { isCaughtUp } from '../store/model.js';
+import { isCaughtUp, isEvent } from '../store/model.js';
 import { recordedToJson } from '../server/wire.js';
 import { allStream, clientCommand, filterOf, filterOptions, fromOf, printLine, withClient, type ConnectionOptions } from './options.js';
 
@@ -30,7 +30,7 @@ The end of history is reported on stderr. Examples:
             : store.subscribe({ stream, from: fromOf(options.from, false), signal: controller.signal });
         for await (const message of subscription) {
           if (isCaughtUp(message)) process.stderr.write('caught up; following live events\n');
-          else printLine(recordedToJson(message));
+          else if (isEvent(message)) printLine(recordedToJson(message));
         }
       });
     });

@@ -1,13 +1,13 @@
 /** A client subscription outlives its connection: it resumes where it was, and gives up when the server stays away. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCaughtUp, type SubscriptionMessage } from '../store/model.js';
+import { isCaughtUp, isEvent, type SubscriptionMessage } from '../store/model.js';
 import { openEventStore } from '../store/open.js';
 import { createServer } from '../server/server.js';
 import { listenForTest } from '../server/testing/serve.js';
 import { connect } from './connect.js';
 
-const describeMessage = (message: SubscriptionMessage) => (isCaughtUp(message) ? 'caught-up' : `${message.stream}@${message.revision}`);
+const describeMessage = (message: SubscriptionMessage) => (isEvent(message) ? `${message.stream}@${message.revision}` : isCaughtUp(message) ? 'caught-up' : 'checkpoint');
 
 describe('client subscriptions', () => {
   it('resume after a server restart with no gap, no repeat and one caught-up', async () => {

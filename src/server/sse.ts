@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isCaughtUp, type Subscription } from '../store/model.js';
+import { isCaughtUp, isEvent, type Subscription } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf } from './problems.js';
 import { recordedToJsonText } from './wire.js';
@@ -52,9 +52,11 @@ export const sendSubscription = async (
   response.on('close', () => void subscription.close());
   try {
     for await (const message of subscription) {
-      const text = isCaughtUp(message)
-        ? 'event: caught-up\ndata: {}\n\n'
-        : `id: ${message.position}\ndata: ${recordedToJsonText(message)}\n\n`;
+      const text = isEvent(message)
+        ? `id: ${message.position}\ndata: ${recordedToJsonText(message)}\n\n`
+        : isCaughtUp(message)
+          ? 'event: caught-up\ndata: {}\n\n'
+          : `event: checkpoint\nid: ${message.checkpoint}\ndata: {}\n\n`;
       if (!response.write(text)) await drained(response);
       if (response.destroyed) break;
     }

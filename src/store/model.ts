@@ -80,6 +80,22 @@ export interface DeleteOptions {
   expectedRevision?: ExpectedRevision;
 }
 
+/** How a subscription that lost its source (a server restart, a network fault) tries again. */
+export interface RetryPolicy {
+  /** Wait before the first new attempt. Default 100 ms. */
+  initialDelayMs?: number;
+  /** The wait doubles after each failed attempt up to this. Default 5,000 ms. */
+  maxDelayMs?: number;
+  /** Failed attempts in a row before the subscription fails with `unavailable`. Default: no end. */
+  maxAttempts?: number;
+}
+
+/** What a subscription reports of its connection, for services to log. */
+export type SubscriptionStatus =
+  | { state: 'connected' }
+  | { state: 'reconnecting'; attempt: number; delayMs: number; error: Error }
+  | { state: 'failed'; error: Error };
+
 /** Subscriptions start *after* `from`: a revision for a stream, a position otherwise. */
 export interface SubscribeOptions {
   stream?: string;
@@ -87,6 +103,10 @@ export interface SubscribeOptions {
   filter?: AllFilter;
   from?: bigint | number | 'start' | 'end';
   signal?: AbortSignal;
+  /** Also yield `{ checkpoint }` messages: the position examined so far by a filtered subscription. */
+  checkpoints?: boolean;
+  retry?: RetryPolicy;
+  onStatus?: (status: SubscriptionStatus) => void;
 }
 
 /** Marks the end of history in a subscription: every event that follows is live. */
@@ -94,9 +114,19 @@ export interface CaughtUp {
   caughtUp: true;
 }
 
-export type SubscriptionMessage = RecordedEvent | CaughtUp;
+/** Every event of the source up to `checkpoint` (a position) has been examined and delivered. */
+export interface Checkpoint {
+  checkpoint: bigint;
+}
+
+export type SubscriptionMessage = RecordedEvent | CaughtUp | Checkpoint;
 
 export const isCaughtUp = (message: SubscriptionMessage): message is CaughtUp => 'caughtUp' in message;
+
+export const isCheckpoint = (message: SubscriptionMessage): message is Checkpoint => 'checkpoint' in message;
+
+/** Whether a subscription message is an event (not the end of history or a checkpoint). */
+export const isEvent = (message: SubscriptionMessage): message is RecordedEvent => 'position' in message && 'stream' in message;
 
 export interface Subscription extends AsyncIterable<SubscriptionMessage> {
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import type {
   JsonObject,
   ReadAllOptions,
   ReadStreamOptions,
+  RetryPolicy,
   StreamMetadata,
   SubscribeOptions,
 } from './model.js';
@@ -285,18 +286,35 @@ export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
   return checked;
 };
 
+const checkRetryPolicy = (retry: unknown): Required<RetryPolicy> => {
+  const { initialDelayMs = 100, maxDelayMs = 5000, maxAttempts = Infinity } = checkOptionsObject(retry, ['initialDelayMs', 'maxDelayMs', 'maxAttempts']);
+  const checkDelay = (what: string, value: unknown): number => {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= 3_600_000) return value;
+    throw new InvalidArgumentError(`retry.${what} must be an integer from 0 to 3600000 (ms), not ${JSON.stringify(value) ?? String(value)}`);
+  };
+  if (maxAttempts !== Infinity && !(typeof maxAttempts === 'number' && Number.isSafeInteger(maxAttempts) && maxAttempts >= 0)) {
+    throw new InvalidArgumentError(`retry.maxAttempts must be an integer >= 0 or Infinity, not ${JSON.stringify(maxAttempts) ?? String(maxAttempts)}`);
+  }
+  return { initialDelayMs: checkDelay('initialDelayMs', initialDelayMs), maxDelayMs: checkDelay('maxDelayMs', maxDelayMs), maxAttempts: maxAttempts as number };
+};
+
 /** One source (a stream, a category or a filter) and where to start after. */
 export const checkSubscribeOptions = (options: SubscribeOptions) => {
-  const { stream, category, filter, from, signal, ...unknown } = options;
+  const { stream, category, filter, from, signal, checkpoints, retry, onStatus, ...unknown } = options;
   const extra = Object.keys(unknown)[0];
   if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
   const sources = [stream, category, filter].filter((source) => source !== undefined).length;
   if (sources > 1) throw new InvalidArgumentError('subscribe to one of stream, category or filter');
   const allFilter = checkFilter(category === undefined ? filter : { ...filter, category });
+  if (checkpoints !== undefined && typeof checkpoints !== 'boolean') throw new InvalidArgumentError('checkpoints must be true or false');
+  if (onStatus !== undefined && typeof onStatus !== 'function') throw new InvalidArgumentError('onStatus must be a function');
   return {
     stream: stream === undefined ? undefined : checkStreamName(stream),
     filter: allFilter,
     from: from === undefined || from === 'start' || from === 'end' ? (from ?? 'start') : checkPosition('from', from),
     signal,
+    checkpoints: checkpoints ?? false,
+    retry: checkRetryPolicy(retry),
+    onStatus,
   };
 };

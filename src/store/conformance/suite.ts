@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { EventStore } from '../event-store.js';
-import { isCaughtUp, type RecordedEvent, type SubscriptionMessage } from '../model.js';
+import { isCaughtUp, isEvent, type RecordedEvent, type SubscriptionMessage } from '../model.js';
 import { collect, event, events, rejectsWith, rejectsWrongRevision, take, type OpenStore } from './harness.js';
 import { describeModelComparison } from './model-based.js';
 
@@ -381,7 +381,7 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
 
     describe('subscriptions', () => {
       const describeMessage = (message: SubscriptionMessage) =>
-        isCaughtUp(message) ? 'caught-up' : `${message.stream}@${message.revision}`;
+        isEvent(message) ? `${message.stream}@${message.revision}` : isCaughtUp(message) ? 'caught-up' : 'checkpoint';
 
       test('deliver history, then caught-up, then live events', async (store) => {
         await store.append('a-1', events(2));
