@@ -2,8 +2,10 @@ import { UnavailableError } from './errors.js';
 import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
-import type { RecordedEvent, SubscribeOptions, Subscription, SubscriptionMessage } from './model.js';
-import { follow, pageSize, pagesOfAll, pagesOfStream, subscriptionOf } from './reading.js';
+import { createLiveTail } from './live-tail.js';
+import type { SubscribeOptions, Subscription, SubscriptionMessage } from './model.js';
+import { pageSize, pagesOfAll, pagesOfStream, subscriptionOf } from './reading.js';
+import { followAll, followStream } from './subscriptions.js';
 import {
   checkAllQuery,
   checkExpectedRevision,
@@ -24,36 +26,33 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
     if (closed) throw new UnavailableError('the event store is closed');
   };
 
+  const tail = createLiveTail({
+    changes: engine.changes,
+    readAfter: (after, to, limit) => engine.readAll({ from: after + 1n, to, direction: 'forwards', limit, filter: undefined }),
+    pageSize,
+  });
+
   const subscribe = (options: SubscribeOptions = {}): Subscription => {
     open();
-    const { stream, filter, from, signal } = checkSubscribeOptions(options);
+    const { stream, filter, from, signal, checkpoints, retry, onStatus } = checkSubscribeOptions(options);
     const controller = new AbortController();
     subscriptions.add(controller);
     signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    const following = { changes: engine.changes, tail, signal: controller.signal, retry, onStatus };
 
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
       try {
         if (stream !== undefined) {
           const last = async () => (await engine.readStream(stream, { from: Number.MAX_SAFE_INTEGER, direction: 'backwards', limit: 1 }))[0];
           const start = from === 'start' ? -1 : from === 'end' ? ((await last())?.revision ?? -1) : Number(from);
-          yield* follow({
-            changes: engine.changes,
-            start,
-            readAfter: (after) => engine.readStream(stream, { from: after + 1, direction: 'forwards', limit: pageSize }),
-            cursorOf: (event: RecordedEvent) => event.revision,
-            signal: controller.signal,
-          });
+          yield* followStream(following, { stream, start, read: (query) => engine.readStream(stream, query) });
         } else {
           const last = async () => (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0];
           const start = from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;
-          yield* follow({
-            changes: engine.changes,
-            start,
-            readAfter: (after) => engine.readAll({ from: after + 1n, direction: 'forwards', limit: pageSize, filter }),
-            cursorOf: (event: RecordedEvent) => event.position,
-            signal: controller.signal,
-          });
+          yield* followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
         }
+      } catch (error) {
+        if (!controller.signal.aborted) throw error;
       } finally {
         subscriptions.delete(controller);
       }
@@ -110,6 +109,7 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
       if (closed) return;
       closed = true;
       for (const controller of subscriptions) controller.abort();
+      tail.close();
       await engine.close();
     },
   };

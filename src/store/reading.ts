@@ -1,5 +1,4 @@
 /** Long reads and subscriptions, built once on top of the engines' paged reads. */
-import type { ChangeFeed } from './change-feed.js';
 import type { AllQuery, StreamQuery } from './validate.js';
 import type { RecordedEvent, Subscription, SubscriptionMessage } from './model.js';
 
@@ -35,38 +34,6 @@ export const pagesOfAll = (read: (query: AllQuery) => Promise<RecordedEvent[]>, 
     const from = previous.direction === 'forwards' ? last.position + 1n : last.position - 1n;
     return from < 0n ? undefined : { ...previous, from };
   });
-
-/**
- * Follows a source for ever: reads pages after the cursor until one comes back short, then (once) reports
- * being caught up, then sleeps until the change feed moves past the head it saw before its last read.
- * `readAfter` returns the next page strictly after `cursor`; `cursorOf` gives the cursor an event leaves.
- */
-export async function* follow<Cursor>(options: {
-  changes: ChangeFeed;
-  start: Cursor;
-  readAfter: (cursor: Cursor) => Promise<RecordedEvent[]>;
-  cursorOf: (event: RecordedEvent) => Cursor;
-  signal: AbortSignal;
-}): AsyncGenerator<RecordedEvent | { caughtUp: true }> {
-  const { changes, readAfter, cursorOf, signal } = options;
-  let cursor = options.start;
-  let caughtUp = false;
-  while (!signal.aborted) {
-    const headBeforeRead = changes.head;
-    const page = await readAfter(cursor);
-    for (const event of page) {
-      if (signal.aborted) return;
-      yield event;
-      cursor = cursorOf(event);
-    }
-    if (page.length >= pageSize) continue;
-    if (!caughtUp) {
-      caughtUp = true;
-      yield { caughtUp: true };
-    }
-    await changes.wait(headBeforeRead, signal);
-  }
-}
 
 /** A subscription over `messages`: closing it aborts `controller`, which ends what `messages` waits on. */
 export const subscriptionOf = (messages: AsyncGenerator<SubscriptionMessage>, controller: AbortController): Subscription => ({

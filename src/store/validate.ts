@@ -37,6 +37,8 @@ export interface AllQuery {
   direction: Direction;
   limit: number;
   filter: AllFilter | undefined;
+  /** Inclusive upper bound of a forwards read: bounds what a subscription's read scans. */
+  to?: bigint;
 }
 
 export const maxPosition = 2n ** 63n - 1n;

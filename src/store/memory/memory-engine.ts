@@ -92,10 +92,10 @@ export const createMemoryEngine = (): EngineCore => {
       return selected.slice(0, limit).map(toRecorded);
     },
 
-    async readAll({ from, direction, limit, filter }: AllQuery) {
+    async readAll({ from, to = lastPosition, direction, limit, filter }: AllQuery) {
       const selected =
         direction === 'forwards'
-          ? log.filter((event) => event.position >= from)
+          ? log.filter((event) => event.position >= from && event.position <= to)
           : log.filter((event) => event.position <= from).reverse();
       const result: RecordedEvent[] = [];
       for (const event of selected) {

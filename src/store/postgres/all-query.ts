@@ -5,10 +5,11 @@
 import type { AllQuery } from '../validate.js';
 import { eventColumns } from './event-rows.js';
 
-export const allQuerySql = (s: string, { from, direction, limit, filter }: AllQuery): { text: string; values: unknown[] } => {
+export const allQuerySql = (s: string, { from, to, direction, limit, filter }: AllQuery): { text: string; values: unknown[] } => {
   const values: unknown[] = [from.toString(), limit];
   const where = [direction === 'forwards' ? 'position >= $1' : 'position <= $1'];
   const parameter = (value: unknown) => `$${values.push(value)}`;
+  if (to !== undefined) where.push(`position <= ${parameter(to.toString())}`);
   if (filter?.types) where.push(`type = ANY (${parameter(filter.types)}::text[])`);
   if (filter?.streams) where.push(`EXISTS (SELECT FROM unnest(${parameter(filter.streams)}::text[]) AS prefix WHERE starts_with(stream, prefix))`);
   if (filter?.category) {

@@ -6,9 +6,13 @@
 import type { AllQuery } from '../validate.js';
 import { eventColumns } from './columns.js';
 
-export const allQuerySql = ({ from, direction, limit, filter }: AllQuery): { text: string; parameters: unknown[] } => {
+export const allQuerySql = ({ from, to, direction, limit, filter }: AllQuery): { text: string; parameters: unknown[] } => {
   const where = [direction === 'forwards' ? 'position >= ?' : 'position <= ?'];
   const parameters: unknown[] = [from];
+  if (to !== undefined) {
+    where.push('position <= ?');
+    parameters.push(to);
+  }
   if (filter?.types) {
     where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
     parameters.push(...filter.types);
