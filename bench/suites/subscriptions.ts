@@ -1,0 +1,99 @@
+/**
+ * What live subscribers cost the writer: the latency of single appends on a long SQLite log (durability
+ * `fsync`) with 2,000 idle stream subscribers, and with 10 subscriptions whose filters matched only near
+ * the start of the log, each beside the same appends with no subscriber at all, in the same run.
+ */
+import { join } from 'node:path';
+import type { EventStore } from '../../src/store/event-store.js';
+import { isCaughtUp, type Subscription, type SubscriptionMessage } from '../../src/store/model.js';
+import { openEventStore } from '../../src/store/open.js';
+import { percentile, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
+import { eventOf, scaled } from '../workload.js';
+
+/** Single appends one after the other; their latencies in ms. */
+const appendLatencies = async (store: EventStore, count: number) => {
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await store.append(`order-${i % 100}`, [eventOf(i)]);
+    latencies.push(performance.now() - start);
+  }
+  return latencies;
+};
+
+/** Opens subscriptions and waits until each has delivered the end of its history. */
+const subscribeAll = async (store: EventStore, count: number, options: (index: number) => Parameters<EventStore['subscribe']>[0]) => {
+  const subscriptions: Subscription[] = [];
+  const caughtUp: Promise<void>[] = [];
+  for (let index = 0; index < count; index++) {
+    const subscription = store.subscribe(options(index));
+    subscriptions.push(subscription);
+    const messages = subscription[Symbol.asyncIterator]();
+    caughtUp.push(
+      (async () => {
+        while (!isCaughtUp((await messages.next()).value as SubscriptionMessage));
+        // Then live and idle: one pending read of the next message, as a consumer waiting for events.
+        void messages.next();
+      })(),
+    );
+  }
+  await Promise.all(caughtUp);
+  return subscriptions;
+};
+
+const closeAll = (subscriptions: Subscription[]) => Promise.all(subscriptions.map((subscription) => subscription.close()));
+
+export const suite: BenchSuite = {
+  name: 'subscriptions',
+  async run(context: BenchContext): Promise<Measurement[]> {
+    const logLength = scaled(context, 1_000_000, 5_000);
+    const idleCount = scaled(context, 2_000, 50);
+    const rareCount = 10;
+    const appends = scaled(context, 2_000, 100);
+    const store = await openEventStore({ engine: 'sqlite', path: join(context.tempDir(), 'store.db'), durability: 'fsync' });
+    try {
+      context.progress(`writing a ${logLength.toLocaleString('en-US')}-event log`);
+      // One event near the start of the log matches each rare filter; nothing after it does.
+      await store.append('rare-0', Array.from({ length: rareCount }, (_, i) => ({ type: `Rare${i}`, data: {} })));
+      for (let done = 0; done < logLength; done += 1000) {
+        await store.append(`order-${(done / 1000) % 100}`, Array.from({ length: Math.min(1000, logLength - done) }, (_, i) => eventOf(done + i)));
+      }
+
+      context.progress('appends with no subscriber');
+      const alone = await appendLatencies(store, appends);
+      context.progress(`appends with ${idleCount} idle stream subscribers`);
+      const idle = await subscribeAll(store, idleCount, (index) => ({ stream: `idle-${index}` }));
+      const withIdle = await appendLatencies(store, appends);
+      await closeAll(idle);
+      context.progress(`appends with ${rareCount} rare-filter subscriptions`);
+      const rare = await subscribeAll(store, rareCount, (index) => ({ filter: { types: [`Rare${index}`] } }));
+      const withRare = await appendLatencies(store, appends);
+      await closeAll(rare);
+
+      const baseline = percentile(alone, 50);
+      const limit = { name: 'the same appends with no subscriber', value: baseline };
+      const figures = (latencies: number[]) => ({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), baselineP99Ms: percentile(alone, 99), appends });
+      const target = `<= ${(baseline * 1.3).toFixed(3)}`;
+      return [
+        {
+          name: `append p50, ${idleCount.toLocaleString('en-US')} idle stream subscribers`,
+          unit: 'ms',
+          value: percentile(withIdle, 50),
+          limit,
+          target,
+          details: figures(withIdle),
+        },
+        {
+          name: `append p50, ${rareCount} rare-filter subscriptions on a ${logLength.toLocaleString('en-US')}-event log`,
+          unit: 'ms',
+          value: percentile(withRare, 50),
+          limit,
+          target,
+          details: figures(withRare),
+        },
+      ];
+    } finally {
+      await store.close();
+    }
+  },
+};
