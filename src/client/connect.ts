@@ -6,7 +6,7 @@
  */
 import { UnavailableError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { AllFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamMetadata } from '../store/model.js';
+import type { AllFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAcl, StreamMetadata } from '../store/model.js';
 import {
   checkAllQuery,
   checkExpectedRevision,
@@ -127,6 +127,10 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     async getMetadata(stream) {
       open();
       return transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(checkStreamName(stream))}/metadata` });
+    },
+    async readAcls() {
+      open();
+      return new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' })));
     },
     async setMetadata(stream, metadata) {
       open();

@@ -19,6 +19,8 @@ export interface ReadSource {
   iterate(limit: number | undefined): AsyncIterable<RecordedEvent>;
   /** The `from` of the page after one that ended with `last`, if there can be one. */
   nextFrom(last: RecordedEvent): string | undefined;
+  /** Leaves out events the caller may not read (stream ACLs); paging goes on past them. */
+  visible?: (event: RecordedEvent) => boolean;
   /** Whether an empty read means the source is absent (a 404) rather than just empty here. */
   isAbsent(): Promise<boolean>;
   absentDetail: string;
@@ -56,6 +58,10 @@ async function* ndjsonLines(events: AsyncIterator<RecordedEvent>, first: Iterato
   if (chunk !== '') yield chunk;
 }
 
+async function* onlyVisible(events: AsyncIterable<RecordedEvent>, visible: ((event: RecordedEvent) => boolean) | undefined) {
+  for await (const event of events) if (visible === undefined || visible(event)) yield event;
+}
+
 export const wantsNdjson = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes(ndjsonType);
 
 export const sendRead = async (request: FastifyRequest, reply: FastifyReply, read: ReadSource, sizes: PageSizes, metrics: Metrics) => {
@@ -63,7 +69,7 @@ export const sendRead = async (request: FastifyRequest, reply: FastifyReply, rea
   const notFound = () => sendProblem(reply, problem('stream_not_found', read.absentDetail));
 
   if (wantsNdjson(request)) {
-    const events = read.iterate(read.limit)[Symbol.asyncIterator]();
+    const events = onlyVisible(read.iterate(read.limit), read.visible)[Symbol.asyncIterator]();
     const first = await events.next();
     if (first.done && (await read.isAbsent())) return notFound();
     return reply.type(ndjsonType).send(Readable.from(ndjsonLines(events, first, counted), { objectMode: false }));
@@ -75,5 +81,6 @@ export const sendRead = async (request: FastifyRequest, reply: FastifyReply, rea
   counted(events.length);
   const last = events.at(-1);
   const next = last !== undefined && events.length === size ? read.nextFrom(last) : undefined;
-  return { events: events.map(recordedToJson), ...(next === undefined ? {} : { next }) };
+  const shown = read.visible === undefined ? events : events.filter(read.visible);
+  return { events: shown.map(recordedToJson), ...(next === undefined ? {} : { next }) };
 };

@@ -86,12 +86,25 @@ export const DeleteQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const AclEntry = Type.Object(
+  {
+    tokens: Type.Optional(Type.Array(Type.String(), { maxItems: 100, description: 'token names' })),
+    roles: Type.Optional(Type.Array(Type.Union([Type.Literal('reader'), Type.Literal('writer'), Type.Literal('admin')]), { maxItems: 100 })),
+  },
+  { additionalProperties: false, description: 'tokens by name and roles, in separate lists' },
+);
+
+export const StreamAcl = Type.Object(
+  { read: Type.Optional(AclEntry), write: Type.Optional(AclEntry), metaRead: Type.Optional(AclEntry) },
+  { additionalProperties: false, description: 'who may read, append and read metadata (admins always may)' },
+);
+
 export const StreamMetadata = Type.Object(
   {
     maxCount: Type.Optional(Type.Integer({ minimum: 0 })),
     maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     truncateBefore: Type.Optional(Type.Integer({ minimum: 0 })),
-    acl: Type.Optional(Type.Object({}, { additionalProperties: Type.Array(Type.String()) })),
+    acl: Type.Optional(StreamAcl),
     custom: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
   { additionalProperties: false },

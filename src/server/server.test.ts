@@ -112,7 +112,7 @@ describe('server', () => {
 
   describe('stream acls', () => {
     it('narrow who may read and write a stream, by token name or role; admins always may', async () => {
-      const acl = { read: ['billing', 'other'], write: ['billing'] };
+      const acl = { read: { tokens: ['billing', 'other'] }, write: { tokens: ['billing'] } };
       assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl } })).status, 204);
       const append = (token: string) => httpCall(url, 'POST', '/streams/secret-1', { token, body: { events: [{ type: 'Kept', data: {} }] } });
       assert.equal((await append(tokens.billing)).status, 200, 'named by token name');
@@ -121,7 +121,7 @@ describe('server', () => {
       assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.other })).status, 200);
       assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).json().code, 'access_denied');
       assert.equal((await httpCall(url, 'GET', '/subscribe/streams/secret-1', { token: tokens.reader })).status, 403);
-      assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: ['reader'] } } })).status, 204);
+      assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: { roles: ['reader'] } } } })).status, 204);
       assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).status, 200, 'named by role; a change applies at once');
       assert.equal((await append(tokens.other)).status, 200, 'no write list: roles decide');
     });

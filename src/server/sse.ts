@@ -3,11 +3,13 @@
  * back as `Last-Event-ID` to resume), the end of history as `event: caught-up`, a failure as
  * `event: problem` before the end, and a comment line as heartbeat so that proxies keep the connection
  * open and clients notice a dead one. A slow client slows only its own subscription: the next page is
- * read when the socket has drained.
+ * read when the socket has drained. The first message is read before the status is sent, so a
+ * subscription that cannot start (a tombstoned stream, a bad position) is a proper 4xx for every caller.
+ * Events of streams the caller may not read (stream ACLs) are left out.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isCaughtUp, isEvent, type Subscription } from '../store/model.js';
+import { isCaughtUp, isEvent, type Subscription, type SubscriptionMessage } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf } from './problems.js';
 import { recordedToJsonText } from './wire.js';
@@ -30,8 +32,16 @@ export const sendSubscription = async (
   request: FastifyRequest,
   reply: FastifyReply,
   subscription: Subscription,
-  context: { heartbeatMs: number; metrics: Metrics; open: OpenSubscriptions },
+  context: { heartbeatMs: number; metrics: Metrics; open: OpenSubscriptions; readable: () => Promise<(stream: string) => boolean> },
 ) => {
+  const messages = subscription[Symbol.asyncIterator]();
+  let first: IteratorResult<SubscriptionMessage>;
+  try {
+    first = await messages.next();
+  } catch (error) {
+    await subscription.close();
+    throw error;
+  }
   reply.hijack();
   const response = reply.raw;
   response.writeHead(200, {
@@ -51,7 +61,9 @@ export const sendSubscription = async (
   context.metrics.subscriptions.inc();
   response.on('close', () => void subscription.close());
   try {
-    for await (const message of subscription) {
+    for (let next = first; !next.done; next = await messages.next()) {
+      const message = next.value;
+      if (isEvent(message) && !(await context.readable())(message.stream)) continue;
       const text = isEvent(message)
         ? `id: ${message.position}\ndata: ${recordedToJsonText(message)}\n\n`
         : isCaughtUp(message)

@@ -89,6 +89,10 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
       open();
       return engine.getMetadata(checkStreamName(stream));
     },
+    async readAcls() {
+      open();
+      return engine.readAcls();
+    },
     async setMetadata(stream, metadata) {
       open();
       return engine.setMetadata(checkWritableStream(stream), checkStreamMetadata(metadata));

@@ -3,7 +3,7 @@
  * full `EventStore`, validating every argument first, so an engine only ever sees checked input.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamMetadata } from './model.js';
+import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamMetadata } from './model.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from './validate.js';
 
 export interface EngineCore {
@@ -16,6 +16,8 @@ export interface EngineCore {
   readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
   readAll(query: AllQuery): Promise<RecordedEvent[]>;
   getMetadata(stream: string): Promise<StreamMetadata>;
+  /** The ACL of every stream whose metadata has one, tombstoned streams included. */
+  readAcls(): Promise<Map<string, StreamAcl>>;
   setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
   /** Soft delete, or tombstone when `hard`. */
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;

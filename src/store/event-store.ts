@@ -7,6 +7,7 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   StoreStats,
+  StreamAcl,
   StreamMetadata,
   SubscribeOptions,
   Subscription,
@@ -24,6 +25,8 @@ export interface EventStore {
   /** History after `from`, then `{ caughtUp: true }`, then live events until closed. */
   subscribe(options?: SubscribeOptions): Subscription;
   getMetadata(stream: string): Promise<StreamMetadata>;
+  /** The ACL of every stream that has one (tombstoned streams included): what a server consults to hide streams. */
+  readAcls(): Promise<Map<string, StreamAcl>>;
   setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
   /** Soft delete: the stream reads as absent; a later append recreates it and continues its revisions. */
   deleteStream(stream: string, options?: DeleteOptions): Promise<void>;

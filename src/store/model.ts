@@ -60,6 +60,28 @@ export interface ReadAllOptions {
   filter?: AllFilter;
 }
 
+export const roles = ['reader', 'writer', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+/** Whom an ACL lets do one thing: tokens by name and roles, in separate lists, so that neither passes for the other. */
+export interface AclEntry {
+  tokens?: string[];
+  roles?: Role[];
+}
+
+/**
+ * Who may read the stream (anywhere: the stream itself, `$all`, subscriptions), append to it, and read
+ * its metadata. Deleting and writing metadata take an admin, whom no ACL narrows.
+ */
+export interface StreamAcl {
+  read?: AclEntry;
+  write?: AclEntry;
+  metaRead?: AclEntry;
+}
+
+export const aclOperations = ['read', 'write', 'metaRead'] as const;
+export type AclOperation = (typeof aclOperations)[number];
+
 export interface StreamMetadata {
   /** Keep only the last `maxCount` events visible. */
   maxCount?: number;
@@ -67,8 +89,8 @@ export interface StreamMetadata {
   maxAgeSeconds?: number;
   /** Hide events whose revision is below this. */
   truncateBefore?: number;
-  /** Narrows who may do what on the stream over HTTP: token names or roles per operation (admins always may). */
-  acl?: { read?: string[]; write?: string[]; delete?: string[]; metaRead?: string[]; metaWrite?: string[] };
+  /** Narrows who may do what on the stream over HTTP (admins always may). */
+  acl?: StreamAcl;
   custom?: JsonObject;
 }
 

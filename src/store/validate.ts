@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, PayloadTooLargeError } from './errors.js';
 import { maxFilterEntries, maxNameBytes, type Limits } from './limits.js';
+import { aclOperations, roles } from './model.js';
 import type {
+  AclEntry,
   AllFilter,
   Direction,
   EventInput,
@@ -10,6 +12,8 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RetryPolicy,
+  Role,
+  StreamAcl,
   StreamMetadata,
   SubscribeOptions,
 } from './model.js';
@@ -191,13 +195,13 @@ const checkLimit = (limit: unknown): number => {
   throw new InvalidArgumentError('limit must be a positive integer');
 };
 
-const checkOptionsObject = (options: unknown, allowed: string[]): Record<string, unknown> => {
+const checkOptionsObject = (options: unknown, allowed: string[], what = 'options'): Record<string, unknown> => {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options must be an object');
+    throw new InvalidArgumentError(`${what} must be an object, not ${describe(options)}`);
   }
   const extra = Object.keys(options).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
+  if (extra !== undefined) throw new InvalidArgumentError(`${what} has unknown field '${extra}'; allowed: ${allowed.join(', ')}`);
   return options as Record<string, unknown>;
 };
 
@@ -258,7 +262,43 @@ const checkCount = (what: string, value: unknown, min: number): number => {
   throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
 };
 
-const aclKeys = ['read', 'write', 'delete', 'metaRead', 'metaWrite'] as const;
+const checkAclEntry = (path: string, entry: unknown): AclEntry => {
+  if (Array.isArray(entry)) {
+    throw new InvalidArgumentError(`${path} must be { tokens?: [...], roles?: [...] }: token names and roles are separate lists, not one`);
+  }
+  const { tokens, roles: entryRoles } = checkOptionsObject(entry, ['tokens', 'roles'], path);
+  const checked: AclEntry = {};
+  const listOf = (what: string, value: unknown): unknown[] => {
+    if (!Array.isArray(value) || value.length > maxFilterEntries) {
+      throw new InvalidArgumentError(`${path}.${what} must be a list of at most ${maxFilterEntries} entries, not ${describe(value)}`);
+    }
+    return value;
+  };
+  if (tokens !== undefined) checked.tokens = listOf('tokens', tokens).map((name, index) => checkName(`${path}.tokens[${index}]`, name));
+  if (entryRoles !== undefined) {
+    checked.roles = listOf('roles', entryRoles).map((role, index) => {
+      if (!roles.includes(role as Role)) {
+        throw new InvalidArgumentError(`${path}.roles[${index}] is ${JSON.stringify(role) ?? String(role)}; allowed: ${roles.map((r) => `'${r}'`).join(', ')}`);
+      }
+      return role as Role;
+    });
+  }
+  return checked;
+};
+
+const checkAcl = (acl: unknown): StreamAcl => {
+  const entries = checkOptionsObject(acl, ['read', 'write', 'metaRead', 'delete', 'metaWrite'], 'acl');
+  for (const adminOnly of ['delete', 'metaWrite']) {
+    if (entries[adminOnly] !== undefined) {
+      throw new InvalidArgumentError(`acl.${adminOnly} cannot take effect: it takes an admin, and no ACL narrows admins; leave it out`);
+    }
+  }
+  const checked: StreamAcl = {};
+  for (const operation of aclOperations) {
+    if (entries[operation] !== undefined) checked[operation] = checkAclEntry(`acl.${operation}`, entries[operation]);
+  }
+  return checked;
+};
 
 export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
   const { maxCount, maxAgeSeconds, truncateBefore, acl, custom } = checkOptionsObject(metadata, [
@@ -272,18 +312,7 @@ export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
   if (maxCount !== undefined) checked.maxCount = checkCount('maxCount', maxCount, 1);
   if (maxAgeSeconds !== undefined) checked.maxAgeSeconds = checkCount('maxAgeSeconds', maxAgeSeconds, 1);
   if (truncateBefore !== undefined) checked.truncateBefore = checkCount('truncateBefore', truncateBefore, 0);
-  if (acl !== undefined) {
-    const entries = checkOptionsObject(acl, [...aclKeys]);
-    checked.acl = {};
-    for (const key of aclKeys) {
-      const value = entries[key];
-      if (value === undefined) continue;
-      if (!Array.isArray(value) || value.length > maxFilterEntries) {
-        throw new InvalidArgumentError(`acl.${key} must be a list of at most ${maxFilterEntries} names`);
-      }
-      checked.acl[key] = value.map((item, index) => checkName(`acl.${key}[${index}]`, item));
-    }
-  }
+  if (acl !== undefined) checked.acl = checkAcl(acl);
   if (custom !== undefined) checked.custom = checkJsonObject(custom, 'custom');
   return checked;
 };

@@ -1,47 +1,63 @@
 /**
- * Stream ACLs: the `acl` of a stream's metadata narrows who may do what on that stream. When it lists
- * names for an operation, only tokens with one of those names or roles may do it (admins always may);
- * roles and prefixes still bound what a token may do at all. `$all` reads are governed by roles and
- * prefixes only.
+ * Stream ACLs: the `acl` of a stream's metadata narrows who may read the stream, append to it and read
+ * its metadata, by token name or by role (admins always may). Reading is narrowed on every path: the
+ * stream itself, and `$all` reads and subscriptions, which leave out the events of streams the caller
+ * may not read.
  *
- * ACLs are read on the request path, so they are cached for a second: a change made through another
- * server takes up to that long to apply here; a change made through this one applies at once.
+ * One index of the streams that have an ACL (`store.readAcls()`, which holds only those streams) answers
+ * every check, so a check costs a map lookup whatever the number of streams without an ACL. It is loaded
+ * at most once a second: a change made through another server takes up to that long to apply here; a
+ * change made through this one applies at once. Because the index answers and not the stream, a caller
+ * that an ACL refuses gets 403 whether the stream exists, was deleted or was tombstoned.
  */
 import { AccessDeniedError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
-import type { StreamMetadata } from '../../store/model.js';
+import type { AclEntry, AclOperation, StreamAcl } from '../../store/model.js';
 import type { Principal } from './tokens.js';
-
-export type AclOperation = keyof NonNullable<StreamMetadata['acl']>;
 
 export interface StreamAcls {
   check(principal: Principal, stream: string, operation: AclOperation): Promise<void>;
-  /** Drops what is cached for `stream`, after its metadata changed. */
-  forget(stream: string): void;
+  /** Whether `principal` may read the events of a stream, by the ACLs known now. */
+  readable(principal: Principal): Promise<(stream: string) => boolean>;
+  /** Loads the index again on next use, after this server changed a stream's metadata. */
+  forget(): void;
 }
 
-const maxCached = 10_000;
+const everything = () => true;
+
+const allows = (entry: AclEntry | undefined, principal: Principal): boolean =>
+  principal.role === 'admin' || entry === undefined || entry.tokens?.includes(principal.name) === true || entry.roles?.includes(principal.role) === true;
 
 export const createStreamAcls = (store: EventStore, ttlMs = 1000): StreamAcls => {
-  const cache = new Map<string, { acl: StreamMetadata['acl']; until: number }>();
+  let index: { acls: Promise<Map<string, StreamAcl>>; until: number } | undefined;
 
-  const aclOf = async (stream: string) => {
+  const acls = (): Promise<Map<string, StreamAcl>> => {
     const now = Date.now();
-    const cached = cache.get(stream);
-    if (cached !== undefined && cached.until > now) return cached.acl;
-    const { acl } = await store.getMetadata(stream);
-    if (cache.size >= maxCached) cache.delete(cache.keys().next().value!);
-    cache.set(stream, { acl, until: now + ttlMs });
-    return acl;
+    if (index === undefined || index.until <= now) {
+      const loading = store.readAcls();
+      index = { acls: loading, until: now + ttlMs };
+      // A failed load is not kept: the next check tries again.
+      loading.catch(() => {
+        if (index?.acls === loading) index = undefined;
+      });
+    }
+    return index.acls;
   };
 
   return {
     async check(principal, stream, operation) {
       if (principal.role === 'admin') return;
-      const allowed = (await aclOf(stream))?.[operation];
-      if (allowed === undefined || allowed.includes(principal.name) || allowed.includes(principal.role)) return;
-      throw new AccessDeniedError(`the acl of stream '${stream}' does not let token '${principal.name}' ${operation}`);
+      if (allows((await acls()).get(stream)?.[operation], principal)) return;
+      throw new AccessDeniedError(`the acl of stream '${stream}' does not let token '${principal.name}' ${operation === 'write' ? 'append' : operation === 'read' ? 'read' : 'read metadata'}`);
     },
-    forget: (stream) => cache.delete(stream),
+    async readable(principal) {
+      if (principal.role === 'admin') return everything;
+      const known = await acls();
+      if (known.size === 0) return everything;
+      return (stream) => allows(known.get(stream)?.read, principal);
+    },
+    forget() {
+      index = undefined;
+    },
   };
 };

@@ -5,7 +5,7 @@ import { filterOf, positionOrKeyword, type RouteContext } from '../context.js';
 import { sendRead } from '../reads.js';
 import { AllReadQuery, EventPage, Problem } from '../schemas.js';
 
-export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes }) => {
+export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes, acls }) => {
   app.get(
     '/all',
     {
@@ -22,6 +22,7 @@ export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { 
       const { direction = 'forwards', limit } = request.query;
       const from = positionOrKeyword(request.query.from);
       const filter = narrowFilter(request.principal, filterOf(request.query));
+      const readable = await acls.readable(request.principal);
       return sendRead(
         request,
         reply,
@@ -34,6 +35,7 @@ export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { 
             const next = direction === 'forwards' ? last.position + 1n : last.position - 1n;
             return next < 0n ? undefined : String(next);
           },
+          visible: (event) => readable(event.stream),
           isAbsent: async () => false,
           absentDetail: '',
         },

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../context.js';
 import { expectedRevisionOf, revisionOrKeyword } from '../context.js';
 import { sendRead } from '../reads.js';
-import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamMetadata, StreamParams, StreamReadQuery } from '../schemas.js';
+import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamParams, StreamReadQuery } from '../schemas.js';
 import { appendResultToJson } from '../wire.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
@@ -64,7 +64,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
   app.delete(
     '/streams/:stream',
     {
-      config: { access: 'admin', acl: 'delete' },
+      config: { access: 'admin' },
       schema: {
         summary: 'Delete a stream (soft), or tombstone it with hard=true',
         tags: ['streams'],
@@ -90,10 +90,23 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
     async ({ params }) => store.getMetadata(params.stream),
   );
 
+  app.get(
+    '/acls',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'The ACL of every stream that has one',
+        tags: ['streams'],
+        response: { 200: Type.Record(Type.String(), StreamAcl), ...problems },
+      },
+    },
+    async () => Object.fromEntries(await store.readAcls()),
+  );
+
   app.put(
     '/streams/:stream/metadata',
     {
-      config: { access: 'admin', acl: 'metaWrite' },
+      config: { access: 'admin' },
       schema: {
         summary: 'Write stream metadata',
         tags: ['streams'],
@@ -104,7 +117,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
     },
     async ({ params, body }, reply) => {
       await store.setMetadata(params.stream, body);
-      acls.forget(params.stream);
+      acls.forget();
       return reply.code(204).send(null);
     },
   );

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '../../store/event-store.js';
 import { InvalidArgumentError } from '../../store/errors.js';
 import { narrowFilter } from '../auth/access.js';
+import type { Principal } from '../auth/tokens.js';
 import { filterOf, positionOrKeyword, revisionOrKeyword, type RouteContext } from '../context.js';
 import { AllSubscribeQuery, StreamParams, StreamSubscribeQuery } from '../schemas.js';
 import { sendSubscription } from '../sse.js';
@@ -27,8 +28,8 @@ const revisionAtOrBefore = async (store: EventStore, stream: string, position: b
   return 'start';
 };
 
-export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, heartbeatMs, subscriptions }) => {
-  const context = { heartbeatMs, metrics, open: subscriptions };
+export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, heartbeatMs, subscriptions, acls }) => {
+  const contextFor = (principal: Principal) => ({ heartbeatMs, metrics, open: subscriptions, readable: () => acls.readable(principal) });
   const description = 'Server-Sent Events: one `id:`/`data:` message per event, `event: caught-up` at the end of history, heartbeats as comments.';
 
   app.get(
@@ -41,7 +42,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (a
       const { stream } = request.params;
       const resumeAt = lastEventIdOf(request.headers['last-event-id']);
       const from = resumeAt === undefined ? revisionOrKeyword(request.query.from) : await revisionAtOrBefore(store, stream, resumeAt);
-      return sendSubscription(request, reply, store.subscribe({ stream, from }), context);
+      return sendSubscription(request, reply, store.subscribe({ stream, from }), contextFor(request.principal));
     },
   );
 
@@ -54,7 +55,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (a
     async (request, reply) => {
       const from = lastEventIdOf(request.headers['last-event-id']) ?? positionOrKeyword(request.query.from);
       const filter = narrowFilter(request.principal, filterOf(request.query));
-      return sendSubscription(request, reply, store.subscribe({ filter, from }), context);
+      return sendSubscription(request, reply, store.subscribe({ filter, from }), contextFor(request.principal));
     },
   );
 };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { EventStore } from '../event-store.js';
-import { isCaughtUp, isEvent, type RecordedEvent, type SubscriptionMessage } from '../model.js';
+import { isCaughtUp, isEvent, type RecordedEvent, type StreamMetadata, type SubscriptionMessage } from '../model.js';
 import { collect, event, events, rejectsWith, rejectsWrongRevision, take, type OpenStore } from './harness.js';
 import { describeModelComparison } from './model-based.js';
 
@@ -338,12 +338,30 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
     describe('stream metadata', () => {
       test('is empty until set, and reads back as set', async (store) => {
         assert.deepEqual(await store.getMetadata('s-1'), {});
-        const metadata = { maxCount: 5, truncateBefore: 1, acl: { read: ['reader'] }, custom: { owner: 'team-a' } };
+        const metadata: StreamMetadata = { maxCount: 5, truncateBefore: 1, acl: { read: { roles: ['reader'] }, write: { tokens: ['billing'] } }, custom: { owner: 'team-a' } };
         await store.setMetadata('s-1', metadata);
         assert.deepEqual(await store.getMetadata('s-1'), metadata);
         await store.setMetadata('s-1', { custom: { owner: 'team-b' } });
         assert.deepEqual(await store.getMetadata('s-1'), { custom: { owner: 'team-b' } });
         assert.deepEqual(await store.readStream('s-1'), []);
+      });
+
+      test('ACLs are listed for every stream that has one, tombstoned streams included', async (store) => {
+        assert.deepEqual(await store.readAcls(), new Map());
+        await store.setMetadata('open-1', { custom: { note: 'no acl' } });
+        await store.setMetadata('secret-1', { acl: { read: { tokens: ['alice'] } } });
+        await store.append('secret-2', events(1));
+        await store.setMetadata('secret-2', { maxCount: 3, acl: { read: { roles: ['writer'] }, metaRead: { tokens: [] } } });
+        await store.tombstoneStream('secret-2');
+        assert.deepEqual(
+          await store.readAcls(),
+          new Map([
+            ['secret-1', { read: { tokens: ['alice'] } }],
+            ['secret-2', { read: { roles: ['writer'] }, metaRead: { tokens: [] } }],
+          ]),
+        );
+        await store.setMetadata('secret-1', {});
+        assert.deepEqual([...(await store.readAcls()).keys()], ['secret-2']);
       });
 
       test('maxCount keeps only the last events visible', async (store) => {
@@ -542,6 +560,18 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
 
       test('invalid stream metadata', async (store) => {
         const bad: unknown[] = [{ maxCount: 0 }, { maxCount: 1.5 }, { maxAgeSeconds: -1 }, { truncateBefore: 'x' }, { acl: { read: 'all' } }, { custom: [] }, { other: 1 }, null];
+        const badAcls: [unknown, RegExp][] = [
+          [{ read: ['alice'] }, /acl\.read must be \{ tokens\?: \[\.\.\.\], roles\?: \[\.\.\.\] \}/],
+          [{ read: { roles: ['root'] } }, /acl\.read\.roles\[0\] is "root"; allowed: 'reader', 'writer', 'admin'/],
+          [{ read: { names: ['alice'] } }, /acl\.read has unknown field 'names'/],
+          [{ delete: { roles: ['writer'] } }, /acl\.delete cannot take effect/],
+          [{ metaWrite: { tokens: ['alice'] } }, /acl\.metaWrite cannot take effect/],
+          [{ write: { tokens: [''] } }, /acl\.write\.tokens\[0\]/],
+        ];
+        for (const [acl, message] of badAcls) {
+          const error = await rejectsWith(store.setMetadata('s-1', { acl } as never), 'invalid_argument');
+          assert.match(error.message, message);
+        }
         for (const metadata of bad) await rejectsWith(store.setMetadata('s-1', metadata as never), 'invalid_argument');
         assert.deepEqual(await store.getMetadata('s-1'), {});
       });

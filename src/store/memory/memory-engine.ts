@@ -5,7 +5,7 @@
 import { createChangeFeed } from '../change-feed.js';
 import type { EngineCore } from '../engine.js';
 import { StreamDeletedError } from '../errors.js';
-import type { AppendResult, RecordedEvent, StreamMetadata } from '../model.js';
+import type { AppendResult, RecordedEvent, StreamAcl, StreamMetadata } from '../model.js';
 
 import { absentStream, checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../rules.js';
 import type { AllQuery, StreamQuery } from '../validate.js';
@@ -109,6 +109,12 @@ export const createMemoryEngine = (): EngineCore => {
       const stream = streams.get(name);
       if (stream?.tombstoned) throw new StreamDeletedError(name);
       return structuredClone(stream?.metadata ?? {});
+    },
+
+    async readAcls() {
+      const acls = new Map<string, StreamAcl>();
+      for (const [name, stream] of streams) if (stream.metadata.acl !== undefined) acls.set(name, structuredClone(stream.metadata.acl));
+      return acls;
     },
 
     async setMetadata(name, metadata) {

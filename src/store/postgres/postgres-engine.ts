@@ -44,7 +44,7 @@ import pg from 'pg';
 import { createChangeFeed } from '../change-feed.js';
 import type { EngineCore } from '../engine.js';
 import { StreamDeletedError } from '../errors.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StreamMetadata } from '../model.js';
+import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../model.js';
 import { checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../validate.js';
 import { allQuerySql } from './all-query.js';
@@ -238,6 +238,14 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       const [row] = await read('reading metadata', `SELECT metadata, tombstoned FROM ${s}.streams WHERE name = $1`, [stream]);
       if (row?.[1] === 't') throw new StreamDeletedError(stream);
       return row?.[0] == null ? {} : (JSON.parse(row[0]) as StreamMetadata);
+    },
+
+    async readAcls() {
+      const rows = await read(
+        'reading acls',
+        `SELECT name, (metadata::jsonb -> 'acl')::text FROM ${s}.streams WHERE (metadata::jsonb -> 'acl') IS NOT NULL`,
+      );
+      return new Map(rows.map(([name, acl]) => [name!, JSON.parse(acl!) as StreamAcl]));
     },
 
     async setMetadata(stream, metadata) {

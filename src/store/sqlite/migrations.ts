@@ -38,6 +38,10 @@ const migrations: string[] = [
   ) STRICT;
   INSERT INTO log VALUES (1, 0);
   `,
+  // The streams that have an ACL, found without reading every stream.
+  `
+  CREATE INDEX streams_with_acl ON streams (name) WHERE json_extract(metadata, '$.acl') IS NOT NULL;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../change-feed.js';
 import type { EngineCore } from '../engine.js';
 import { StreamDeletedError, UnavailableError } from '../errors.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StreamMetadata } from '../model.js';
+import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../model.js';
 import { checkWrite, expectationHolds, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../validate.js';
 import { migrate } from './migrations.js';
@@ -121,6 +121,9 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       `INSERT INTO streams (name, revision, live, metadata) VALUES (?, -1, 0, ?)
        ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata`,
     ),
+    acls: db.prepare<[], [string, string]>(
+      `SELECT name, json_extract(metadata, '$.acl') FROM streams WHERE json_extract(metadata, '$.acl') IS NOT NULL`,
+    ).raw(true),
     saveLastPosition: db.prepare<[number]>('UPDATE log SET last_position = ?'),
     counts: db.prepare<[], { events: number; streams: number }>(
       'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM streams WHERE live = 1) AS streams',
@@ -235,6 +238,10 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
 
     async getMetadata(stream) {
       return checkedRead(stream).metadata;
+    },
+
+    async readAcls() {
+      return new Map(sql.acls.all().map(([name, acl]) => [name, JSON.parse(acl) as StreamAcl]));
     },
 
     setMetadata(stream, metadata) {
