@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '../../store/event-store.js';
 import { InvalidArgumentError } from '../../store/errors.js';
+import { maxPosition } from '../../store/validate.js';
 import { narrowFilter } from '../auth/access.js';
 import type { Principal } from '../auth/tokens.js';
 import { filterOf, positionOrKeyword, revisionOrKeyword, type RouteContext } from '../context.js';
@@ -15,8 +16,8 @@ import { sendSubscription } from '../sse.js';
 
 const lastEventIdOf = (header: string | string[] | undefined): bigint | undefined => {
   if (header === undefined) return undefined;
-  if (typeof header !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(header)) {
-    throw new InvalidArgumentError('Last-Event-ID must be a position (the id of the last event received)');
+  if (typeof header !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(header) || BigInt(header) > maxPosition) {
+    throw new InvalidArgumentError(`Last-Event-ID is '${String(header).slice(0, 40)}'; allowed: a position from 0 to ${maxPosition} (the id of the last event received)`);
   }
   return BigInt(header);
 };
