@@ -4,31 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../store/open.js';
-import { httpCall } from './testing/http.js';
+import { httpCall, sseUntil } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 
 const maxPosition = '9223372036854775807';
 const dir = mkdtempSync(join(tmpdir(), 'annals-positions-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The raw SSE text of a subscription until it says it is caught up or sends a problem. */
-const firstMessages = async (url: string, path: string, headers: Record<string, string> = {}) => {
-  const controller = new AbortController();
-  const response = await request(`${url}${path}`, { headers, signal: controller.signal });
-  let text = '';
-  try {
-    for await (const chunk of response.body) {
-      text += (chunk as Buffer).toString();
-      if (text.includes('event: caught-up') || text.includes('event: problem')) break;
-    }
-  } finally {
-    controller.abort();
-  }
-  return { status: response.statusCode, text };
-};
 
 describe('positions at the edge', () => {
   let store: EventStore;
@@ -52,7 +35,7 @@ describe('positions at the edge', () => {
       ['/subscribe/streams/a-1', { 'last-event-id': maxPosition }],
       ['/subscribe/all?from=1000', {}],
     ] as const) {
-      const { status, text } = await firstMessages(url, path, headers);
+      const { status, text } = await sseUntil(url, path, (received) => /event: (caught-up|problem)/.test(received), { headers });
       assert.equal(status, 200, path);
       assert.ok(text.includes('event: caught-up') && !text.includes('event: problem'), `${path}: ${text}`);
     }

@@ -94,6 +94,9 @@ export const createLiveTail = (options: {
           await changes.wait(position, idle.signal);
           continue;
         }
+        // Let the writers whose commit woke the tail go on first; appends that land meanwhile share the read.
+        await new Promise(setImmediate);
+        if (listening === 0 || closed) continue;
         const started = generation;
         const headBeforeRead = changes.head;
         const page = await readAfter(position, headBeforeRead, pageSize);

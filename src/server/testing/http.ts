@@ -25,3 +25,28 @@ export const httpCall = async (
   const text = await response.body.text();
   return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) };
 };
+
+/** A subscription's Server-Sent Events as raw text, read until `enough` says so (or the server ends it). */
+export const sseUntil = async (
+  url: string,
+  path: string,
+  enough: (text: string) => boolean,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; text: string }> => {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const controller = new AbortController();
+  const response = await request(`${url}${path}`, { headers, signal: controller.signal });
+  let text = '';
+  try {
+    for await (const chunk of response.body) {
+      text += (chunk as Buffer).toString();
+      if (response.statusCode !== 200 || enough(text)) break;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    controller.abort();
+  }
+  return { status: response.statusCode, text };
+};
