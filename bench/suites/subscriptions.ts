@@ -1,12 +1,14 @@
 /**
- * What live subscribers cost the writer: the latency of single appends on a long SQLite log (durability
- * `fsync`) with 2,000 idle stream subscribers, and with 10 subscriptions whose filters matched only near
- * the start of the log, each beside the same appends with no subscriber at all, in the same run.
+ * What live subscribers cost the writer: the latency of single appends on a long log (SQLite with
+ * durability `fsync`, then PostgreSQL) with 2,000 idle stream subscribers, and with 10 subscriptions whose
+ * filters matched only near the start of the log, each beside the same appends with no subscriber at all,
+ * in the same run.
  */
 import { join } from 'node:path';
 import type { EventStore } from '../../src/store/event-store.js';
 import { isCaughtUp, type Subscription, type SubscriptionMessage } from '../../src/store/model.js';
 import { openEventStore } from '../../src/store/open.js';
+import { openTestPostgresStore, postgresSkipReason } from '../../src/store/postgres/testing/test-database.js';
 import { percentile, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 import { eventOf, scaled } from '../workload.js';
 
@@ -43,57 +45,58 @@ const subscribeAll = async (store: EventStore, count: number, options: (index: n
 
 const closeAll = (subscriptions: Subscription[]) => Promise.all(subscriptions.map((subscription) => subscription.close()));
 
+/** Appends with no subscriber, then with idle stream subscribers, then with rare-filter subscriptions. */
+const measure = async (context: BenchContext, engine: string, store: EventStore, logLength: number): Promise<Measurement[]> => {
+  const idleCount = scaled(context, 2_000, 50);
+  const rareCount = 10;
+  const appends = scaled(context, 2_000, 100);
+  context.progress(`${engine}: writing a ${logLength.toLocaleString('en-US')}-event log`);
+  // One event near the start of the log matches each rare filter; nothing after it does.
+  await store.append('rare-0', Array.from({ length: rareCount }, (_, i) => ({ type: `Rare${i}`, data: {} })));
+  for (let done = 0; done < logLength; done += 1000) {
+    await store.append(`order-${(done / 1000) % 100}`, Array.from({ length: Math.min(1000, logLength - done) }, (_, i) => eventOf(done + i)));
+  }
+
+  context.progress(`${engine}: appends with no subscriber`);
+  const alone = await appendLatencies(store, appends);
+  context.progress(`${engine}: appends with ${idleCount} idle stream subscribers`);
+  const idle = await subscribeAll(store, idleCount, (index) => ({ stream: `idle-${index}` }));
+  const withIdle = await appendLatencies(store, appends);
+  await closeAll(idle);
+  context.progress(`${engine}: appends with ${rareCount} rare-filter subscriptions`);
+  const rare = await subscribeAll(store, rareCount, (index) => ({ filter: { types: [`Rare${index}`] } }));
+  const withRare = await appendLatencies(store, appends);
+  await closeAll(rare);
+
+  const baseline = percentile(alone, 50);
+  const limit = { name: 'the same appends with no subscriber', value: baseline };
+  const details = (latencies: number[]) => ({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), baselineP99Ms: percentile(alone, 99), appends });
+  const target = `<= ${(baseline * 1.3).toFixed(3)}`;
+  return [
+    { name: `${engine}: append p50, ${idleCount.toLocaleString('en-US')} idle stream subscribers`, unit: 'ms', value: percentile(withIdle, 50), limit, target, details: details(withIdle) },
+    {
+      name: `${engine}: append p50, ${rareCount} rare-filter subscriptions on a ${logLength.toLocaleString('en-US')}-event log`,
+      unit: 'ms',
+      value: percentile(withRare, 50),
+      limit,
+      target,
+      details: details(withRare),
+    },
+  ];
+};
+
 export const suite: BenchSuite = {
   name: 'subscriptions',
   async run(context: BenchContext): Promise<Measurement[]> {
     const logLength = scaled(context, 1_000_000, 5_000);
-    const idleCount = scaled(context, 2_000, 50);
-    const rareCount = 10;
-    const appends = scaled(context, 2_000, 100);
-    const store = await openEventStore({ engine: 'sqlite', path: join(context.tempDir(), 'store.db'), durability: 'fsync' });
-    try {
-      context.progress(`writing a ${logLength.toLocaleString('en-US')}-event log`);
-      // One event near the start of the log matches each rare filter; nothing after it does.
-      await store.append('rare-0', Array.from({ length: rareCount }, (_, i) => ({ type: `Rare${i}`, data: {} })));
-      for (let done = 0; done < logLength; done += 1000) {
-        await store.append(`order-${(done / 1000) % 100}`, Array.from({ length: Math.min(1000, logLength - done) }, (_, i) => eventOf(done + i)));
-      }
-
-      context.progress('appends with no subscriber');
-      const alone = await appendLatencies(store, appends);
-      context.progress(`appends with ${idleCount} idle stream subscribers`);
-      const idle = await subscribeAll(store, idleCount, (index) => ({ stream: `idle-${index}` }));
-      const withIdle = await appendLatencies(store, appends);
-      await closeAll(idle);
-      context.progress(`appends with ${rareCount} rare-filter subscriptions`);
-      const rare = await subscribeAll(store, rareCount, (index) => ({ filter: { types: [`Rare${index}`] } }));
-      const withRare = await appendLatencies(store, appends);
-      await closeAll(rare);
-
-      const baseline = percentile(alone, 50);
-      const limit = { name: 'the same appends with no subscriber', value: baseline };
-      const figures = (latencies: number[]) => ({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), baselineP99Ms: percentile(alone, 99), appends });
-      const target = `<= ${(baseline * 1.3).toFixed(3)}`;
-      return [
-        {
-          name: `append p50, ${idleCount.toLocaleString('en-US')} idle stream subscribers`,
-          unit: 'ms',
-          value: percentile(withIdle, 50),
-          limit,
-          target,
-          details: figures(withIdle),
-        },
-        {
-          name: `append p50, ${rareCount} rare-filter subscriptions on a ${logLength.toLocaleString('en-US')}-event log`,
-          unit: 'ms',
-          value: percentile(withRare, 50),
-          limit,
-          target,
-          details: figures(withRare),
-        },
-      ];
-    } finally {
-      await store.close();
+    const sqlite = await openEventStore({ engine: 'sqlite', path: join(context.tempDir(), 'store.db'), durability: 'fsync' });
+    const measurements = await measure(context, 'SQLite', sqlite, logLength).finally(() => sqlite.close());
+    const skipped = await postgresSkipReason();
+    if (skipped !== undefined) {
+      context.progress(`PostgreSQL skipped: ${skipped}`);
+      return measurements;
     }
+    const postgres = await openTestPostgresStore();
+    return [...measurements, ...(await measure(context, 'PostgreSQL', postgres, logLength).finally(() => postgres.close()))];
   },
 };

@@ -7,9 +7,13 @@
  * through; the tail accepts it only if it has handed out nothing beyond that position, so no event falls
  * between the two. The tail reads only while someone listens.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeFeed } from './change-feed.js';
 import { matchesFilter } from './filter.js';
 import { categoryOf, type AllFilter, type RecordedEvent } from './model.js';
+
+/** The shortest time between two reads of the tail while events keep arriving. */
+export const minReadIntervalMs = 5;
 
 export interface TailListener {
   /** Routes by stream name: the listener hears only the events of this stream. */
@@ -51,6 +55,7 @@ export const createLiveTail = (options: {
   let running = false;
   let closed = false;
   let idle = new AbortController();
+  let lastReadAt = -Infinity;
 
   const onlyCategory = (filter: AllFilter | undefined): string | undefined =>
     filter?.category !== undefined && filter.types === undefined && filter.streams === undefined ? filter.category : undefined;
@@ -94,9 +99,12 @@ export const createLiveTail = (options: {
           await changes.wait(position, idle.signal);
           continue;
         }
-        // Let the writers whose commit woke the tail go on first; appends that land meanwhile share the read.
-        await new Promise(setImmediate);
+        // While appends keep coming, read at most once per interval: appends that land meanwhile share
+        // the read, and the writers are not slowed by one read per append. A quiet log is read at once.
+        const wait = lastReadAt + minReadIntervalMs - performance.now();
+        await (wait > 0 ? sleep(wait) : new Promise(setImmediate));
         if (listening === 0 || closed) continue;
+        lastReadAt = performance.now();
         const started = generation;
         const headBeforeRead = changes.head;
         const page = await readAfter(position, headBeforeRead, pageSize);
