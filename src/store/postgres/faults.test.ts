@@ -183,6 +183,34 @@ describe('postgres faults', { skip }, () => {
     await proxy.down();
   });
 
+  it('an embedded subscription waits for a server that is down, reporting its state, as its retry policy says', async () => {
+    const target = new URL(postgresTestUrl());
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const url = new URL(target.href);
+    url.port = String(proxy.port);
+    const store = createEventStore(await openPostgresEngine({ url: url.href, schema, poolSize: 2, connectTimeoutMs: 300 }));
+    stores.push(store);
+    const stream = `retry-${randomUUID()}`;
+    await store.append(stream, [{ type: 'Before', data: {} }]);
+    await proxy.down();
+
+    const statuses: string[] = [];
+    const patient = store.subscribe({ stream, retry: { initialDelayMs: 20, maxDelayMs: 100 }, onStatus: (status) => statuses.push(status.state) });
+    const first = patient[Symbol.asyncIterator]().next();
+    const impatient = store.subscribe({ stream, retry: { initialDelayMs: 20, maxAttempts: 2 }, onStatus: (status) => statuses.push(`impatient ${status.state}`) });
+    assert.equal(codeOf(await impatient[Symbol.asyncIterator]().next().catch((error: unknown) => error)), 'unavailable');
+    assert.deepEqual(statuses.filter((state) => state.startsWith('impatient')), ['impatient reconnecting', 'impatient reconnecting', 'impatient failed']);
+
+    await sleep(300);
+    await proxy.up();
+    assert.equal(((await first).value as { type: string }).type, 'Before', 'the history arrives once the server is back');
+    const own = statuses.filter((state) => !state.startsWith('impatient'));
+    assert.ok(own.length >= 3 && own.slice(0, -1).every((state) => state === 'reconnecting'), own.join());
+    assert.equal(own.at(-1), 'connected');
+    await patient.close();
+    await proxy.down();
+  });
+
   it('several processes migrating one schema at once all succeed', async () => {
     const shared = freshSchema();
     try {
