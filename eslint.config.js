@@ -1,14 +1,57 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layering of DESIGN.md section 1: contracts (store) know nothing of engines, HTTP or drivers; engines
+ * implement the contracts; protocol and auth sit on the store; server, client and command line on top.
+ * Tests and test support compose layers freely.
+ */
+const drivers = ['pg', 'better-sqlite3'];
+const http = ['fastify', '@fastify/*', 'undici', 'pino', 'prom-client'];
+const layer = (folder, { folders = [], packages = [] }) => ({
+  files: [`src/${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts', '**/testing/**', 'src/store/conformance/**'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...folders.map((other) => ({
+            group: [`**/${other}/**`, `**/${other}/*.js`],
+            message: `src/${folder} may not import src/${other}: see the layering in DESIGN.md section 1.`,
+          })),
+          ...packages.map((name) => ({ group: [name], message: `src/${folder} may not depend on ${name}: see the layering in DESIGN.md section 1.` })),
+        ],
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+    },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-control-regex': 'off',
     },
   },
+  layer('store', { folders: ['engines', 'protocol', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
+  layer('engines', { folders: ['protocol', 'auth', 'server', 'client', 'cli'], packages: [...http, 'commander'] }),
+  layer('protocol', { folders: ['engines', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
+  layer('auth', { folders: ['engines', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
+  layer('server', { folders: ['engines', 'client', 'cli'], packages: [...drivers, 'undici', 'commander'] }),
+  layer('client', { folders: ['engines', 'auth', 'server', 'cli'], packages: [...drivers, 'fastify', '@fastify/*', 'pino', 'prom-client', 'commander'] }),
 );

@@ -1,5 +1,5 @@
 /** The embedded event store: `import { openEventStore } from 'annals'`. */
-export { openEventStore, defaultSqlitePath, type OpenOptions, type Durability } from './store/open.js';
+export { openEventStore, defaultSqlitePath, type OpenOptions, type Durability } from './engines/open.js';
 export type { EventStore } from './store/event-store.js';
 export * from './store/model.js';
 export * from './store/errors.js';

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createAuthenticator } from '../../src/server/auth/tokens.js';
+import { createAuthenticator } from '../../src/auth/tokens.js';
 import { createServer } from '../../src/server/server.js';
-import { openEventStore } from '../../src/store/open.js';
+import { openEventStore } from '../../src/engines/open.js';
 
 const [mode, source, argument] = process.argv.slice(2) as ['annals' | 'bare', string, string];
 

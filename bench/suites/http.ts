@@ -12,8 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { connect } from '../../src/client/index.js';
-import { openEventStore } from '../../src/store/open.js';
-import { recordedToJson } from '../../src/server/wire.js';
+import { openEventStore } from '../../src/engines/open.js';
+import { recordedToJson } from '../../src/protocol/wire.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, callConcurrently, eventData, eventOf, scaled } from '../workload.js';
 

@@ -13,7 +13,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createEventStore } from '../../src/store/create-store.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { isCaughtUp } from '../../src/store/model.js';
-import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/store/postgres/testing/test-database.js';
+import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/engines/postgres/testing/test-database.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';

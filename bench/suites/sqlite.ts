@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openEventStore } from '../../src/store/open.js';
+import { openEventStore } from '../../src/engines/open.js';
 import type { EventStore } from '../../src/store/event-store.js';
-import { eventColumns } from '../../src/store/sqlite/columns.js';
-import { migrate } from '../../src/store/sqlite/migrations.js';
+import { eventColumns } from '../../src/engines/sqlite/columns.js';
+import { migrate } from '../../src/engines/sqlite/migrations.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';

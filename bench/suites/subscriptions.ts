@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import type { EventStore } from '../../src/store/event-store.js';
 import { isCaughtUp, type Subscription, type SubscriptionMessage } from '../../src/store/model.js';
-import { openEventStore } from '../../src/store/open.js';
-import { openTestPostgresStore, postgresSkipReason } from '../../src/store/postgres/testing/test-database.js';
+import { openEventStore } from '../../src/engines/open.js';
+import { openTestPostgresStore, postgresSkipReason } from '../../src/engines/postgres/testing/test-database.js';
 import { percentile, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 import { eventOf, scaled } from '../workload.js';
 

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../store/model.js';
-import { recordedToJson } from '../server/wire.js';
+import { recordedToJson } from '../protocol/wire.js';
 import { allStream, clientCommand, filterOf, filterOptions, fromOf, printLine, withClient, type ConnectionOptions } from './options.js';
 
 interface ReadOptions extends ConnectionOptions {

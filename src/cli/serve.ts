@@ -5,9 +5,9 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { createAuthenticator, loadTokens, type Authenticator } from '../server/auth/tokens.js';
+import { createAuthenticator, loadTokens, type Authenticator } from '../auth/tokens.js';
 import { createServer } from '../server/server.js';
-import { openEventStore, type OpenOptions } from '../store/open.js';
+import { openEventStore, type OpenOptions } from '../engines/open.js';
 
 interface ServeOptions {
   port: string;

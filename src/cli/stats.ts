@@ -1,4 +1,4 @@
-import { statsToJson } from '../server/wire.js';
+import { statsToJson } from '../protocol/wire.js';
 import { clientCommand, printLine, withClient, type ConnectionOptions } from './options.js';
 
 export const statsCommand = () =>

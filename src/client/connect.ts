@@ -23,7 +23,7 @@ import {
   statsFromJson,
   type AppendResultJson,
   type StoreStatsJson,
-} from '../server/wire.js';
+} from '../protocol/wire.js';
 import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
 import { openSubscription } from './subscription.js';

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { AnnalsError, UnavailableError } from '../store/errors.js';
 import type { RecordedEvent } from '../store/model.js';
-import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../server/wire.js';
+import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
 import { errorFromProblem } from './problems.js';
 
 const parseLine = (line: string): RecordedEvent => {

@@ -13,7 +13,7 @@ import {
   type ActualRevision,
 } from '../store/errors.js';
 import type { ExpectedRevision } from '../store/model.js';
-import type { ProblemJson } from '../server/wire.js';
+import type { ProblemJson } from '../protocol/wire.js';
 
 /** A read of a stream that does not exist: the embedded store answers it with no events, and so does the client. */
 export class StreamNotFoundError extends NotFoundError {}

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCaughtUp, isEvent, type SubscriptionMessage } from '../store/model.js';
-import { openEventStore } from '../store/open.js';
+import { openEventStore } from '../engines/open.js';
 import { createServer } from '../server/server.js';
 import { listenForTest } from '../server/testing/serve.js';
 import { connect } from './connect.js';

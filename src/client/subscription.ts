@@ -9,7 +9,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AnnalsError, UnavailableError } from '../store/errors.js';
 import type { Subscription, SubscriptionMessage } from '../store/model.js';
 import { subscriptionOf } from '../store/reading.js';
-import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../server/wire.js';
+import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
 import { errorFromProblem } from './problems.js';
 import type { Transport } from './transport.js';
 

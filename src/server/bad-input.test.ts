@@ -12,8 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { request } from 'undici';
 import type { EventStore } from '../store/event-store.js';
-import { openEventStore } from '../store/open.js';
-import { createAuthenticator } from './auth/tokens.js';
+import { openEventStore } from '../engines/open.js';
+import { createAuthenticator } from '../auth/tokens.js';
 import { httpCall, type Answer } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 

@@ -1,6 +1,6 @@
 import type { EventStore } from '../store/event-store.js';
 import type { ExpectedRevision } from '../store/model.js';
-import type { StreamAcls } from './auth/stream-acl.js';
+import type { StreamAcls } from '../auth/stream-acl.js';
 import type { Metrics } from './metrics.js';
 import type { PageSizes } from './reads.js';
 import type { OpenSubscriptions } from './sse.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EventStore } from '../store/event-store.js';
-import { openEventStore } from '../store/open.js';
+import { openEventStore } from '../engines/open.js';
 import { httpCall, sseUntil } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AnnalsError, StreamDeletedError, WrongExpectedRevisionError, type ErrorCode } from '../store/errors.js';
-import { problemType, type ProblemJson } from './wire.js';
+import { problemType, type ProblemJson } from '../protocol/wire.js';
 
 /** Codes of the HTTP API beside the store's: a read of an absent stream, and a bug. */
 export type ProblemCode = ErrorCode | 'stream_not_found' | 'internal';

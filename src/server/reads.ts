@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf, sendProblem } from './problems.js';
-import { ndjsonType, recordedToJson, recordedToJsonText } from './wire.js';
+import { ndjsonType, recordedToJson, recordedToJsonText } from '../protocol/wire.js';
 
 export interface ReadSource {
   source: 'stream' | 'all';

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { openEventStore } from '../store/open.js';
+import { openEventStore } from '../engines/open.js';
 import type { EventStore } from '../store/event-store.js';
-import { createAuthenticator } from './auth/tokens.js';
+import { createAuthenticator } from '../auth/tokens.js';
 import { httpCall } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 

@@ -9,10 +9,10 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { EventStore } from '../store/event-store.js';
-import { checkAccess, type Access } from './auth/access.js';
+import { checkAccess, type Access } from '../auth/access.js';
 import type { AclOperation } from '../store/model.js';
-import { createStreamAcls } from './auth/stream-acl.js';
-import type { Authenticator, Principal } from './auth/tokens.js';
+import { createStreamAcls } from '../auth/stream-acl.js';
+import type { Authenticator, Principal } from '../auth/tokens.js';
 import type { RouteContext } from './context.js';
 import { createMetrics } from './metrics.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
@@ -70,7 +70,9 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
     routerOptions: { maxParamLength: 1024 },
-    frameworkErrors: (error, request, reply) => sendProblem(reply, problemOf(error) ?? problem('invalid_argument', error.message)),
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, problemOf(error) ?? problem('invalid_argument', error.message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.maxConnections = options.maxConnections ?? 10_000;
 

@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isCaughtUp, isEvent, type Subscription, type SubscriptionMessage } from '../store/model.js';
 import type { Metrics } from './metrics.js';
 import { problem, problemOf } from './problems.js';
-import { recordedToJsonText } from './wire.js';
+import { recordedToJsonText } from '../protocol/wire.js';
 
 /** Open subscriptions of a server, so that shutting down can end them. */
 export type OpenSubscriptions = Set<() => Promise<void>>;

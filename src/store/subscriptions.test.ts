@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { events, take } from './conformance/harness.js';
 import { createEventStore } from './create-store.js';
 import type { EngineCore } from './engine.js';
-import { createMemoryEngine } from './memory/memory-engine.js';
+import { createMemoryEngine } from '../engines/memory/engine.js';
 import { isCaughtUp, isCheckpoint, isEvent, type RecordedEvent, type SubscriptionMessage } from './model.js';
 import { checkpointIntervalMs, scanWindow } from './subscriptions.js';
 import { maxPosition, type AllQuery } from './validate.js';

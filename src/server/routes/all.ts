@@ -1,6 +1,6 @@
 /** The global log: `$all` reads, narrowed to the streams the caller's token may see. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { narrowFilter } from '../auth/access.js';
+import { narrowFilter } from '../../auth/access.js';
 import { filterOf, positionOrKeyword, type RouteContext } from '../context.js';
 import { sendRead } from '../reads.js';
 import { AllReadQuery, EventPage, Problem } from '../schemas.js';

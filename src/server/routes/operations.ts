@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { UnavailableError } from '../../store/errors.js';
 import type { RouteContext } from '../context.js';
 import { Problem, Stats } from '../schemas.js';
-import { statsToJson } from '../wire.js';
+import { statsToJson } from '../../protocol/wire.js';
 
 const Status = Type.Object({ status: Type.String() });
 const readyTimeoutMs = 2000;

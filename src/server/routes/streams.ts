@@ -5,7 +5,7 @@ import type { RouteContext } from '../context.js';
 import { expectedRevisionOf, revisionOrKeyword } from '../context.js';
 import { sendRead } from '../reads.js';
 import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamParams, StreamReadQuery } from '../schemas.js';
-import { appendResultToJson } from '../wire.js';
+import { appendResultToJson } from '../../protocol/wire.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
 

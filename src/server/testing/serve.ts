@@ -2,7 +2,7 @@
 import { connect } from '../../client/connect.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { FastifyInstance } from 'fastify';
-import type { Authenticator } from '../auth/tokens.js';
+import type { Authenticator } from '../../auth/tokens.js';
 import { createServer, type ServerOptions } from '../server.js';
 
 /** Listens on loopback (port 0: any free port) and returns the server's URL. */

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { createEventStore } from '../create-store.js';
 import { AnnalsError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
-import { createMemoryEngine } from '../memory/memory-engine.js';
+import { createMemoryEngine } from '../../engines/memory/engine.js';
 import type { EventInput, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../model.js';
 import type { OpenStore } from './harness.js';
 

@@ -23,7 +23,7 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       await store.close();
     }
   };
-  const test = (title: string, body: (store: EventStore) => Promise<void>) => it(title, withStore(body));
+  const test = (title: string, body: (store: EventStore) => Promise<void>) => void it(title, withStore(body));
 
   /** Asserts that a rejected call left the store as it was. */
   const nothingWritten = async (store: EventStore) => {

@@ -1,0 +1,109 @@
+/**
+ * Bearer tokens: where they come from (a JSON file, the `ANNALS_TOKENS` environment variable, or an admin
+ * token created on first start) and how a presented token is recognised. Tokens are kept only as SHA-256
+ * digests in memory and compared in constant time, so neither a timing nor a memory dump gives one away.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { UnauthenticatedError } from '../store/errors.js';
+
+export const roles = ['reader', 'writer', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+const TokenEntry = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: Type.Union(roles.map((role) => Type.Literal(role))),
+    /** Stream name prefixes the token may touch; absent means every stream. */
+    streams: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: 100 })),
+    /** The token itself, or its SHA-256 digest in hex: one of the two. */
+    token: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  },
+  { additionalProperties: false },
+);
+const TokenFile = Type.Object({ tokens: Type.Array(TokenEntry) }, { additionalProperties: false });
+export type TokenEntry = Static<typeof TokenEntry>;
+
+/** Who made a request: the token's name, its role and the stream prefixes it is limited to. */
+export interface Principal {
+  name: string;
+  role: Role;
+  /** `undefined`: every stream. */
+  streams: string[] | undefined;
+}
+
+export interface Authenticator {
+  /** The principal of an `Authorization` header; `unauthenticated` when it names no known token. */
+  authenticate(header: string | undefined): Principal;
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+const parseTokens = (text: string, source: string): TokenEntry[] => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const file = Array.isArray(parsed) ? { tokens: parsed } : parsed;
+  const problem = Value.Errors(TokenFile, file).First();
+  if (problem) throw new Error(`${source}: ${problem.path || '/'} ${problem.message}`);
+  const { tokens } = file as Static<typeof TokenFile>;
+  for (const entry of tokens) {
+    if ((entry.token === undefined) === (entry.sha256 === undefined)) {
+      throw new Error(`${source}: token '${entry.name}' needs exactly one of 'token' and 'sha256'`);
+    }
+  }
+  return tokens;
+};
+
+export const createAuthenticator = (entries: TokenEntry[]): Authenticator => {
+  const known = entries.map((entry) => ({
+    digest: entry.sha256 === undefined ? digest(entry.token!) : Buffer.from(entry.sha256, 'hex'),
+    principal: { name: entry.name, role: entry.role, streams: entry.streams } satisfies Principal,
+  }));
+  return {
+    authenticate(header) {
+      const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+      if (!match) throw new UnauthenticatedError('send a token as Authorization: Bearer <token>');
+      const presented = digest(match[1]!);
+      let found: Principal | undefined;
+      // Every digest is compared, so the time taken does not tell which entry matched.
+      for (const entry of known) if (timingSafeEqual(entry.digest, presented)) found = entry.principal;
+      if (found === undefined) throw new UnauthenticatedError('the token is not valid');
+      return found;
+    },
+  };
+};
+
+export interface TokenSources {
+  /** A token file given by the operator; it must exist. */
+  file?: string;
+  /** The value of `ANNALS_TOKENS`: the same JSON as a file. */
+  env?: string;
+  /** Where the first-start admin token is written when no token is configured anywhere. */
+  dataDir: string;
+}
+
+/**
+ * The configured tokens. With none configured, a first start creates `<dataDir>/tokens.json` holding one
+ * admin token (readable by its owner only) and reports it in `created`, so that the server is never open
+ * by accident.
+ */
+export const loadTokens = ({ file, env, dataDir }: TokenSources): { entries: TokenEntry[]; created?: string } => {
+  const entries: TokenEntry[] = [];
+  if (env !== undefined && env.trim() !== '') entries.push(...parseTokens(env, 'ANNALS_TOKENS'));
+  const path = resolve(file ?? `${dataDir}/tokens.json`);
+  if (file !== undefined || existsSync(path)) entries.push(...parseTokens(readFileSync(path, 'utf8'), path));
+  if (entries.length > 0) return { entries };
+
+  const admin: TokenEntry = { name: 'admin', role: 'admin', token: randomBytes(32).toString('base64url') };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ tokens: [admin] }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return { entries: [admin], created: path };
+};

@@ -1,0 +1,143 @@
+/**
+ * The in-memory engine: the reference model of the write semantics, used by tests (and property tests
+ * compare every other engine with it). Nothing survives the process.
+ */
+import { createChangeFeed } from '../../store/change-feed.js';
+import type { EngineCore } from '../../store/engine.js';
+import { StreamDeletedError } from '../../store/errors.js';
+import type { AppendResult, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
+
+import { absentStream, checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import type { AllQuery, StreamQuery } from '../../store/validate.js';
+import { matchesFilter } from '../../store/filter.js';
+
+interface MemoryEvent extends StoredEvent {
+  recordedAt: number;
+}
+
+interface MemoryStream extends StreamState {
+  events: MemoryEvent[];
+  metadata: StreamMetadata;
+}
+
+const toRecorded = (event: MemoryEvent): RecordedEvent => ({
+  id: event.id,
+  stream: event.stream,
+  revision: event.revision,
+  position: event.position,
+  type: event.type,
+  data: JSON.parse(event.data),
+  metadata: event.metadata === null ? {} : JSON.parse(event.metadata),
+  recordedAt: new Date(event.recordedAt),
+});
+
+export const createMemoryEngine = (): EngineCore => {
+  const streams = new Map<string, MemoryStream>();
+  /** The log in position order; soft-deleted and tombstoned events are removed from it. */
+  let log: MemoryEvent[] = [];
+  const byId = new Map<string, MemoryEvent>();
+  let lastPosition = 0n;
+  const changes = createChangeFeed();
+
+  const streamOf = (name: string): MemoryStream => {
+    let stream = streams.get(name);
+    if (stream === undefined) {
+      stream = { ...absentStream, events: [], metadata: {} };
+      streams.set(name, stream);
+    }
+    return stream;
+  };
+
+  const removeEvents = (stream: MemoryStream) => {
+    const removed = new Set(stream.events);
+    for (const event of stream.events) byId.delete(event.id);
+    log = log.filter((event) => !removed.has(event));
+    stream.events = [];
+    stream.exists = false;
+  };
+
+  return {
+    name: 'memory',
+    changes,
+    async append(name, events, expected): Promise<AppendResult> {
+      const stream = streamOf(name);
+      if (stream.tombstoned) throw new StreamDeletedError(name);
+      const found = events.map((event) => byId.get(event.id)).filter((event) => event !== undefined);
+      if (found.length > 0) {
+        return replayedAppend(name, expected, events, found, stream, stream.events[0]?.revision ?? stream.revision + 1);
+      }
+      checkWrite(name, expected, stream);
+      const recordedAt = Date.now();
+      for (const event of events) {
+        const stored: MemoryEvent = { ...event, stream: name, revision: ++stream.revision, position: ++lastPosition, recordedAt };
+        stream.events.push(stored);
+        log.push(stored);
+        byId.set(stored.id, stored);
+      }
+      stream.exists = true;
+      changes.advance(lastPosition);
+      return { revision: stream.revision, position: lastPosition };
+    },
+
+    async readStream(name, { from, direction, limit }: StreamQuery) {
+      const stream = streams.get(name);
+      if (stream === undefined) return [];
+      if (stream.tombstoned) throw new StreamDeletedError(name);
+      const { minRevision, minRecordedAt } = visibleWindow(stream.metadata, stream.revision);
+      const visible = stream.events.filter((event) => event.revision >= minRevision && event.recordedAt >= minRecordedAt);
+      const selected =
+        direction === 'forwards'
+          ? visible.filter((event) => event.revision >= from)
+          : visible.filter((event) => event.revision <= from).reverse();
+      return selected.slice(0, limit).map(toRecorded);
+    },
+
+    async readAll({ from, to = lastPosition, direction, limit, filter }: AllQuery) {
+      const selected =
+        direction === 'forwards'
+          ? log.filter((event) => event.position >= from && event.position <= to)
+          : log.filter((event) => event.position <= from).reverse();
+      const result: RecordedEvent[] = [];
+      for (const event of selected) {
+        if (result.length === limit) break;
+        if (matchesFilter(filter, event.stream, event.type)) result.push(toRecorded(event));
+      }
+      return result;
+    },
+
+    async getMetadata(name) {
+      const stream = streams.get(name);
+      if (stream?.tombstoned) throw new StreamDeletedError(name);
+      return structuredClone(stream?.metadata ?? {});
+    },
+
+    async readAcls() {
+      const acls = new Map<string, StreamAcl>();
+      for (const [name, stream] of streams) if (stream.metadata.acl !== undefined) acls.set(name, structuredClone(stream.metadata.acl));
+      return acls;
+    },
+
+    async setMetadata(name, metadata) {
+      const stream = streamOf(name);
+      if (stream.tombstoned) throw new StreamDeletedError(name);
+      stream.metadata = structuredClone(metadata);
+    },
+
+    async deleteStream(name, expected, hard) {
+      const stream = streamOf(name);
+      checkWrite(name, expected, stream);
+      removeEvents(stream);
+      if (hard) stream.tombstoned = true;
+    },
+
+    async stats() {
+      const live = [...streams.values()].filter((stream) => stream.exists).length;
+      return { engine: 'memory', events: log.length, streams: live, headPosition: lastPosition };
+    },
+
+    async close() {
+      changes.close();
+    },
+  };
+};
+

@@ -1,0 +1,46 @@
+import type { EventStore } from '../store/event-store.js';
+import { defaultLimits, type Limits } from '../store/limits.js';
+import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
+import { createEventStore } from '../store/create-store.js';
+import type { PostgresEngineOptions } from './postgres/engine.js';
+
+/** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
+export type Durability = 'fsync' | 'os';
+
+export type OpenOptions =
+  | { engine?: 'sqlite'; path?: string; durability?: Durability; maxSizeBytes?: number; limits?: Partial<Limits> }
+  | ({ engine: 'postgres'; limits?: Partial<Limits> } & PostgresEngineOptions)
+  | { engine: 'memory'; limits?: Partial<Limits> };
+
+export const defaultSqlitePath = './data/annals.db';
+
+/**
+ * Opens an event store on one of the engines. Engines load on demand, so that a process that never opens
+ * SQLite never loads its native module; better-sqlite3 is an optional peer dependency, installed by those
+ * who embed the store or run the server on SQLite, and by nobody who only uses the client.
+ */
+export const openEventStore = async (options: OpenOptions = {}): Promise<EventStore> => {
+  const limits = { ...defaultLimits, ...options.limits };
+  switch (options.engine) {
+    case undefined:
+    case 'sqlite': {
+      const { openSqliteEngine } = await import('./sqlite/engine.js').catch((error: unknown) => {
+        if (!String(error).includes('better-sqlite3')) throw error;
+        throw new UnavailableError('the SQLite engine needs the package better-sqlite3: npm install better-sqlite3', { cause: error });
+      });
+      const { path = defaultSqlitePath, durability = 'fsync', maxSizeBytes } = options;
+      return createEventStore(openSqliteEngine({ path, durability, maxSizeBytes }), limits);
+    }
+    case 'postgres': {
+      const { openPostgresEngine } = await import('./postgres/engine.js');
+      const { engine: _engine, limits: _limits, ...engineOptions } = options;
+      return createEventStore(await openPostgresEngine(engineOptions), limits);
+    }
+    case 'memory': {
+      const { createMemoryEngine } = await import('./memory/engine.js');
+      return createEventStore(createMemoryEngine(), limits);
+    }
+    default:
+      throw new InvalidArgumentError(`unknown engine '${String((options as { engine: unknown }).engine)}'`);
+  }
+};

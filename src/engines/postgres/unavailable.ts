@@ -1,0 +1,36 @@
+/**
+ * Which failures of PostgreSQL mean "the store is unavailable, try again" rather than a bug: the
+ * connection is gone (dropped, server restarted, backend terminated), the server refuses new work
+ * (starting up, shutting down, out of connections), or a statement ran past its timeout.
+ */
+import pg from 'pg';
+import { AnnalsError, UnavailableError } from '../../store/errors.js';
+
+// SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention: admin shutdown,
+// terminated backend, statement timeout), 58 (system error), plus lock_not_available.
+const unavailableState = /^(08|53|57|58)|^55P03$/;
+// What the driver says when the server never answered (it has no SQLSTATE then).
+const driverFailure = /connection|terminated|timeout|not queryable|after calling end/i;
+
+/** Whether `error` says that PostgreSQL could not do the work, as opposed to refusing it. */
+export const isUnavailable = (error: unknown): boolean => {
+  if (error instanceof AnnalsError) return error.code === 'unavailable';
+  if (error instanceof pg.DatabaseError) return unavailableState.test(error.code ?? '');
+  if (!(error instanceof Error)) return false;
+  const systemError = typeof (error as NodeJS.ErrnoException).syscall === 'string';
+  return systemError || driverFailure.test(error.message) || error instanceof AggregateError;
+};
+
+/** Whether the connection itself was lost (as opposed to a statement that timed out or was refused). */
+export const isConnectionLost = (error: unknown): boolean => {
+  const cause = error instanceof AnnalsError ? error.cause : error;
+  if (cause instanceof pg.DatabaseError) return /^(08|57P0[123])/.test(cause.code ?? '');
+  return cause instanceof Error && /connection terminated|not queryable/i.test(cause.message);
+};
+
+/** `error` as an `UnavailableError` when it is one; anything else is returned as it is. */
+export const translateError = (error: unknown, doing: string): unknown => {
+  if (error instanceof AnnalsError || !isUnavailable(error)) return error;
+  const reason = error instanceof Error ? error.message || error.name : String(error);
+  return new UnavailableError(`PostgreSQL is unavailable while ${doing}: ${reason}`, { cause: error });
+};

@@ -1,0 +1,31 @@
+/** Lint enforces the layering of DESIGN.md section 1: a contract that imports an engine, HTTP or a driver fails. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ESLint } from 'eslint';
+
+const eslint = new ESLint();
+const problemsOf = async (filePath: string, code: string) =>
+  (await eslint.lintText(code, { filePath }))[0]!.messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
+
+describe('layering', () => {
+  it('refuses imports against the layers, and allows the ones that follow them', async () => {
+    const refused: [string, string][] = [
+      ['src/store/model.ts', "import { openEventStore } from '../engines/open.js';"],
+      ['src/store/model.ts', "import pg from 'pg';"],
+      ['src/store/model.ts', "import { ndjsonType } from '../protocol/wire.js';"],
+      ['src/engines/open.ts', "import { createServer } from '../server/server.js';"],
+      ['src/protocol/wire.ts', "import Fastify from 'fastify';"],
+      ['src/client/connect.ts', "import { openEventStore } from '../engines/open.js';"],
+      ['src/client/connect.ts', "import { createServer } from '../server/server.js';"],
+      ['src/server/server.ts', "import Database from 'better-sqlite3';"],
+    ];
+    for (const [file, code] of refused) assert.equal((await problemsOf(file, `${code}\nexport {};\n`)).length, 1, `${file}: ${code}`);
+    const allowed: [string, string][] = [
+      ['src/engines/open.ts', "import { createEventStore } from '../store/create-store.js';"],
+      ['src/server/server.ts', "import { ndjsonType } from '../protocol/wire.js';"],
+      ['src/client/connect.ts', "import { ndjsonType } from '../protocol/wire.js';"],
+      ['src/cli/serve.ts', "import { openEventStore } from '../engines/open.js';"],
+    ];
+    for (const [file, code] of allowed) assert.deepEqual(await problemsOf(file, `${code}\nexport {};\n`), [], `${file}: ${code}`);
+  });
+});
