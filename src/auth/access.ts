@@ -29,6 +29,16 @@ export const checkAccess = (principal: Principal, access: Exclude<Access, 'publi
   }
 };
 
+/**
+ * The prefix to list streams by: the one asked, or the token's own when it has one prefix within the one
+ * asked, so that a limited token's listing reads only its streams. What is listed is still checked.
+ */
+export const narrowPrefix = (principal: Principal, asked: string | undefined): string | undefined => {
+  const own = principal.streams;
+  if (own?.length !== 1 || (asked !== undefined && !own[0]!.startsWith(asked))) return asked;
+  return own[0];
+};
+
 /** The filter of a `$all` read or subscription, narrowed to what the principal may see. */
 export const narrowFilter = (principal: Principal, filter: AllFilter | undefined): AllFilter | undefined => {
   const allowed = principal.streams;

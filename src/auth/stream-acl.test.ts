@@ -17,6 +17,7 @@ const tokens = {
   alice: 'alice-reader-0123456789',
   bob: 'bob-reader-0123456789',
   writer: 'some-writer-0123456789',
+  publicOnly: 'public-reader-0123456789',
 };
 const authenticator = createAuthenticator([
   { name: 'admin', role: 'admin', token: tokens.admin },
@@ -24,6 +25,7 @@ const authenticator = createAuthenticator([
   // A token named after a role does not pass an ACL that lists the role.
   { name: 'writer', role: 'reader', token: tokens.bob },
   { name: 'carol', role: 'writer', token: tokens.writer },
+  { name: 'dave', role: 'reader', token: tokens.publicOnly, streams: ['public-'] },
 ]);
 
 /** The events a subscription delivers until it is caught up. */
@@ -75,6 +77,20 @@ describe('stream acls', () => {
       assert.ok(pages < 8);
     }
     assert.deepEqual(seen, ['public-1', 'public-2', 'public-3']);
+  });
+
+  it('hide a stream from stream listings, whose pages link on past it', async () => {
+    const list = async (token: string, query = '') => {
+      const answer = await httpCall(url, 'GET', `/streams${query}`, { token });
+      assert.equal(answer.status, 200, answer.text);
+      return answer.json() as { streams: { stream: string }[]; next?: string };
+    };
+    assert.deepEqual(streamsOf((await list(tokens.bob)).streams), ['public-1', 'public-2', 'public-3']);
+    assert.ok(streamsOf((await list(tokens.alice)).streams).includes('secret-1'));
+    assert.deepEqual(streamsOf((await list(tokens.publicOnly)).streams), ['public-1', 'public-2', 'public-3'], 'prefixes narrow listings');
+    assert.deepEqual((await list(tokens.publicOnly, '?prefix=secret')).streams, []);
+    const page = await list(tokens.bob, '?prefix=s&limit=1');
+    assert.deepEqual(page, { streams: [], next: 'secret-1' }, 'a page of hidden streams is empty but links on');
   });
 
   it('hide a stream from $all read as NDJSON', async () => {

@@ -6,9 +6,10 @@
  */
 import { UnavailableError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { AllFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAcl, StreamMetadata } from '../store/model.js';
+import type { AllFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
 import {
   checkAllQuery,
+  checkListStreamsOptions,
   checkExpectedRevision,
   checkStreamMetadata,
   checkStreamName,
@@ -21,6 +22,8 @@ import {
   appendResultFromJson,
   ndjsonType,
   statsFromJson,
+  streamInfoFromJson,
+  type StreamListJson,
   type AppendResultJson,
   type StoreStatsJson,
 } from '../protocol/wire.js';
@@ -127,6 +130,19 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     async getMetadata(stream) {
       open();
       return transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(checkStreamName(stream))}/metadata` });
+    },
+    async listStreams(listOptions) {
+      open();
+      const { prefix, after, limit } = checkListStreamsOptions(listOptions);
+      const listed: StreamInfo[] = [];
+      // The server leaves out streams the token may not read, so a page may hold fewer than asked.
+      for (let cursor = after; listed.length < limit; ) {
+        const page = await transport.call<StreamListJson>({ method: 'GET', path: `/streams${queryString({ prefix, after: cursor, limit: limit - listed.length })}` });
+        listed.push(...page.streams.map(streamInfoFromJson));
+        if (page.next === undefined) break;
+        cursor = page.next;
+      }
+      return listed;
     },
     async readAcls() {
       open();

@@ -2,7 +2,7 @@
  * How the HTTP API spells the model: positions as strings of decimal digits (JSON numbers lose precision
  * above 2^53), times as ISO 8601. Shared by the server and the client; it imports nothing of HTTP.
  */
-import type { AppendResult, JsonObject, JsonValue, RecordedEvent, StoreStats } from '../store/model.js';
+import type { AppendResult, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
 
 export interface RecordedEventJson {
   id: string;
@@ -38,6 +38,19 @@ export interface ProblemJson {
   stream?: string;
   expected?: number | string;
   actual?: number | string;
+}
+
+export interface StreamInfoJson {
+  stream: string;
+  revision: number;
+  position?: string;
+  deleted?: 'soft' | 'hard';
+}
+
+export interface StreamListJson {
+  streams: StreamInfoJson[];
+  /** Pass as `after` for the next page. */
+  next?: string;
 }
 
 export const ndjsonType = 'application/x-ndjson';
@@ -95,6 +108,16 @@ export const appendResultToJson = (result: AppendResult): AppendResultJson => ({
 export const appendResultFromJson = (result: AppendResultJson): AppendResult => ({
   revision: result.revision,
   position: BigInt(result.position),
+});
+
+export const streamInfoToJson = ({ position, ...info }: StreamInfo): StreamInfoJson => ({
+  ...info,
+  ...(position === undefined ? {} : { position: String(position) }),
+});
+
+export const streamInfoFromJson = ({ position, ...info }: StreamInfoJson): StreamInfo => ({
+  ...info,
+  ...(position === undefined ? {} : { position: BigInt(position) }),
 });
 
 export const statsToJson = (stats: StoreStats): StoreStatsJson => ({ ...stats, headPosition: String(stats.headPosition) });

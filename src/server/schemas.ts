@@ -110,6 +110,27 @@ export const StreamMetadata = Type.Object(
   { additionalProperties: false },
 );
 
+export const StreamListQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'only streams whose names start with this' })),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the last name of the page before' })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'an integer from 1 to 1000' })),
+  },
+  { additionalProperties: false },
+);
+
+export const StreamList = Type.Object({
+  streams: Type.Array(
+    Type.Object({
+      stream: Type.String(),
+      revision: Type.Integer(),
+      position: Type.Optional(Type.String()),
+      deleted: Type.Optional(Type.Union([Type.Literal('soft'), Type.Literal('hard')])),
+    }),
+  ),
+  next: Type.Optional(Type.String({ description: 'pass as `after` to list the next page' })),
+});
+
 export const RecordedEvent = Type.Object({
   id: Type.String(),
   stream: Type.String(),

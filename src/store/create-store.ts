@@ -8,6 +8,7 @@ import { pageSize, pagesOfAll, pagesOfStream, subscriptionOf } from './reading.j
 import { followAll, followStream } from './subscriptions.js';
 import {
   checkAllQuery,
+  checkListStreamsOptions,
   checkExpectedRevision,
   checkStreamMetadata,
   checkStreamName,
@@ -88,6 +89,10 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
     async getMetadata(stream) {
       open();
       return engine.getMetadata(checkStreamName(stream));
+    },
+    async listStreams(options) {
+      open();
+      return engine.listStreams(checkListStreamsOptions(options));
     },
     async readAcls() {
       open();

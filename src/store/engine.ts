@@ -3,8 +3,8 @@
  * full `EventStore`, validating every argument first, so an engine only ever sees checked input.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamMetadata } from './model.js';
-import type { AllQuery, PreparedEvent, StreamQuery } from './validate.js';
+import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata } from './model.js';
+import type { AllQuery, PreparedEvent, StreamListQuery, StreamQuery } from './validate.js';
 
 export interface EngineCore {
   readonly name: string;
@@ -16,6 +16,8 @@ export interface EngineCore {
   readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
   readAll(query: AllQuery): Promise<RecordedEvent[]>;
   getMetadata(stream: string): Promise<StreamMetadata>;
+  /** Streams that were ever written, in name order. */
+  listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   /** The ACL of every stream whose metadata has one, tombstoned streams included. */
   readAcls(): Promise<Map<string, StreamAcl>>;
   setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;

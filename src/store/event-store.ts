@@ -3,11 +3,13 @@ import type {
   AppendResult,
   DeleteOptions,
   EventInput,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
   StoreStats,
   StreamAcl,
+  StreamInfo,
   StreamMetadata,
   SubscribeOptions,
   Subscription,
@@ -25,6 +27,8 @@ export interface EventStore {
   /** History after `from`, then `{ caughtUp: true }`, then live events until closed. */
   subscribe(options?: SubscribeOptions): Subscription;
   getMetadata(stream: string): Promise<StreamMetadata>;
+  /** Streams that were ever written, in name order, a page at a time (pass the last name as `after`). */
+  listStreams(options?: ListStreamsOptions): Promise<StreamInfo[]>;
   /** The ACL of every stream that has one (tombstoned streams included): what a server consults to hide streams. */
   readAcls(): Promise<Map<string, StreamAcl>>;
   setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;

@@ -154,6 +154,26 @@ export interface Subscription extends AsyncIterable<SubscriptionMessage> {
   close(): Promise<void>;
 }
 
+export interface ListStreamsOptions {
+  /** Only streams whose names start with this. */
+  prefix?: string;
+  /** Only streams whose names sort after this one: the last name of the page before. */
+  after?: string;
+  /** Most streams to list; default 100, at most 1,000. */
+  limit?: number;
+}
+
+/** A stream as listed: its last revision, the position of its last event, and whether it was deleted. */
+export interface StreamInfo {
+  stream: string;
+  /** Last revision ever written (revisions go on after a soft delete). */
+  revision: number;
+  /** Position of its last event; absent once the stream is deleted (its events left the log). */
+  position?: bigint;
+  /** `soft`: reads as absent until written again; `hard`: tombstoned for ever. */
+  deleted?: 'soft' | 'hard';
+}
+
 export interface StoreStats {
   engine: string;
   events: number;

@@ -3,7 +3,7 @@
  * an engine reads the stream's state, asks these functions, and writes only what they allow.
  */
 import { StreamDeletedError, WrongExpectedRevisionError, type ActualRevision } from './errors.js';
-import type { AppendResult, ExpectedRevision, StreamMetadata } from './model.js';
+import type { AppendResult, ExpectedRevision, StreamInfo, StreamMetadata } from './model.js';
 import type { PreparedEvent } from './validate.js';
 
 /** What an engine knows of a stream before it writes. */
@@ -37,6 +37,31 @@ export const checkWrite = (stream: string, expected: ExpectedRevision, state: St
   if (state.tombstoned) throw new StreamDeletedError(stream);
   if (!expectationHolds(expected, state)) throw new WrongExpectedRevisionError(stream, expected, actualRevision(state));
 };
+
+/**
+ * The first name that sorts after every name starting with `prefix`, in code point order (the order of
+ * UTF-8 bytes, and of SQL's binary collation), so that an engine listing by prefix scans only those names;
+ * `undefined` when there is none (or no prefix).
+ */
+export const nameAfterPrefix = (prefix: string | undefined): string | undefined => {
+  const points = [...(prefix ?? '')];
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
+};
+
+/** Names in code point order, as SQL's binary collation sorts them (JavaScript's `<` compares UTF-16 units). */
+export const compareNames = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** A listed stream, as every engine reports it. */
+export const streamInfo = (stream: string, revision: number, position: bigint | undefined, live: boolean, tombstoned: boolean): StreamInfo => ({
+  stream,
+  revision,
+  ...(live && position !== undefined ? { position } : {}),
+  ...(tombstoned ? { deleted: 'hard' as const } : live ? {} : { deleted: 'soft' as const }),
+});
 
 /** An event already in the log, as far as idempotency needs to know it. */
 export interface StoredEvent {

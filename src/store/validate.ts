@@ -5,6 +5,7 @@ import { aclOperations, roles } from './model.js';
 import type {
   AclEntry,
   AllFilter,
+  ListStreamsOptions,
   Direction,
   EventInput,
   ExpectedRevision,
@@ -315,6 +316,26 @@ export const checkStreamMetadata = (metadata: unknown): StreamMetadata => {
   if (acl !== undefined) checked.acl = checkAcl(acl);
   if (custom !== undefined) checked.custom = checkJsonObject(custom, 'custom');
   return checked;
+};
+
+export const maxListedStreams = 1000;
+
+export interface StreamListQuery {
+  prefix: string | undefined;
+  after: string | undefined;
+  limit: number;
+}
+
+export const checkListStreamsOptions = (options: ListStreamsOptions | undefined): StreamListQuery => {
+  const { prefix, after, limit } = checkOptionsObject(options, ['prefix', 'after', 'limit']);
+  if (limit !== undefined && !(typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 1 && limit <= maxListedStreams)) {
+    throw new InvalidArgumentError(`limit is ${JSON.stringify(limit) ?? String(limit)}; allowed: an integer from 1 to ${maxListedStreams}`);
+  }
+  return {
+    prefix: prefix === undefined ? undefined : checkName('prefix', prefix),
+    after: after === undefined ? undefined : checkStreamName(after),
+    limit: (limit as number | undefined) ?? 100,
+  };
 };
 
 const checkRetryPolicy = (retry: unknown): Required<RetryPolicy> => {

@@ -7,7 +7,7 @@ import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
 import type { AppendResult, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
 
-import { absentStream, checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import { absentStream, compareNames, streamInfo, checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
 import type { AllQuery, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
 
@@ -109,6 +109,14 @@ export const createMemoryEngine = (): EngineCore => {
       const stream = streams.get(name);
       if (stream?.tombstoned) throw new StreamDeletedError(name);
       return structuredClone(stream?.metadata ?? {});
+    },
+
+    async listStreams({ prefix, after, limit }) {
+      return [...streams.entries()]
+        .filter(([name, stream]) => stream.revision >= 0 && (prefix === undefined || name.startsWith(prefix)) && (after === undefined || compareNames(name, after) > 0))
+        .sort(([a], [b]) => compareNames(a, b))
+        .slice(0, limit)
+        .map(([name, stream]) => streamInfo(name, stream.revision, stream.events.at(-1)?.position, stream.exists, stream.tombstoned));
     },
 
     async readAcls() {

@@ -45,7 +45,7 @@ import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
-import { checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import { checkWrite, nameAfterPrefix, replayedAppend, streamInfo, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
 import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
@@ -238,6 +238,22 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       const [row] = await read('reading metadata', `SELECT metadata, tombstoned FROM ${s}.streams WHERE name = $1`, [stream]);
       if (row?.[1] === 't') throw new StreamDeletedError(stream);
       return row?.[0] == null ? {} : (JSON.parse(row[0]) as StreamMetadata);
+    },
+
+    async listStreams({ prefix, after, limit }) {
+      const rows = await read(
+        'listing streams',
+        `SELECT name, revision, live, tombstoned,
+                (SELECT position FROM ${s}.events e WHERE e.stream = st.name AND e.revision = st.revision)
+         FROM ${s}.streams st
+         WHERE name COLLATE "C" >= $1 AND ($2::text IS NULL OR name COLLATE "C" > $2) AND ($3::text IS NULL OR name COLLATE "C" < $3)
+           AND starts_with(name, $1) AND revision >= 0
+         ORDER BY name COLLATE "C" LIMIT $4`,
+        [prefix ?? '', after ?? null, nameAfterPrefix(prefix) ?? null, limit],
+      );
+      return rows.map(([name, revision, live, tombstoned, position]) =>
+        streamInfo(name!, Number(revision), position === null ? undefined : BigInt(position!), live === 't', tombstoned === 't'),
+      );
     },
 
     async readAcls() {

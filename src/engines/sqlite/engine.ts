@@ -15,7 +15,7 @@ import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
-import { checkWrite, expectationHolds, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import { checkWrite, expectationHolds, nameAfterPrefix, replayedAppend, streamInfo, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
 import { migrate } from './migrations.js';
 import { createWriteQueue } from './write-queue.js';
@@ -121,6 +121,13 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       `INSERT INTO streams (name, revision, live, metadata) VALUES (?, -1, 0, ?)
        ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata`,
     ),
+    streams: db.prepare<{ prefix: string; after: string | null; before: string | null; limit: number }, [string, number, number, number, number | null]>(
+      `SELECT name, revision, live, tombstoned, (SELECT position FROM events WHERE stream = name AND revision = streams.revision)
+       FROM streams
+       WHERE name >= @prefix AND (@after IS NULL OR name > @after) AND (@before IS NULL OR name < @before)
+         AND substr(name, 1, length(@prefix)) = @prefix AND revision >= 0
+       ORDER BY name LIMIT @limit`,
+    ).raw(true),
     acls: db.prepare<[], [string, string]>(
       `SELECT name, json_extract(metadata, '$.acl') FROM streams WHERE json_extract(metadata, '$.acl') IS NOT NULL`,
     ).raw(true),
@@ -238,6 +245,13 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
 
     async getMetadata(stream) {
       return checkedRead(stream).metadata;
+    },
+
+    async listStreams({ prefix, after, limit }) {
+      const rows = sql.streams.all({ prefix: prefix ?? '', after: after ?? null, before: nameAfterPrefix(prefix) ?? null, limit });
+      return rows.map(([name, revision, live, tombstoned, position]) =>
+        streamInfo(name, revision, position === null ? undefined : BigInt(position), live === 1, tombstoned === 1),
+      );
     },
 
     async readAcls() {

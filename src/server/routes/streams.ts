@@ -4,8 +4,9 @@ import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../context.js';
 import { expectedRevisionOf, revisionOrKeyword } from '../context.js';
 import { sendRead } from '../reads.js';
-import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamParams, StreamReadQuery } from '../schemas.js';
-import { appendResultToJson } from '../../protocol/wire.js';
+import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamList, StreamListQuery, StreamParams, StreamReadQuery } from '../schemas.js';
+import { appendResultToJson, streamInfoToJson } from '../../protocol/wire.js';
+import { covers, narrowPrefix } from '../../auth/access.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
 
@@ -88,6 +89,30 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       schema: { summary: 'Read stream metadata', tags: ['streams'], params: StreamParams, response: { 200: StreamMetadata, ...problems } },
     },
     async ({ params }) => store.getMetadata(params.stream),
+  );
+
+  app.get(
+    '/streams',
+    {
+      config: { access: 'reader' },
+      schema: {
+        summary: 'List streams',
+        description: 'Streams in name order, a page at a time; only those the token may read.',
+        tags: ['streams'],
+        querystring: StreamListQuery,
+        response: { 200: StreamList, ...problems },
+      },
+    },
+    async ({ query, principal }) => {
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      const listed = await store.listStreams({ prefix: narrowPrefix(principal, query.prefix), after: query.after, limit });
+      const readable = await acls.readable(principal);
+      const last = listed.at(-1);
+      return {
+        streams: listed.filter(({ stream }) => covers(principal, stream) && readable(stream)).map(streamInfoToJson),
+        ...(last !== undefined && listed.length === limit ? { next: last.stream } : {}),
+      };
+    },
   );
 
   app.get(

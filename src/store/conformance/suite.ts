@@ -335,6 +335,65 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       });
     });
 
+    describe('listing streams', () => {
+      test('lists written streams in name order, with revision, last position and deletion', async (store) => {
+        const placed = await store.append('order-2', events(2));
+        await store.append('order-1', events(1));
+        await store.append('user-1', events(3));
+        await store.append('gone-1', events(1));
+        await store.deleteStream('gone-1');
+        await store.append('dead-1', events(1));
+        await store.tombstoneStream('dead-1');
+        await store.setMetadata('only-metadata', { custom: { a: 1 } });
+        const listed = await store.listStreams();
+        assert.deepEqual(
+          listed.map(({ stream, revision, deleted }) => ({ stream, revision, deleted })),
+          [
+            { stream: 'dead-1', revision: 0, deleted: 'hard' },
+            { stream: 'gone-1', revision: 0, deleted: 'soft' },
+            { stream: 'order-1', revision: 0, deleted: undefined },
+            { stream: 'order-2', revision: 1, deleted: undefined },
+            { stream: 'user-1', revision: 2, deleted: undefined },
+          ],
+        );
+        assert.equal(listed.find((info) => info.stream === 'order-2')!.position, placed.position);
+        assert.ok(listed.filter((info) => info.deleted !== undefined).every((info) => info.position === undefined));
+      });
+
+      test('pages by the last name, and narrows by prefix', async (store) => {
+        for (const name of ['order', 'order-1', 'order-2', 'orders-1', 'ordes-1', 'a-1', 'z-1']) await store.append(name, events(1));
+        const names = async (options?: Parameters<EventStore['listStreams']>[0]) => (await store.listStreams(options)).map((info) => info.stream);
+        assert.deepEqual(await names({ prefix: 'order' }), ['order', 'order-1', 'order-2', 'orders-1']);
+        assert.deepEqual(await names({ prefix: 'order-' }), ['order-1', 'order-2']);
+        assert.deepEqual(await names({ limit: 2 }), ['a-1', 'order']);
+        assert.deepEqual(await names({ limit: 2, after: 'order' }), ['order-1', 'order-2']);
+        assert.deepEqual(await names({ prefix: 'order', after: 'order-1', limit: 5 }), ['order-2', 'orders-1']);
+        assert.deepEqual(await names({ after: 'z-1' }), []);
+        assert.deepEqual(await names({ prefix: 'nothing' }), []);
+      });
+
+      test('sorts names by code point, as SQL does, on every engine', async (store) => {
+        const names = ['s-\u{1F600}', 's-\u{E000}', 's-z', 's-\u00e9', 's-\u{10FFFF}x', 's-\u{10FFFF}'];
+        for (const name of names) await store.append(name, events(1));
+        const expected = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        assert.deepEqual((await store.listStreams({ prefix: 's-' })).map((info) => info.stream), expected);
+        assert.deepEqual((await store.listStreams({ prefix: 's-\u{10FFFF}' })).map((info) => info.stream), ['s-\u{10FFFF}', 's-\u{10FFFF}x']);
+        assert.deepEqual((await store.listStreams({ prefix: 's-\uD7FF' })).map((info) => info.stream), []);
+      });
+
+      test('refuses bad options, naming them', async (store) => {
+        for (const [options, message] of [
+          [{ limit: 0 }, /limit is 0; allowed: an integer from 1 to 1000/],
+          [{ limit: 1001 }, /limit/],
+          [{ prefix: '' }, /prefix/],
+          [{ after: 42 }, /stream name/],
+          [{ order: 'desc' }, /unknown field 'order'/],
+        ] as const) {
+          assert.match((await rejectsWith(store.listStreams(options as never), 'invalid_argument')).message, message);
+        }
+      });
+    });
+
     describe('stream metadata', () => {
       test('is empty until set, and reads back as set', async (store) => {
         assert.deepEqual(await store.getMetadata('s-1'), {});
