@@ -75,9 +75,19 @@ export const ratioToLimit = (m: Measurement): number | undefined => {
   return m.unit === 'ms' ? m.value / m.limit.value : m.limit.value / m.value;
 };
 
-export const meetsTarget = (m: Measurement): boolean | undefined => {
+/**
+ * Whether a figure meets its target: an absolute bound (`>= 200000`, `<= 15`), or a ratio to the limit
+ * measured beside it (`<= 1.3x limit`: at most 1.3 times the limit's time, or at least 1/1.3 of its
+ * rate). Absolute bounds hold for the real run only: below scale 1 they do not apply (`undefined`).
+ */
+export const meetsTarget = (m: Measurement, scale = 1): boolean | undefined => {
+  const relative = m.target?.match(/^<=\s*([\d.]+)x limit$/);
+  if (relative) {
+    const ratio = ratioToLimit(m);
+    return ratio === undefined ? undefined : ratio <= Number(relative[1]);
+  }
   const match = m.target?.match(/^(>=|<=)\s*([\d.]+)$/);
-  if (!match) return undefined;
+  if (!match || scale < 1) return undefined;
   const bound = Number(match[2]);
   return match[1] === '>=' ? m.value >= bound : m.value <= bound;
 };

@@ -7,7 +7,8 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { createContext, meetsTarget, ratioToLimit, type BenchSuite, type Measurement } from './harness.js';
+import { createContext, type BenchSuite, type Measurement } from './harness.js';
+import { renderTable } from './table.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -17,9 +18,6 @@ const options = new Command()
   .option('--out <file>', 'where to save the JSON results')
   .parse()
   .opts<{ only?: string; scale: string; out?: string }>();
-
-const format = (value: number, unit: string) =>
-  unit === 'ms' ? `${value.toFixed(2)} ms` : `${Math.round(value).toLocaleString('en-US')} ${unit}`;
 
 const main = async () => {
   const only = options.only?.split(',');
@@ -43,21 +41,7 @@ const main = async () => {
     context.cleanup();
   }
 
-  const rows = results.flatMap(({ suite, measurements }) =>
-    measurements.map((m) => {
-      const ratio = ratioToLimit(m);
-      const met = meetsTarget(m);
-      return {
-        suite,
-        measurement: m.name,
-        annals: format(m.value, m.unit),
-        limit: m.limit ? `${format(m.limit.value, m.unit)} (${m.limit.name})` : '',
-        'x limit': ratio === undefined ? '' : `${ratio.toFixed(2)}x`,
-        target: m.target ? `${m.target} ${met ? 'met' : 'MISSED'}` : '',
-      };
-    }),
-  );
-  console.table(rows);
+  console.log(renderTable(results, Number(options.scale)));
   const machine = { host: hostname(), cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const out = options.out ?? join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(here, 'results'), { recursive: true });

@@ -15,7 +15,7 @@ import { connect } from '../../src/client/index.js';
 import { openEventStore } from '../../src/engines/open.js';
 import { recordedToJson } from '../../src/protocol/wire.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
-import { appendFromCallers, callConcurrently, eventData, eventOf, scaled } from '../workload.js';
+import { appendFromCallers, callConcurrently, eventOf, preload, scaled } from '../workload.js';
 
 const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url));
 const callers = 64;
@@ -93,10 +93,7 @@ export const suite: BenchSuite = {
     context.progress(`writing ${logLength.toLocaleString('en-US')} events for the $all read`);
     const readsPath = join(dir, 'reads.db');
     const store = await openEventStore({ engine: 'sqlite', path: readsPath, durability: 'os' });
-    for (let done = 0; done < logLength; done += 1000) {
-      const size = Math.min(1000, logLength - done);
-      await store.append(`order-${(done / 1000) % 100}`, Array.from({ length: size }, (_, i) => ({ type: 'OrderPlaced', data: eventData(done + i) })));
-    }
+    await preload(store, logLength, { batch: 1000, streams: 100 });
     const [sample] = await store.readAll({ limit: 1 });
     await store.close();
     const line = join(dir, 'line.ndjson');

@@ -7,12 +7,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openEventStore } from '../../src/engines/open.js';
-import type { EventStore } from '../../src/store/event-store.js';
 import { eventColumns } from '../../src/engines/sqlite/columns.js';
 import { migrate } from '../../src/engines/sqlite/migrations.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
-import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';
+import { appendFromCallers, eventData, eventOf, preload, scaled } from '../workload.js';
 
 
 const openRaw = (path: string) => {
@@ -33,20 +32,11 @@ const openRaw = (path: string) => {
   return { db, insertRows };
 };
 
-/** Appends `total` events to `streams` streams in batches of `batch`, as fast as one caller can. */
-const preload = async (store: EventStore, total: number, batch: number, streams: number, progress?: (done: number) => void) => {
-  for (let done = 0; done < total; done += batch) {
-    const size = Math.min(batch, total - done);
-    await store.append(`order-${(done / batch) % streams}`, Array.from({ length: size }, (_, i) => eventOf(done + i)));
-    if (progress && done % (batch * 100) === 0) progress(done);
-  }
-};
-
 const appendBatches = async (context: BenchContext): Promise<Measurement> => {
   const dir = context.tempDir();
   const total = scaled(context, 200_000, 2_000);
   const store = await openEventStore({ engine: 'sqlite', path: join(dir, 'store.db'), durability: 'fsync' });
-  const storeMs = await timed(() => preload(store, total, 100, 100));
+  const storeMs = await timed(() => preload(store, total, { batch: 100, streams: 100 }));
   await store.close();
   const raw = openRaw(join(dir, 'raw.db'));
   const rawMs = await timed(() => {
@@ -133,7 +123,8 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
 
   store = await openStore();
   context.progress(`writing the rest of a ${logLength.toLocaleString('en-US')}-event log`);
-  await preload(store, logLength - streamLength, 1000, 100, (done) => context.progress(`${done.toLocaleString('en-US')} events written`));
+  const rest = logLength - streamLength;
+  await preload(store, rest, { batch: 1000, streams: 100, progress: (done) => context.progress(`${done.toLocaleString('en-US')} of ${rest.toLocaleString('en-US')} events written`) });
   let pages = 0;
   const readAllMs = await timed(async () => {
     for (let from = 0n, page = await store.readAll({ from, limit: 1000 }); page.length > 0; page = await store.readAll({ from, limit: 1000 })) {
