@@ -11,14 +11,33 @@ export type ErrorCode =
   | 'unavailable'
   | 'conflict';
 
-/** Every error Annals raises on purpose carries a stable `code`; anything else is a bug. */
+/** Where an error records the names of its classes, so that another copy of these classes recognises it. */
+const classesKey = Symbol.for('annals.error.classes');
+
+/**
+ * Every error Annals raises on purpose carries a stable `code`; anything else is a bug.
+ *
+ * `instanceof` holds across copies of these classes (the `@annals/client` package and `annals` each
+ * carry one): an error is an instance of any Annals error class whose name is in its class chain.
+ */
 export class AnnalsError extends Error {
+  declare readonly [classesKey]: readonly string[];
+
   constructor(
     readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
     this.name = new.target.name;
+    const classes: string[] = [];
+    for (let type: unknown = new.target; type !== Error && typeof type === 'function'; type = Object.getPrototypeOf(type)) classes.push(type.name);
+    Object.defineProperty(this, classesKey, { value: classes });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const classes = (value as { [classesKey]?: unknown } | null)?.[classesKey];
+    return Array.isArray(classes) && classes.includes(this.name);
   }
 }
 
