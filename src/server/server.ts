@@ -45,6 +45,8 @@ export interface ServerOptions {
   /** Events in a JSON page without a limit (default 100), and at most (default 10,000). */
   defaultPage?: number;
   maxPage?: number;
+  /** Most bytes of events in one JSON page (default 4 MiB); a page holds at least one event. */
+  maxPageBytes?: number;
   /** Interval of heartbeats on subscriptions. Default 15 s. */
   heartbeatMs?: number;
   /** Close the store when the server closes. Default true. */
@@ -79,7 +81,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   const context: RouteContext = {
     store,
     metrics,
-    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000 },
+    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000, maxPageBytes: options.maxPageBytes ?? 4 * 1024 * 1024 },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     subscriptions,
     acls: createStreamAcls(store),
