@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, PayloadTooLargeError } from './errors.js';
-import { maxFilterEntries, maxNameBytes, type Limits } from './limits.js';
+import { maxFilterEntries, maxJsonDepth, maxNameBytes, type Limits } from './limits.js';
 import type {
   AllFilter,
   Direction,
@@ -85,33 +85,64 @@ const isPlainObject = (value: object): boolean => {
   return prototype === Object.prototype || prototype === null;
 };
 
-/** Throws unless `value` is exactly a JSON value, so that what is read back equals what was written. */
-const checkJson = (value: unknown, path: string, seen: Set<object>): void => {
+/** An object or array being walked by checkJson, and which of its entries comes next. */
+interface Frame {
+  container: object;
+  /** The keys of an object; undefined for an array. */
+  keys: string[] | undefined;
+  next: number;
+}
+
+const entryCount = (frame: Frame) => frame.keys?.length ?? (frame.container as unknown[]).length;
+const entryAt = (frame: Frame, index: number): unknown =>
+  frame.keys === undefined ? (frame.container as unknown[])[index] : (frame.container as Record<string, unknown>)[frame.keys[index]!];
+
+/**
+ * Throws unless `value` is exactly a JSON value nested at most maxJsonDepth levels, so that what is read
+ * back equals what was written. The walk keeps its own stack (a deeply nested value must not overflow the
+ * call stack) and spells the path of a value only when it has to name it in an error.
+ */
+const checkJson = (value: unknown, path: string): void => {
+  const frames: Frame[] = [];
+  const ancestors = new Set<object>();
+  const pathHere = () => path + frames.map(({ keys, next }) => (keys === undefined ? `[${next - 1}]` : `.${keys[next - 1]}`)).join('');
+  for (let current = value; ; ) {
+    checkJsonNode(current, pathHere);
+    if (typeof current === 'object' && current !== null) {
+      if (ancestors.has(current)) throw new InvalidArgumentError(`${pathHere()} refers to itself`);
+      if (frames.length === maxJsonDepth) {
+        throw new InvalidArgumentError(`${path} nests more than ${maxJsonDepth} levels of objects and arrays`);
+      }
+      frames.push({ container: current, keys: Array.isArray(current) ? undefined : Object.keys(current), next: 0 });
+      ancestors.add(current);
+    }
+    let top = frames.at(-1);
+    while (top !== undefined && top.next === entryCount(top)) {
+      ancestors.delete(top.container);
+      frames.pop();
+      top = frames.at(-1);
+    }
+    if (top === undefined) return;
+    current = entryAt(top, top.next++);
+  }
+};
+
+/** Throws unless `value` is a JSON scalar, an array or a plain object. */
+const checkJsonNode = (value: unknown, pathHere: () => string): void => {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidArgumentError(`${path} is ${value}, which JSON cannot hold`);
+      if (!Number.isFinite(value)) throw new InvalidArgumentError(`${pathHere()} is ${value}, which JSON cannot hold`);
       return;
-    case 'object': {
-      if (value === null) return;
-      if (seen.has(value)) throw new InvalidArgumentError(`${path} refers to itself`);
-      if (Array.isArray(value)) {
-        seen.add(value);
-        value.forEach((item, index) => checkJson(item, `${path}[${index}]`, seen));
-      } else if (isPlainObject(value)) {
-        seen.add(value);
-        for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, seen);
-      } else {
-        const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-        throw new InvalidArgumentError(`${path} is a ${kind}, not a JSON value (convert it first)`);
-      }
-      seen.delete(value);
-      return;
-    }
+    case 'object':
+      if (value === null || Array.isArray(value) || isPlainObject(value)) return;
+      throw new InvalidArgumentError(
+        `${pathHere()} is a ${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}, not a JSON value (convert it first)`,
+      );
     default:
-      throw new InvalidArgumentError(`${path} is ${describe(value)}, not a JSON value`);
+      throw new InvalidArgumentError(`${pathHere()} is ${describe(value)}, not a JSON value`);
   }
 };
 
@@ -119,7 +150,7 @@ const checkJsonObject = (value: unknown, path: string): JsonObject => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(`${path} must be a JSON object, not ${describe(value)}`);
   }
-  checkJson(value, path, new Set());
+  checkJson(value, path);
   return value as JsonObject;
 };
 
@@ -158,7 +189,7 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
     ids.add(eventId);
     checkName(`${path}.type`, type);
     if (data === undefined) throw new InvalidArgumentError(`${path}.data is missing`);
-    checkJson(data, `${path}.data`, new Set());
+    checkJson(data, `${path}.data`);
     const metadataObject = metadata === undefined ? undefined : checkJsonObject(metadata, `${path}.metadata`);
     const prepared: PreparedEvent = {
       id: eventId,
