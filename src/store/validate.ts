@@ -58,6 +58,14 @@ export const uuidv7 = (now = Date.now()): string => {
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
 
+/** A value as a refusal quotes it: short, and by its kind where it is not a scalar. */
+export const shown = (value: unknown): string => {
+  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}...` : value}'`;
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (value === null || ['number', 'bigint', 'boolean', 'undefined'].includes(typeof value)) return String(value);
+  return describe(value);
+};
+
 /** Checks a name (stream, event type, filter entry): 1 to 255 UTF-8 bytes, no control characters. */
 export const checkName = (what: string, value: unknown): string => {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, not ${describe(value)}`);
@@ -65,9 +73,8 @@ export const checkName = (what: string, value: unknown): string => {
   if (forbiddenInNames.test(value)) {
     throw new InvalidArgumentError(`${what} must not contain control characters or invalid Unicode`);
   }
-  if (Buffer.byteLength(value, 'utf8') > maxNameBytes) {
-    throw new InvalidArgumentError(`${what} must be at most ${maxNameBytes} UTF-8 bytes`);
-  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxNameBytes) throw new InvalidArgumentError(`${what} is ${bytes} UTF-8 bytes long; allowed: at most ${maxNameBytes}`);
   return value;
 };
 
@@ -211,22 +218,22 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
 
 const checkDirection = (direction: unknown): Direction => {
   if (direction === undefined || direction === 'forwards' || direction === 'backwards') return direction ?? 'forwards';
-  throw new InvalidArgumentError(`direction must be 'forwards' or 'backwards'`);
+  throw new InvalidArgumentError(`direction is ${shown(direction)}; allowed: 'forwards' or 'backwards'`);
 };
 
 const checkLimit = (limit: unknown): number => {
   if (limit === undefined) return Number.MAX_SAFE_INTEGER;
   if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
-  throw new InvalidArgumentError('limit must be a positive integer');
+  throw new InvalidArgumentError(`limit is ${shown(limit)}; allowed: a positive integer`);
 };
 
-const checkOptionsObject = (options: unknown, allowed: string[]): Record<string, unknown> => {
+const checkOptionsObject = (options: unknown, allowed: string[], what = 'options'): Record<string, unknown> => {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options must be an object');
+    throw new InvalidArgumentError(`${what} is ${shown(options)}; allowed: an object`);
   }
   const extra = Object.keys(options).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'`);
+  if (extra !== undefined) throw new InvalidArgumentError(`unknown option '${extra}'; allowed: ${allowed.join(', ')}`);
   return options as Record<string, unknown>;
 };
 
@@ -238,7 +245,7 @@ export const checkStreamQuery = (options: ReadStreamOptions | undefined): Stream
   else if (from === 'start') start = 0;
   else if (from === 'end') start = endOfStream;
   else if (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) start = from;
-  else throw new InvalidArgumentError(`from must be a revision (an integer >= 0), 'start' or 'end'`);
+  else throw new InvalidArgumentError(`from is ${shown(from)}; allowed: a revision (an integer >= 0), 'start' or 'end'`);
   return { from: start, direction: dir, limit: checkLimit(limit) };
 };
 
@@ -246,16 +253,16 @@ export const checkPosition = (what: string, value: unknown): bigint => {
   if (typeof value === 'bigint' && value >= 0n && value <= maxPosition) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'string' && /^\d{1,19}$/.test(value) && BigInt(value) <= maxPosition) return BigInt(value);
-  throw new InvalidArgumentError(`${what} must be a position (an integer >= 0)`);
+  throw new InvalidArgumentError(`${what} is ${shown(value)}; allowed: a position (an integer from 0 to ${maxPosition})`);
 };
 
 export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (filter === undefined) return undefined;
-  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category']);
+  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category'], 'filter');
   const list = (what: string, value: unknown): string[] | undefined => {
     if (value === undefined) return undefined;
     if (!Array.isArray(value) || value.length === 0 || value.length > maxFilterEntries) {
-      throw new InvalidArgumentError(`filter.${what} must be a list of 1 to ${maxFilterEntries} names`);
+      throw new InvalidArgumentError(`filter.${what} is ${shown(value)}; allowed: a list of 1 to ${maxFilterEntries} names`);
     }
     return value.map((item, index) => checkName(`filter.${what}[${index}]`, item));
   };
@@ -266,7 +273,9 @@ export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (streamList) checked.streams = streamList;
   if (category !== undefined) {
     checked.category = checkName('filter.category', category);
-    if (checked.category.includes('-')) throw new InvalidArgumentError(`filter.category must not contain '-'`);
+    if (checked.category.includes('-')) {
+      throw new InvalidArgumentError(`filter.category is ${shown(category)}; allowed: a category (a name without '-')`);
+    }
   }
   return Object.keys(checked).length === 0 ? undefined : checked;
 };
