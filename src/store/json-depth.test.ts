@@ -42,3 +42,16 @@ describe('prepareEvents on deep and odd values', () => {
     assert.equal(prepareEvents([{ type: 'A', data: { a: shared, b: [shared, shared] } }], defaultLimits)[0]!.data, '{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
   });
 });
+
+describe('prepareEvents checks sizes first', () => {
+  it('refuses an oversized event by its size before walking its values', () => {
+    const data = { list: Array.from({ length: 200_000 }, (_, index) => index), when: new Date(0), deep: nested(maxJsonDepth + 1) };
+    assert.throws(() => prepareEvents([{ type: 'A', data }], defaultLimits), { name: 'PayloadTooLargeError' });
+  });
+
+  it('still refuses a value JSON.stringify cannot serialise, with the path', () => {
+    assert.throws(() => prepareEvents([{ type: 'A', data: { n: 1n } }], defaultLimits), new InvalidArgumentError('events[0].data.n is bigint, not a JSON value'));
+    assert.throws(() => prepareEvents([{ type: 'A', data: () => 1 }], defaultLimits), new InvalidArgumentError('events[0].data is function, not a JSON value'));
+    assert.throws(() => prepareEvents([{ type: 'A', data: 1, metadata: { u: undefined } }], defaultLimits), new InvalidArgumentError('events[0].metadata.u is undefined, not a JSON value'));
+  });
+});

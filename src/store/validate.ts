@@ -161,6 +161,22 @@ const checkJsonObject = (value: unknown, path: string): JsonObject => {
   return value as JsonObject;
 };
 
+/**
+ * The JSON text of `value`. JSON.stringify changes what is not JSON (a Date, NaN, undefined) without a
+ * word, so the caller still walks the value with checkJson; what it cannot serialise at all (a cycle, a
+ * bigint, a nesting deeper than the stack) the walk explains here.
+ */
+const serialised = (value: unknown, path: string): string => {
+  try {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text !== undefined) return text;
+  } catch {
+    // Explained by the walk below.
+  }
+  checkJson(value, path);
+  throw new InvalidArgumentError(`${path} is not a JSON value`);
+};
+
 export const checkExpectedRevision = (expected: unknown): ExpectedRevision => {
   if (expected === undefined) return 'any';
   if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected;
@@ -196,13 +212,15 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
     ids.add(eventId);
     checkName(`${path}.type`, type);
     if (data === undefined) throw new InvalidArgumentError(`${path}.data is missing`);
-    checkJson(data, `${path}.data`);
-    const metadataObject = metadata === undefined ? undefined : checkJsonObject(metadata, `${path}.metadata`);
+    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+      throw new InvalidArgumentError(`${path}.metadata must be a JSON object, not ${describe(metadata)}`);
+    }
+    // Sizes first: an oversized event is refused by its bytes before its values are walked.
     const prepared: PreparedEvent = {
       id: eventId,
       type,
-      data: JSON.stringify(data),
-      metadata: metadataObject === undefined || Object.keys(metadataObject).length === 0 ? null : JSON.stringify(metadataObject),
+      data: serialised(data, `${path}.data`),
+      metadata: metadata === undefined || Object.keys(metadata).length === 0 ? null : serialised(metadata, `${path}.metadata`),
     };
     const bytes = Buffer.byteLength(prepared.data) + (prepared.metadata === null ? 0 : Buffer.byteLength(prepared.metadata));
     if (bytes > limits.maxEventBytes) {
@@ -212,6 +230,8 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
     if (totalBytes > limits.maxAppendBytes) {
       throw new PayloadTooLargeError(`an append holds at most ${limits.maxAppendBytes} bytes of events`);
     }
+    checkJson(data, `${path}.data`);
+    if (metadata !== undefined) checkJson(metadata, `${path}.metadata`);
     return prepared;
   });
 };
