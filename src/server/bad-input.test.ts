@@ -131,6 +131,8 @@ describe('bad input over HTTP', () => {
     ['POST', '/streams/order-2', { ...valid, expectedRevision: 1.5 }, "body.expectedRevision is 1.5; allowed: 'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)"],
     ['PUT', '/streams/order-1/metadata', { maxCount: -1 }, 'body.maxCount is -1; allowed: an integer >= 0'],
     ['PUT', '/streams/order-1/metadata', { owner: 'me' }, "body has unknown field 'owner'; allowed: maxCount, maxAgeSeconds, truncateBefore, acl, custom"],
+    ['POST', '/streams/order-2', '{"events": [', 'body is not valid JSON (Unexpected end of JSON input)'],
+    ['POST', '/streams/order-2', '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}', "body holds a '__proto__' or 'constructor.prototype' key; allowed: other keys"],
   ];
 
   for (const [method, path, body, detail] of details) {
@@ -140,6 +142,15 @@ describe('bad input over HTTP', () => {
       assert.equal(answer.json().detail, detail);
     });
   }
+
+  it('says what is wrong with a body Fastify refuses before parsing it: too large, not JSON', async () => {
+    const large = await httpCall(url, 'POST', '/streams/order-2', { token: tokens.admin, body: { events: [{ type: 'A', data: 'x'.repeat(70_000) }] } });
+    assertProblem(large, 413, 'payload_too_large');
+    assert.equal(large.json().detail, `body is larger than allowed; allowed: at most ${64 * 1024} bytes`);
+    const text = await httpCall(url, 'POST', '/streams/order-2', { token: tokens.admin, body: 'events', headers: { 'content-type': 'text/plain' } });
+    assertProblem(text, 415, 'invalid_argument');
+    assert.equal(text.json().detail, "content-type is 'text/plain'; allowed: application/json");
+  });
 
   it('a missing or wrong token: 401 unauthenticated, nothing written', async () => {
     const before = await events();

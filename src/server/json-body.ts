@@ -6,6 +6,7 @@
  * for that (the nesting, array indexes and where the last key started), so that appends, the hot path,
  * pay little for it.
  */
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '../store/errors.js';
 import { maxJsonDepth } from '../store/limits.js';
 
@@ -120,7 +121,7 @@ const scan = (text: string): void => {
 };
 
 /** The text of a JSON body, once it is known to be UTF-8 with numbers a double holds and a bounded nesting. */
-export const checkedJsonText = (body: Buffer): string => {
+const checkedJsonText = (body: Buffer): string => {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -129,4 +130,30 @@ export const checkedJsonText = (body: Buffer): string => {
   }
   scan(text);
   return text;
+};
+
+/** Why Fastify's parser refused `text`: JSON.parse's own words, or the keys it refuses as prototype poisoning. */
+const whyNotJson = (text: string): string => {
+  try {
+    JSON.parse(text);
+    return "body holds a '__proto__' or 'constructor.prototype' key; allowed: other keys";
+  } catch (error) {
+    return `body is not valid JSON (${(error as Error).message})`;
+  }
+};
+
+/** Replaces Fastify's `application/json` parser: the text is checked first, then parsed by Fastify's own. */
+export const useCheckedJsonParser = (app: FastifyInstance) => {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = checkedJsonText(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    parseJson(request, text, (error, value) => done((error as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? new InvalidArgumentError(whyNotJson(text)) : error, value));
+  });
 };

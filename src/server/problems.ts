@@ -135,22 +135,33 @@ const describeViolation = (error: FastifyError): string => {
   return `${field} is ${shown(violation.data)}; allowed: ${allowedBy(schema)}`;
 };
 
-const fromFastify = (error: FastifyError): ProblemJson | undefined => {
+/** Fastify's own refusals of a request's body, in the words of schema violations. */
+const describeBodyRefusal = (error: FastifyError, request: FastifyRequest | undefined): string => {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request !== undefined) {
+    return `body is larger than allowed; allowed: at most ${request.routeOptions.bodyLimit} bytes`;
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && request !== undefined) {
+    return `content-type is ${shown(request.headers['content-type'])}; allowed: application/json`;
+  }
+  return error.message;
+};
+
+const fromFastify = (error: FastifyError, request: FastifyRequest | undefined): ProblemJson | undefined => {
   if (error.validation) return problem('invalid_argument', describeViolation(error));
   const status = error.statusCode ?? 500;
-  if (status === 413) return problem('payload_too_large', error.message);
-  if (status >= 400 && status < 500) return problem('invalid_argument', error.message, status);
+  if (status === 413) return problem('payload_too_large', describeBodyRefusal(error, request));
+  if (status >= 400 && status < 500) return problem('invalid_argument', describeBodyRefusal(error, request), status);
   return undefined;
 };
 
-/** The problem that answers `error`; `undefined` when it is a bug. */
-export const problemOf = (error: unknown): ProblemJson | undefined => {
+/** The problem that answers `error`; `undefined` when it is a bug. The request, where known, adds detail. */
+export const problemOf = (error: unknown, request?: FastifyRequest): ProblemJson | undefined => {
   if (error instanceof WrongExpectedRevisionError) {
     return { ...problem(error.code, error.message), stream: error.stream, expected: error.expected, actual: error.actual };
   }
   if (error instanceof StreamDeletedError) return { ...problem(error.code, error.message), stream: error.stream };
   if (error instanceof AnnalsError) return problem(error.code, error.message);
-  if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError);
+  if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError, request);
   return undefined;
 };
 
@@ -166,7 +177,7 @@ export const sendProblem = (reply: FastifyReply, body: ProblemJson) => {
 };
 
 export const errorHandler = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-  const body = problemOf(error);
+  const body = problemOf(error, request);
   if (body !== undefined) {
     if (body.status >= 500) request.log.warn({ code: body.code }, body.detail);
     return sendProblem(reply, body);

@@ -14,7 +14,7 @@ import { createStreamAcls, type AclOperation } from './auth/stream-acl.js';
 import type { Authenticator, Principal } from './auth/tokens.js';
 import type { RouteContext } from './context.js';
 import { limitConnections, timeoutOptions, type ConnectionLimits } from './connections.js';
-import { checkedJsonText } from './json-body.js';
+import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
 import { allRoutes } from './routes/all.js';
@@ -106,18 +106,8 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   };
 
   // Bodies are JSON or nothing: a text body is refused as such (415), not taken for a string.
-  app.removeContentTypeParser(['text/plain', 'application/json']);
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    let text: string;
-    try {
-      text = checkedJsonText(body as Buffer);
-    } catch (error) {
-      done(error as Error, undefined);
-      return;
-    }
-    parseJson(request, text, done);
-  });
+  app.removeContentTypeParser('text/plain');
+  useCheckedJsonParser(app);
   app.decorateRequest('principal', null as unknown as Principal);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
