@@ -75,7 +75,8 @@ describe('JSON bodies', () => {
   });
 
   it('still refuses malformed JSON and prototype poisoning with a 400', async () => {
-    for (const body of ['{"events": [', '', '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}']) {
+    const malformed = ['{"events": [', '', '[-]', '[1.2.3]', ']]]]', '{"\\q": 12345678901234567890}', '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}'];
+    for (const body of malformed) {
       const answer = await httpCall(url, 'POST', '/streams/json-5', { body, headers: { 'content-type': 'application/json' } });
       assert.equal(answer.status, 400, `${body}: ${answer.text}`);
       assert.equal(answer.json().code, 'invalid_argument');

@@ -51,6 +51,8 @@ const significantDigits = (literal: string) => literal.replace(/[eE].*$/, '').re
 /** Whether `literal` reads back as itself once it has been a double. */
 const survivesDouble = (literal: string): boolean => {
   const value = Number(literal);
+  // Not a number at all (`-`, `1.2.3`): malformed JSON, which the parser refuses with its own words.
+  if (Number.isNaN(value)) return true;
   if (/^-?\d+$/.test(literal)) return Number.isSafeInteger(value);
   return Number.isFinite(value) && significantDigits(literal) === significantDigits(String(value));
 };
@@ -64,15 +66,22 @@ class Nesting {
 
   constructor(private readonly text: string) {}
 
+  /** The key whose string starts at `start`, unescaped; as written when the text is malformed there. */
+  private keyAt(start: number): string {
+    const written = this.text.slice(start, stringEnd(this.text, start) + 1);
+    try {
+      return JSON.parse(written) as string;
+    } catch {
+      return written;
+    }
+  }
+
   /** The path of the value being scanned, down to `depth` levels, as `body.events[0].data`. */
   path(depth = this.depth): string {
     let path = 'body';
     for (let level = 1; level <= depth; level++) {
       if (!this.isObject[level]) path += `[${this.index[level]}]`;
-      else if (this.keyStart[level] !== -1) {
-        const start = this.keyStart[level]!;
-        path += `.${JSON.parse(this.text.slice(start, stringEnd(this.text, start) + 1)) as string}`;
-      }
+      else if (this.keyStart[level] !== -1) path += `.${this.keyAt(this.keyStart[level]!)}`;
     }
     return path;
   }
@@ -100,7 +109,8 @@ const scan = (text: string): void => {
       at.keyStart[at.depth] = -1;
       expectKey = code === Char.OpenObject;
     } else if (code === Char.CloseObject || code === Char.CloseArray) {
-      at.depth--;
+      // Malformed text may close more than it opened; the parser refuses it after the scan.
+      if (at.depth > 0) at.depth--;
     } else if (code === Char.Comma) {
       at.index[at.depth]!++;
       expectKey = at.isObject[at.depth] === true;
