@@ -103,6 +103,55 @@ describe('bad input over HTTP', () => {
     });
   }
 
+  // Each refusal names the field, what was given and what is allowed, in words (never a pattern).
+  const details: [method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, detail: string][] = [
+    ['GET', '/streams/order-1?direction=backward', undefined, "querystring.direction is 'backward'; allowed: 'forwards' or 'backwards'"],
+    ['GET', '/streams/order-1?foo=1', undefined, "querystring has unknown parameter 'foo'; allowed: from, direction, limit"],
+    ['GET', '/all?from=abc', undefined, "querystring.from is 'abc'; allowed: a position (digits), 'start' or 'end'"],
+    ['GET', '/streams/order-1?from=-1', undefined, "querystring.from is '-1'; allowed: a revision (digits), 'start' or 'end'"],
+    ['GET', '/all?limit=0', undefined, "querystring.limit is '0'; allowed: a positive integer (digits)"],
+    ['GET', '/all?category=', undefined, "querystring.category is ''; allowed: a string of at least 1 character"],
+    ['GET', '/all?category=a-b', undefined, "filter.category is 'a-b'; allowed: a category (a name without '-')"],
+    ['GET', `/all?${Array.from({ length: 101 }, () => 'types=A').join('&')}`, undefined, 'querystring.types is a list of 101 items; allowed: a string, or up to 100 of them (repeat the parameter)'],
+    ['GET', '/subscribe/all?from=x', undefined, "querystring.from is 'x'; allowed: the position to start after (digits), 'start' or 'end'"],
+    ['DELETE', '/streams/order-1?hard=yes', undefined, "querystring.hard is 'yes'; allowed: 'true' or 'false'"],
+    ['DELETE', '/streams/order-1?expectedRevision=x', undefined, "querystring.expectedRevision is 'x'; allowed: a revision (digits), 'any', 'no_stream' or 'stream_exists'"],
+    ['POST', '/streams/order-2', { events: [{ type: 'A', data: 1, kind: 'x' }] }, "body.events[0] has unknown field 'kind'; allowed: id, type, data, metadata"],
+    ['POST', '/streams/order-2', { ...valid, force: true }, "body has unknown field 'force'; allowed: expectedRevision, events"],
+    ['POST', '/streams/order-2', { events: [{ type: 7, data: 1 }] }, 'body.events[0].type is 7; allowed: a string of 1 to 255 characters'],
+    ['POST', '/streams/order-2', { events: [{ type: '', data: 1 }] }, "body.events[0].type is ''; allowed: a string of 1 to 255 characters"],
+    ['POST', '/streams/order-2', { events: [{ data: 1 }] }, 'body.events[0].type is missing; allowed: a string of 1 to 255 characters'],
+    ['POST', '/streams/order-2', { events: [{ type: 'A' }] }, 'body.events[0].data is missing; allowed: any JSON value'],
+    ['POST', '/streams/order-2', { events: [] }, 'body.events is a list of 0 items; allowed: a list of at least 1 item'],
+    ['POST', '/streams/order-2', { events: { type: 'A' } }, 'body.events is an object; allowed: a list of at least 1 item'],
+    ['POST', '/streams/order-2', [1], 'body is a list of 1 item; allowed: an object'],
+    ['POST', '/streams/order-2', { events: [{ id: 'x', type: 'A', data: 1 }] }, "body.events[0].id is 'x'; allowed: a UUID"],
+    ['POST', '/streams/order-2', { events: [{ type: 'A', data: 1, metadata: [1] }] }, 'body.events[0].metadata is a list of 1 item; allowed: an object'],
+    ['POST', '/streams/order-2', { ...valid, expectedRevision: 'latest' }, "body.expectedRevision is 'latest'; allowed: 'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)"],
+    ['POST', '/streams/order-2', { ...valid, expectedRevision: 1.5 }, "body.expectedRevision is 1.5; allowed: 'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)"],
+    ['PUT', '/streams/order-1/metadata', { maxCount: -1 }, 'body.maxCount is -1; allowed: an integer >= 0'],
+    ['PUT', '/streams/order-1/metadata', { owner: 'me' }, "body has unknown field 'owner'; allowed: maxCount, maxAgeSeconds, truncateBefore, acl, custom"],
+    ['POST', '/streams/order-2', '{"events": [', 'body is not valid JSON (Unexpected end of JSON input)'],
+    ['POST', '/streams/order-2', '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}', "body holds a '__proto__' or 'constructor.prototype' key; allowed: other keys"],
+  ];
+
+  for (const [method, path, body, detail] of details) {
+    it(`says what is wrong: ${method} ${path.slice(0, 50)} ${JSON.stringify(body) ?? ''}`, async () => {
+      const answer = await httpCall(url, method, path, { token: tokens.admin, ...(body === undefined ? {} : { body }) });
+      assertProblem(answer, 400, 'invalid_argument');
+      assert.equal(answer.json().detail, detail);
+    });
+  }
+
+  it('says what is wrong with a body Fastify refuses before parsing it: too large, not JSON', async () => {
+    const large = await httpCall(url, 'POST', '/streams/order-2', { token: tokens.admin, body: { events: [{ type: 'A', data: 'x'.repeat(70_000) }] } });
+    assertProblem(large, 413, 'payload_too_large');
+    assert.equal(large.json().detail, `body is larger than allowed; allowed: at most ${64 * 1024} bytes`);
+    const text = await httpCall(url, 'POST', '/streams/order-2', { token: tokens.admin, body: 'events', headers: { 'content-type': 'text/plain' } });
+    assertProblem(text, 415, 'invalid_argument');
+    assert.equal(text.json().detail, "content-type is 'text/plain'; allowed: application/json");
+  });
+
   it('a missing or wrong token: 401 unauthenticated, nothing written', async () => {
     const before = await events();
     assertProblem(await httpCall(url, 'POST', '/streams/order-2', { body: valid }), 401, 'unauthenticated');

@@ -1,7 +1,8 @@
 /**
  * The shapes of the HTTP API as TypeBox schemas: Fastify validates requests with them, serialises
  * responses with them, and @fastify/swagger turns them into `/openapi.json`. Query strings stay strings
- * (no type coercion), so a revision such as `1.5` or `-1` is refused instead of rounded.
+ * (no type coercion), so a revision such as `1.5` or `-1` is refused instead of rounded. Every pattern has
+ * a `description`: refusals quote it as what is allowed (src/server/problems.ts), never the pattern.
  */
 import { Type } from '@sinclair/typebox';
 
@@ -35,14 +36,14 @@ export const AppendBody = Type.Object(
 export const AppendResult = Type.Object({ revision: Type.Integer(), position: Type.String() });
 
 const Direction = Type.Union([Type.Literal('forwards'), Type.Literal('backwards')]);
-const Limit = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'a positive integer' });
+const Limit = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'a positive integer (digits)' });
 const List = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 100 })], {
   description: 'a string, or up to 100 of them (repeat the parameter)',
 });
 
 export const StreamReadQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: 'a revision, start or end' })),
+    from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: "a revision (digits), 'start' or 'end'" })),
     direction: Type.Optional(Direction),
     limit: Type.Optional(Limit),
   },
@@ -57,7 +58,7 @@ export const allFilterQuery = {
 
 export const AllReadQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: 'a position, start or end' })),
+    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: "a position (digits), 'start' or 'end'" })),
     direction: Type.Optional(Direction),
     limit: Type.Optional(Limit),
     ...allFilterQuery,
@@ -66,13 +67,13 @@ export const AllReadQuery = Type.Object(
 );
 
 export const StreamSubscribeQuery = Type.Object(
-  { from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: 'start after this revision' })) },
+  { from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: "the revision to start after (digits), 'start' or 'end'" })) },
   { additionalProperties: false },
 );
 
 export const AllSubscribeQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: 'start after this position' })),
+    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: "the position to start after (digits), 'start' or 'end'" })),
     ...allFilterQuery,
   },
   { additionalProperties: false },
@@ -80,7 +81,9 @@ export const AllSubscribeQuery = Type.Object(
 
 export const DeleteQuery = Type.Object(
   {
-    expectedRevision: Type.Optional(Type.String({ pattern: `${revisionPattern}|^any$|^no_stream$|^stream_exists$` })),
+    expectedRevision: Type.Optional(
+      Type.String({ pattern: `${revisionPattern}|^any$|^no_stream$|^stream_exists$`, description: "a revision (digits), 'any', 'no_stream' or 'stream_exists'" }),
+    ),
     hard: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   },
   { additionalProperties: false },

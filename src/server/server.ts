@@ -14,6 +14,8 @@ import type { AclOperation } from '../store/model.js';
 import { createStreamAcls } from '../auth/stream-acl.js';
 import type { Authenticator, Principal } from '../auth/tokens.js';
 import type { RouteContext } from './context.js';
+import { limitConnections, timeoutOptions, type ConnectionLimits } from './connections.js';
+import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
 import { allRoutes } from './routes/all.js';
@@ -41,11 +43,22 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Largest request body; appends are bounded by the store's own limits too. Default 18 MiB. */
   bodyLimitBytes?: number;
-  /** Most open connections, subscriptions included. Default 10,000. */
+  /**
+   * Most open connections served in full, subscriptions included (default 10,000); beyond them the server
+   * answers health checks and refuses the rest with 503 (src/server/connections.ts).
+   */
   maxConnections?: number;
+  /** Longest time to receive a request, headers and body (default 30 s); responses are not bounded. */
+  requestTimeoutMs?: number;
+  /** Longest time to receive a request's headers (default 10 s, at most requestTimeoutMs). */
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
   /** Events in a JSON page without a limit (default 100), and at most (default 10,000). */
   defaultPage?: number;
   maxPage?: number;
+  /** Most bytes of events in one JSON page (default 4 MiB); a page holds at least one event. */
+  maxPageBytes?: number;
   /** Interval of heartbeats on subscriptions. Default 15 s. */
   heartbeatMs?: number;
   /** Close the store when the server closes. Default true. */
@@ -58,7 +71,15 @@ const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 export const createServer = async (options: ServerOptions): Promise<FastifyInstance> => {
   const { store, authenticator } = options;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const connectionLimits: ConnectionLimits = {
+    maxConnections: options.maxConnections ?? 10_000,
+    requestTimeoutMs,
+    headersTimeoutMs: options.headersTimeoutMs ?? Math.min(10_000, requestTimeoutMs),
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5_000,
+  };
   const app = Fastify({
+    ...timeoutOptions(connectionLimits),
     loggerInstance: options.logger,
     // Requests are logged at debug level by the onResponse hook: at thousands a second, info would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,7 +95,6 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
       void sendProblem(reply, problemOf(error) ?? problem('invalid_argument', error.message));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.maxConnections = options.maxConnections ?? 10_000;
 
   const metrics = createMetrics();
   const subscriptions: OpenSubscriptions = new Set();
@@ -82,7 +102,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   const context: RouteContext = {
     store,
     metrics,
-    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000 },
+    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000, maxPageBytes: options.maxPageBytes ?? 4 * 1024 * 1024 },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     subscriptions,
     acls: createStreamAcls(store),
@@ -90,9 +110,11 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
 
   // Bodies are JSON or nothing: a text body is refused as such (415), not taken for a string.
   app.removeContentTypeParser('text/plain');
+  useCheckedJsonParser(app);
   app.decorateRequest('principal', null as unknown as Principal);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  limitConnections(app, connectionLimits);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A route that forgets to say who may call it is for admins only.

@@ -15,3 +15,9 @@ export const defaultLimits: Limits = {
 export const maxNameBytes = 255;
 /** Most entries in one `$all` filter list. */
 export const maxFilterEntries = 100;
+/**
+ * Deepest nesting of objects and arrays in an event's data or metadata. Real events nest a few levels;
+ * the bound keeps every walk of a value (checks, serialisation, parsers of other languages) off the edge
+ * of its stack.
+ */
+export const maxJsonDepth = 64;

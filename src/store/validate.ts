@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, PayloadTooLargeError } from './errors.js';
-import { maxFilterEntries, maxNameBytes, type Limits } from './limits.js';
+import { maxFilterEntries, maxJsonDepth, maxNameBytes, type Limits } from './limits.js';
 import { aclOperations, roles } from './model.js';
 import type {
   AclEntry,
@@ -65,6 +65,14 @@ export const uuidv7 = (now = Date.now()): string => {
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
 
+/** A value as a refusal quotes it: short, and by its kind where it is not a scalar. */
+export const shown = (value: unknown): string => {
+  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 60)}...` : value}'`;
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (value === null || ['number', 'bigint', 'boolean', 'undefined'].includes(typeof value)) return String(value);
+  return describe(value);
+};
+
 /** Checks a name (stream, event type, filter entry): 1 to 255 UTF-8 bytes, no control characters. */
 export const checkName = (what: string, value: unknown): string => {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, not ${describe(value)}`);
@@ -72,9 +80,8 @@ export const checkName = (what: string, value: unknown): string => {
   if (forbiddenInNames.test(value)) {
     throw new InvalidArgumentError(`${what} must not contain control characters or invalid Unicode`);
   }
-  if (Buffer.byteLength(value, 'utf8') > maxNameBytes) {
-    throw new InvalidArgumentError(`${what} must be at most ${maxNameBytes} UTF-8 bytes`);
-  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxNameBytes) throw new InvalidArgumentError(`${what} is ${bytes} UTF-8 bytes long; allowed: at most ${maxNameBytes}`);
   return value;
 };
 
@@ -92,33 +99,64 @@ const isPlainObject = (value: object): boolean => {
   return prototype === Object.prototype || prototype === null;
 };
 
-/** Throws unless `value` is exactly a JSON value, so that what is read back equals what was written. */
-const checkJson = (value: unknown, path: string, seen: Set<object>): void => {
+/** An object or array being walked by checkJson, and which of its entries comes next. */
+interface Frame {
+  container: object;
+  /** The keys of an object; undefined for an array. */
+  keys: string[] | undefined;
+  next: number;
+}
+
+const entryCount = (frame: Frame) => frame.keys?.length ?? (frame.container as unknown[]).length;
+const entryAt = (frame: Frame, index: number): unknown =>
+  frame.keys === undefined ? (frame.container as unknown[])[index] : (frame.container as Record<string, unknown>)[frame.keys[index]!];
+
+/**
+ * Throws unless `value` is exactly a JSON value nested at most maxJsonDepth levels, so that what is read
+ * back equals what was written. The walk keeps its own stack (a deeply nested value must not overflow the
+ * call stack) and spells the path of a value only when it has to name it in an error.
+ */
+const checkJson = (value: unknown, path: string): void => {
+  const frames: Frame[] = [];
+  const ancestors = new Set<object>();
+  const pathHere = () => path + frames.map(({ keys, next }) => (keys === undefined ? `[${next - 1}]` : `.${keys[next - 1]}`)).join('');
+  for (let current = value; ; ) {
+    checkJsonNode(current, pathHere);
+    if (typeof current === 'object' && current !== null) {
+      if (ancestors.has(current)) throw new InvalidArgumentError(`${pathHere()} refers to itself`);
+      if (frames.length === maxJsonDepth) {
+        throw new InvalidArgumentError(`${path} nests more than ${maxJsonDepth} levels of objects and arrays`);
+      }
+      frames.push({ container: current, keys: Array.isArray(current) ? undefined : Object.keys(current), next: 0 });
+      ancestors.add(current);
+    }
+    let top = frames.at(-1);
+    while (top !== undefined && top.next === entryCount(top)) {
+      ancestors.delete(top.container);
+      frames.pop();
+      top = frames.at(-1);
+    }
+    if (top === undefined) return;
+    current = entryAt(top, top.next++);
+  }
+};
+
+/** Throws unless `value` is a JSON scalar, an array or a plain object. */
+const checkJsonNode = (value: unknown, pathHere: () => string): void => {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidArgumentError(`${path} is ${value}, which JSON cannot hold`);
+      if (!Number.isFinite(value)) throw new InvalidArgumentError(`${pathHere()} is ${value}, which JSON cannot hold`);
       return;
-    case 'object': {
-      if (value === null) return;
-      if (seen.has(value)) throw new InvalidArgumentError(`${path} refers to itself`);
-      if (Array.isArray(value)) {
-        seen.add(value);
-        value.forEach((item, index) => checkJson(item, `${path}[${index}]`, seen));
-      } else if (isPlainObject(value)) {
-        seen.add(value);
-        for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, seen);
-      } else {
-        const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-        throw new InvalidArgumentError(`${path} is a ${kind}, not a JSON value (convert it first)`);
-      }
-      seen.delete(value);
-      return;
-    }
+    case 'object':
+      if (value === null || Array.isArray(value) || isPlainObject(value)) return;
+      throw new InvalidArgumentError(
+        `${pathHere()} is a ${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}, not a JSON value (convert it first)`,
+      );
     default:
-      throw new InvalidArgumentError(`${path} is ${describe(value)}, not a JSON value`);
+      throw new InvalidArgumentError(`${pathHere()} is ${describe(value)}, not a JSON value`);
   }
 };
 
@@ -126,8 +164,24 @@ const checkJsonObject = (value: unknown, path: string): JsonObject => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(`${path} must be a JSON object, not ${describe(value)}`);
   }
-  checkJson(value, path, new Set());
+  checkJson(value, path);
   return value as JsonObject;
+};
+
+/**
+ * The JSON text of `value`. JSON.stringify changes what is not JSON (a Date, NaN, undefined) without a
+ * word, so the caller still walks the value with checkJson; what it cannot serialise at all (a cycle, a
+ * bigint, a nesting deeper than the stack) the walk explains here.
+ */
+const serialised = (value: unknown, path: string): string => {
+  try {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text !== undefined) return text;
+  } catch {
+    // Explained by the walk below.
+  }
+  checkJson(value, path);
+  throw new InvalidArgumentError(`${path} is not a JSON value`);
 };
 
 export const checkExpectedRevision = (expected: unknown): ExpectedRevision => {
@@ -165,13 +219,15 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
     ids.add(eventId);
     checkName(`${path}.type`, type);
     if (data === undefined) throw new InvalidArgumentError(`${path}.data is missing`);
-    checkJson(data, `${path}.data`, new Set());
-    const metadataObject = metadata === undefined ? undefined : checkJsonObject(metadata, `${path}.metadata`);
+    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+      throw new InvalidArgumentError(`${path}.metadata must be a JSON object, not ${describe(metadata)}`);
+    }
+    // Sizes first: an oversized event is refused by its bytes before its values are walked.
     const prepared: PreparedEvent = {
       id: eventId,
       type,
-      data: JSON.stringify(data),
-      metadata: metadataObject === undefined || Object.keys(metadataObject).length === 0 ? null : JSON.stringify(metadataObject),
+      data: serialised(data, `${path}.data`),
+      metadata: metadata === undefined || Object.keys(metadata).length === 0 ? null : serialised(metadata, `${path}.metadata`),
     };
     const bytes = Buffer.byteLength(prepared.data) + (prepared.metadata === null ? 0 : Buffer.byteLength(prepared.metadata));
     if (bytes > limits.maxEventBytes) {
@@ -181,28 +237,32 @@ export const prepareEvents = (events: unknown, limits: Limits): PreparedEvent[] 
     if (totalBytes > limits.maxAppendBytes) {
       throw new PayloadTooLargeError(`an append holds at most ${limits.maxAppendBytes} bytes of events`);
     }
+    checkJson(data, `${path}.data`);
+    if (metadata !== undefined) checkJson(metadata, `${path}.metadata`);
     return prepared;
   });
 };
 
 const checkDirection = (direction: unknown): Direction => {
   if (direction === undefined || direction === 'forwards' || direction === 'backwards') return direction ?? 'forwards';
-  throw new InvalidArgumentError(`direction must be 'forwards' or 'backwards'`);
+  throw new InvalidArgumentError(`direction is ${shown(direction)}; allowed: 'forwards' or 'backwards'`);
 };
 
 const checkLimit = (limit: unknown): number => {
   if (limit === undefined) return Number.MAX_SAFE_INTEGER;
   if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
-  throw new InvalidArgumentError('limit must be a positive integer');
+  throw new InvalidArgumentError(`limit is ${shown(limit)}; allowed: a positive integer`);
 };
 
 const checkOptionsObject = (options: unknown, allowed: string[], what = 'options'): Record<string, unknown> => {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`${what} must be an object, not ${describe(options)}`);
+    throw new InvalidArgumentError(`${what} is ${shown(options)}; allowed: an object`);
   }
   const extra = Object.keys(options).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new InvalidArgumentError(`${what} has unknown field '${extra}'; allowed: ${allowed.join(', ')}`);
+  if (extra !== undefined) {
+    throw new InvalidArgumentError(`${what === 'options' ? 'unknown option' : `${what} has unknown field`} '${extra}'; allowed: ${allowed.join(', ')}`);
+  }
   return options as Record<string, unknown>;
 };
 
@@ -214,7 +274,7 @@ export const checkStreamQuery = (options: ReadStreamOptions | undefined): Stream
   else if (from === 'start') start = 0;
   else if (from === 'end') start = endOfStream;
   else if (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) start = from;
-  else throw new InvalidArgumentError(`from must be a revision (an integer >= 0), 'start' or 'end'`);
+  else throw new InvalidArgumentError(`from is ${shown(from)}; allowed: a revision (an integer >= 0), 'start' or 'end'`);
   return { from: start, direction: dir, limit: checkLimit(limit) };
 };
 
@@ -222,16 +282,16 @@ export const checkPosition = (what: string, value: unknown): bigint => {
   if (typeof value === 'bigint' && value >= 0n && value <= maxPosition) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'string' && /^\d{1,19}$/.test(value) && BigInt(value) <= maxPosition) return BigInt(value);
-  throw new InvalidArgumentError(`${what} must be a position (an integer >= 0)`);
+  throw new InvalidArgumentError(`${what} is ${shown(value)}; allowed: a position (an integer from 0 to ${maxPosition})`);
 };
 
 export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (filter === undefined) return undefined;
-  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category']);
+  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category'], 'filter');
   const list = (what: string, value: unknown): string[] | undefined => {
     if (value === undefined) return undefined;
     if (!Array.isArray(value) || value.length === 0 || value.length > maxFilterEntries) {
-      throw new InvalidArgumentError(`filter.${what} must be a list of 1 to ${maxFilterEntries} names`);
+      throw new InvalidArgumentError(`filter.${what} is ${shown(value)}; allowed: a list of 1 to ${maxFilterEntries} names`);
     }
     return value.map((item, index) => checkName(`filter.${what}[${index}]`, item));
   };
@@ -242,7 +302,9 @@ export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (streamList) checked.streams = streamList;
   if (category !== undefined) {
     checked.category = checkName('filter.category', category);
-    if (checked.category.includes('-')) throw new InvalidArgumentError(`filter.category must not contain '-'`);
+    if (checked.category.includes('-')) {
+      throw new InvalidArgumentError(`filter.category is ${shown(category)}; allowed: a category (a name without '-')`);
+    }
   }
   return Object.keys(checked).length === 0 ? undefined : checked;
 };

@@ -29,7 +29,6 @@ export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { 
         {
           source: 'all',
           limit: limit === undefined ? undefined : Number(limit),
-          page: (size) => store.readAll({ from, direction, limit: size, filter }),
           iterate: (size) => store.iterateAll({ from, direction, limit: size, filter }),
           nextFrom: (last) => {
             const next = direction === 'forwards' ? last.position + 1n : last.position - 1n;

@@ -47,7 +47,6 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
         {
           source: 'stream',
           limit: limit === undefined ? undefined : Number(limit),
-          page: (size) => store.readStream(stream, { from, direction, limit: size }),
           iterate: (size) => store.iterateStream(stream, { from, direction, limit: size }),
           nextFrom: (last) => {
             const next = direction === 'forwards' ? last.revision + 1 : last.revision - 1;

@@ -387,7 +387,7 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
           [{ limit: 1001 }, /limit/],
           [{ prefix: '' }, /prefix/],
           [{ after: 42 }, /stream name/],
-          [{ order: 'desc' }, /unknown field 'order'/],
+          [{ order: 'desc' }, /unknown option 'order'/],
         ] as const) {
           assert.match((await rejectsWith(store.listStreams(options as never), 'invalid_argument')).message, message);
         }
