@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { withSeed } from '../testing/seed.js';
 import type { RecordedEvent } from '../store/model.js';
 import { recordedFromJson, recordedToJson, recordedToJsonText } from './wire.js';
 
@@ -16,24 +17,26 @@ const recordedEvents = fc.record({
 }) as fc.Arbitrary<RecordedEvent>;
 
 describe('wire format', () => {
-  it('writes the text of an event exactly as JSON.stringify of its JSON form', () => {
-    fc.assert(
+  it('writes the text of an event exactly as JSON.stringify of its JSON form', () =>
+    withSeed(import.meta.url, (seed) =>
+      fc.assert(
       fc.property(recordedEvents, (event) => {
         assert.equal(recordedToJsonText(event), JSON.stringify(recordedToJson(event)));
       }),
-      { numRuns: 500 },
-    );
-  });
+      { numRuns: 500, seed },
+    ),
+    ));
 
-  it('reads back what it writes', () => {
-    fc.assert(
+  it('reads back what it writes', () =>
+    withSeed(import.meta.url, (seed) =>
+      fc.assert(
       fc.property(recordedEvents, (event) => {
         const back = recordedFromJson(JSON.parse(recordedToJsonText(event)));
         assert.equal(back.position, event.position);
         assert.equal(back.recordedAt.getTime(), event.recordedAt.getTime());
         assert.equal(recordedToJsonText(back), recordedToJsonText(event));
       }),
-      { numRuns: 200 },
-    );
-  });
+      { numRuns: 200, seed },
+    ),
+    ));
 });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { seededRandom, withSeed } from '../../testing/seed.js';
 import { openEventStore } from '../open.js';
 import type { EventStore } from '../../store/event-store.js';
 
@@ -31,8 +32,8 @@ interface Acknowledged {
 }
 
 /** Starts the writer; resolves when it is ready, with the acknowledgements it reports. */
-const startWriter = async (path: string, durability: 'fsync' | 'os') => {
-  const child = spawn(process.execPath, ['--import', 'tsx', writer, path, durability], { stdio: ['ignore', 'pipe', 'inherit'] });
+const startWriter = async (path: string, durability: 'fsync' | 'os', seed = 0) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', writer, path, durability, String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const acknowledged: Acknowledged[] = [];
   let ready!: () => void;
@@ -71,12 +72,14 @@ const checkFile = async (store: EventStore, acknowledged: Acknowledged[]) => {
 
 for (const durability of ['fsync', 'os'] as const) {
   describe(`crash test, durability ${durability}`, () => {
-    it(`loses no acknowledged append and shows no partial one over ${rounds} kills`, async () => {
+    it(`loses no acknowledged append and shows no partial one over ${rounds} kills`, () => withSeed(import.meta.url, async (seed) => {
+      // The seed draws when each kill comes and what the writer appends (the interleaving is the machine's).
+      const random = seededRandom(seed);
       const path = join(dir, `${durability}.db`);
       const acknowledged: Acknowledged[] = [];
       for (let round = 0; round < rounds; round++) {
-        const { child, exited, acknowledged: reported } = await startWriter(path, durability);
-        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 350));
+        const { child, exited, acknowledged: reported } = await startWriter(path, durability, seed + round);
+        await new Promise((resolve) => setTimeout(resolve, 50 + random() * 350));
         child.kill('SIGKILL');
         await exited;
         acknowledged.push(...reported);
@@ -89,7 +92,7 @@ for (const durability of ['fsync', 'os'] as const) {
         }
       }
       assert.ok(acknowledged.length > rounds * 10, `the writer was under load (${acknowledged.length} acknowledged appends)`);
-    });
+    }));
   });
 }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
+import { withSeed } from '../../testing/seed.js';
 import { createEventStore } from '../create-store.js';
 import { AnnalsError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
@@ -101,8 +102,9 @@ const snapshot = async (store: EventStore) => {
 };
 
 export const describeModelComparison = (name: string, openStore: OpenStore, numRuns = Number(process.env.ANNALS_PROPERTY_RUNS ?? 25)): void => {
-  it(`behaves like the reference model over random operations (${name})`, async () => {
-    await fc.assert(
+  it(`behaves like the reference model over random operations (${name})`, () =>
+    withSeed(import.meta.url, (seed) =>
+      fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
         const model = createEventStore(createMemoryEngine());
         const subject = await openStore();
@@ -116,7 +118,7 @@ export const describeModelComparison = (name: string, openStore: OpenStore, numR
           await model.close();
         }
       }),
-      { numRuns },
-    );
-  });
+      { numRuns, seed },
+    ),
+    ));
 };

@@ -1,12 +1,14 @@
 /**
  * The child of the crash test: appends under load until it is killed, and reports each append on stdout
- * only once it is acknowledged. `node --import tsx crash-writer.ts <file> <fsync|os>`
+ * only once it is acknowledged. `node --import tsx crash-writer.ts <file> <fsync|os> <seed>`
  */
 import { randomUUID } from 'node:crypto';
 import { openEventStore } from '../../open.js';
 import type { EventInput } from '../../../store/model.js';
+import { seededRandom } from '../../../testing/seed.js';
 
-const [path, durability] = process.argv.slice(2) as [string, 'fsync' | 'os'];
+const [path, durability, seed] = process.argv.slice(2) as [string, 'fsync' | 'os', string];
+const random = seededRandom(Number(seed));
 const store = await openEventStore({ engine: 'sqlite', path, durability });
 const callers = 32;
 
@@ -17,11 +19,11 @@ const writeForever = async (caller: number) => {
   let revision = own ? ((await store.readStream(stream, { direction: 'backwards', limit: 1 }))[0]?.revision ?? -1) : -1;
   for (;;) {
     const append = randomUUID();
-    const count = 1 + Math.floor(Math.random() * 5);
+    const count = 1 + Math.floor(random() * 5);
     const events: EventInput[] = Array.from({ length: count }, (_, index) => ({
       id: randomUUID(),
       type: 'Written',
-      data: { append, index, count, padding: 'x'.repeat(Math.floor(Math.random() * 300)) },
+      data: { append, index, count, padding: 'x'.repeat(Math.floor(random() * 300)) },
     }));
     const result = await store.append(stream, events, { expectedRevision: own ? (revision === -1 ? 'no_stream' : revision) : 'any' });
     revision = result.revision;
