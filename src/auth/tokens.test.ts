@@ -15,6 +15,7 @@ describe('tokens', () => {
     const first = loadTokens({ dataDir });
     assert.equal(first.created, join(dataDir, 'tokens.json'));
     assert.equal(statSync(first.created).mode & 0o777, 0o600);
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700, 'a data folder it creates is private');
     const token = JSON.parse(readFileSync(first.created, 'utf8')).tokens[0].token as string;
     assert.ok(token.length >= 40);
     const again = loadTokens({ dataDir });

@@ -103,7 +103,7 @@ export const loadTokens = ({ file, env, dataDir }: TokenSources): { entries: Tok
   if (entries.length > 0) return { entries };
 
   const admin: TokenEntry = { name: 'admin', role: 'admin', token: randomBytes(32).toString('base64url') };
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify({ tokens: [admin] }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return { entries: [admin], created: path };
 };

@@ -8,7 +8,7 @@
  *   clear `unavailable` error instead of corrupting the log; the OS drops the lock if the process dies.
  * - All writes go through the group-commit queue (write-queue.ts); reads run at once on committed data.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
@@ -61,7 +61,12 @@ const isSqliteError = (error: unknown, code: string): boolean =>
   error instanceof Database.SqliteError && error.code.startsWith(code);
 
 const openDatabase = (path: string): Database.Database => {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
+  // The log is private, whatever the umask: folders Annals creates are its owner's only, and so is the
+  // file (SQLite gives its write-ahead log the file's mode). Existing folders and files are left as they are.
+  if (path !== ':memory:') {
+    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  }
   const db = new Database(path, { timeout: 0 });
   try {
     // Exclusive before WAL: no shared-memory index, and the first write below takes the lock for good.

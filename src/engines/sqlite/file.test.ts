@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { rejectsWith, events } from '../../store/conformance/harness.js';
@@ -14,6 +14,23 @@ let count = 0;
 const freshPath = () => join(dir, `nested-${++count}`, 'annals.db');
 
 describe('sqlite engine: the database file', () => {
+  it('is private whatever the umask: a new data folder 0700, the file and its write-ahead log 0600', async () => {
+    const before = process.umask(0o022);
+    try {
+      const path = join(dir, `private-${++count}`, 'deeper', 'annals.db');
+      const store = await openEventStore({ engine: 'sqlite', path });
+      await store.append('order-1', events(1));
+      const modeOf = (file: string) => statSync(file).mode & 0o777;
+      assert.equal(modeOf(dirname(path)), 0o700);
+      assert.equal(modeOf(dirname(dirname(path))), 0o700);
+      assert.equal(modeOf(path), 0o600);
+      assert.equal(modeOf(`${path}-wal`), 0o600);
+      await store.close();
+    } finally {
+      process.umask(before);
+    }
+  });
+
   it('keeps events, stream state and metadata across reopening', async () => {
     const path = freshPath();
     const first = await openEventStore({ engine: 'sqlite', path });
