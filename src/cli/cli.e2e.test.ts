@@ -123,6 +123,33 @@ describe('annals', () => {
     });
   });
 
+  it('keeps the SQLite file within --max-size: appends beyond it are 503 unavailable, reads go on', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const { child, output, exited } = await serve(['--port', String(port), '--dev', '--data', join(dir, 'budget'), '--max-size', '300KB']);
+    assert.match(output.stderr, /at most 300,000 bytes/);
+    const append = (index: number) =>
+      fetch(`${url}/streams/big-1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ type: 'Big', data: { index, padding: 'x'.repeat(4000) } }] }) });
+    let refused: Response | undefined;
+    for (let index = 0; index < 200 && refused === undefined; index++) {
+      const response = await append(index);
+      if (response.status !== 200) refused = response;
+      else await response.arrayBuffer();
+    }
+    assert.ok(refused !== undefined, 'an append was refused within 800 KB of writes');
+    assert.equal(refused.status, 503);
+    assert.equal(((await refused.json()) as { code: string }).code, 'unavailable');
+    const read = await fetch(`${url}/streams/big-1?limit=1`);
+    assert.equal(read.status, 200);
+    assert.equal(await stop(child, exited), 0);
+    for (const bad of ['12XB', '-5', 'many']) {
+      const refusedFlag = run(['serve', '--max-size', bad, '--dev', '--data', join(dir, 'unused')]);
+      assert.equal(refusedFlag.status, 1);
+      assert.match(refusedFlag.stderr, /--max-size .* is not a size/);
+    }
+    assert.match(run(['serve', '--max-size', '1MB', '--engine', 'memory', '--dev']).stderr, /the memory engine does not take one/);
+  });
+
   it('serves without authentication with --dev, says so, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const { child, output, exited } = await serve(['--port', String(port), '--engine', 'memory', '--dev', '--data', join(dir, 'dev')]);

@@ -3,7 +3,7 @@
  * HTTP, and shuts down cleanly on SIGINT or SIGTERM (a second signal exits at once).
  */
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError as CommanderError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { createAuthenticator, loadTokens, type Authenticator } from '../auth/tokens.js';
 import { createServer } from '../server/server.js';
@@ -18,13 +18,28 @@ interface ServeOptions {
   pgSchema?: string;
   durability: 'fsync' | 'os';
   tokens?: string;
+  maxSize?: number;
   dev?: boolean;
   logLevel: string;
 }
 
 const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
+const sizeUnits: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
+
+/** A size in bytes, or a number with a unit: `500MB`, `10GiB`, `1.5GB`. */
+export const parseSize = (text: string): number => {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match?.[2] === '' ? 1 : sizeUnits[match?.[2]?.toUpperCase() ?? ''];
+  const bytes = match === null || unit === undefined ? Number.NaN : Math.floor(Number(match[1]) * unit);
+  if (!(bytes >= 1)) throw new CommanderError(`'${text}' is not a size: give bytes, or a number with KB, MB, GB, TB, KiB, MiB, GiB or TiB`);
+  return bytes;
+};
+
 const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string } => {
+  if (options.maxSize !== undefined && options.engine !== 'sqlite') {
+    throw new Error(`--max-size is a disk budget for the SQLite file; the ${options.engine} engine does not take one`);
+  }
   switch (options.engine) {
     case 'postgres': {
       if (options.pgUrl === undefined) throw new Error('--engine postgres needs --pg-url (or ANNALS_PG_URL)');
@@ -35,7 +50,8 @@ const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string
       return { open: { engine: 'memory' }, where: 'in memory, gone when the server stops' };
     default: {
       const path = join(options.data, 'annals.db');
-      return { open: { engine: 'sqlite', path, durability: options.durability }, where: `${path}, durability ${options.durability}` };
+      const budget = options.maxSize === undefined ? '' : `, at most ${options.maxSize.toLocaleString('en-US')} bytes`;
+      return { open: { engine: 'sqlite', path, durability: options.durability, maxSizeBytes: options.maxSize }, where: `${path}, durability ${options.durability}${budget}` };
     }
   }
 };
@@ -96,6 +112,11 @@ export const serveCommand = (version: string) =>
     .option('--pg-schema <name>', 'PostgreSQL schema of the store', 'annals')
     .addOption(new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)').choices(['fsync', 'os']).default('fsync'))
     .option('--tokens <file>', 'token file (JSON); also env ANNALS_TOKENS; default <data>/tokens.json')
+    .addOption(
+      new Option('--max-size <size>', 'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable (env ANNALS_MAX_SIZE)')
+        .env('ANNALS_MAX_SIZE')
+        .argParser(parseSize),
+    )
     .option('--dev', 'turn authentication off (every caller is an admin)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action((options: ServeOptions) => serve(options, version));
