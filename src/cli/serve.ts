@@ -43,7 +43,7 @@ const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string
   switch (options.engine) {
     case 'postgres': {
       if (options.pgUrl === undefined) throw new Error('--engine postgres needs --pg-url (or ANNALS_PG_URL)');
-      const where = `${new URL(options.pgUrl).host}, schema ${options.pgSchema ?? 'annals'}`;
+      const where = `${URL.canParse(options.pgUrl) ? new URL(options.pgUrl).host : 'PostgreSQL'}, schema ${options.pgSchema ?? 'annals'}`;
       return { open: { engine: 'postgres', url: options.pgUrl, schema: options.pgSchema }, where };
     }
     case 'memory':

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { UnavailableError } from '../store/errors.js';
+import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
 import { errorFromResponse } from './problems.js';
 
 export interface TransportOptions {
@@ -31,11 +31,32 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * Where the server is: `http(s)://host[:port]`, optionally with a path prefix under which a proxy serves
+ * it (`https://example.com/annals`); every call goes below the prefix.
+ */
+export const checkServerUrl = (url: unknown): { origin: string; prefix: string } => {
+  const parsed = typeof url === 'string' && URL.canParse(url) ? new URL(url) : undefined;
+  const problem =
+    parsed === undefined || !['http:', 'https:'].includes(parsed.protocol)
+      ? 'it is no http or https url'
+      : parsed.username !== '' || parsed.password !== ''
+        ? 'credentials go in the token option, not in the url'
+        : parsed.search !== '' || parsed.hash !== ''
+          ? 'it has a query or a fragment'
+          : undefined;
+  if (problem !== undefined) {
+    const shown = typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url;
+    throw new InvalidArgumentError(`the server url is ${shown} (${problem}); allowed: http(s)://host[:port][/prefix], e.g. http://127.0.0.1:2113`);
+  }
+  return { origin: parsed!.origin, prefix: parsed!.pathname.replace(/\/+$/, '') };
+};
+
 const unreachable = (origin: string, error: unknown) =>
   new UnavailableError(`cannot reach the Annals server at ${origin}: ${(error as Error).message}`, { cause: error });
 
 export const createTransport = (url: string, options: TransportOptions): Transport => {
-  const origin = new URL(url).origin;
+  const { origin, prefix } = checkServerUrl(url);
   const calls = new Pool(origin, { connections: options.connections ?? 64, keepAliveTimeout: 30_000 });
   const streams = new Pool(origin, { keepAliveTimeout: 30_000 });
   const authorization: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
@@ -44,7 +65,7 @@ export const createTransport = (url: string, options: TransportOptions): Transpo
     const headers: Record<string, string> = { ...authorization, accept: request.accept ?? 'application/json', ...request.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await pool.request({ origin, method: request.method, path: request.path, body: request.body, headers, signal: request.signal });
+      return await pool.request({ origin, method: request.method, path: `${prefix}${request.path}`, body: request.body, headers, signal: request.signal });
     } catch (error) {
       if (request.signal?.aborted) throw error;
       throw unreachable(origin, error);

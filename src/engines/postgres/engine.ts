@@ -51,7 +51,7 @@ import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
 import { migrate, schemaNames } from './migrations.js';
-import { isConnectionLost, isUnavailable, translateError } from './unavailable.js';
+import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
 
 export interface PostgresEngineOptions {
@@ -88,6 +88,7 @@ const stateOf = (revision: string, live: string, tombstoned: string): StreamStat
 });
 
 export const openPostgresEngine = async (options: PostgresEngineOptions): Promise<EngineCore> => {
+  checkPostgresUrl(options.url);
   const names = schemaNames(options.schema ?? 'annals');
   const { s } = names;
   const config: pg.PoolConfig = {

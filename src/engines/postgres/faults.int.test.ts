@@ -116,6 +116,23 @@ describe('postgres faults', { skip }, () => {
     assert.equal((await store.append('timeout-1', [{ type: 'After', data: {} }])).revision, 1);
   });
 
+  it('a url that is no PostgreSQL url, a missing database or role: invalid_argument saying what to fix, never the password', async () => {
+    const target = new URL(postgresTestUrl());
+    const cases: [string, RegExp][] = [
+      ['not a url', /the PostgreSQL url is 'not a url'; allowed: postgres:\/\/user\[:password\]@host\[:port\]\/database/],
+      ['127.0.0.1:5432/test', /allowed: postgres:\/\//],
+      ['http://user:secret@127.0.0.1/test', /'http:\/\/user:\*\*\*@127\.0\.0\.1\/test'/],
+      [Object.assign(new URL(target.href), { pathname: '/annals_no_such_database' }).href, /database "annals_no_such_database" does not exist; create it, or name another/],
+      [Object.assign(new URL(target.href), { username: 'annals_no_such_role' }).href, /role "annals_no_such_role" does not exist; check its user and password/],
+    ];
+    for (const [url, message] of cases) {
+      const error = await openPostgresEngine({ url, connectTimeoutMs: 2000 }).catch((e: unknown) => e);
+      assert.equal(codeOf(error), 'invalid_argument', `${url}: ${String(error)}`);
+      assert.match((error as Error).message, message);
+      assert.doesNotMatch((error as Error).message, /secret/);
+    }
+  });
+
   it('an unreachable server is unavailable', async () => {
     const error = await openPostgresEngine({ url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 1000 }).catch((e: unknown) => e);
     assert.equal(codeOf(error), 'unavailable', String(error));

@@ -4,7 +4,7 @@
  * (starting up, shutting down, out of connections), or a statement ran past its timeout.
  */
 import pg from 'pg';
-import { AnnalsError, UnavailableError } from '../../store/errors.js';
+import { AnnalsError, InvalidArgumentError, UnavailableError } from '../../store/errors.js';
 
 // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention: admin shutdown,
 // terminated backend, statement timeout), 58 (system error), plus lock_not_available.
@@ -28,9 +28,40 @@ export const isConnectionLost = (error: unknown): boolean => {
   return cause instanceof Error && /connection terminated|not queryable/i.test(cause.message);
 };
 
-/** `error` as an `UnavailableError` when it is one; anything else is returned as it is. */
+/**
+ * A PostgreSQL URL, checked before anything connects with it: a typo must not turn into a host lookup of
+ * part of it. Messages show the URL without its password.
+ */
+export const checkPostgresUrl = (url: unknown): URL => {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || !['postgres:', 'postgresql:'].includes(parsed.protocol)) {
+    const shown = typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url;
+    throw new InvalidArgumentError(`the PostgreSQL url is ${shown}; allowed: postgres://user[:password]@host[:port]/database`);
+  }
+  return parsed;
+};
+
+/** Failures that no retry can mend: the URL names a database or a role that the server does not have. */
+const configurationError = (error: unknown): AnnalsError | undefined => {
+  if (!(error instanceof pg.DatabaseError)) return undefined;
+  if (error.code === '3D000') return new InvalidArgumentError(`PostgreSQL says: ${error.message}; create it, or name another database in the url`);
+  if (error.code === '28000' || error.code === '28P01') {
+    return new InvalidArgumentError(`PostgreSQL refused the credentials of the url: ${error.message}; check its user and password`);
+  }
+  return undefined;
+};
+
+/** `error` as an `UnavailableError` or a configuration error when it is one; anything else is returned as it is. */
 export const translateError = (error: unknown, doing: string): unknown => {
-  if (error instanceof AnnalsError || !isUnavailable(error)) return error;
+  if (error instanceof AnnalsError) return error;
+  const configuration = configurationError(error);
+  if (configuration !== undefined) return configuration;
+  if (!isUnavailable(error)) return error;
   const reason = error instanceof Error ? error.message || error.name : String(error);
   return new UnavailableError(`PostgreSQL is unavailable while ${doing}: ${reason}`, { cause: error });
 };
