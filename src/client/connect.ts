@@ -116,7 +116,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     },
     subscribe(subscribeOptions = {}) {
       open();
-      const { stream, filter, from, signal } = checkSubscribeOptions(subscribeOptions);
+      const { stream, filter, from, signal, retry, onStatus, checkpoints } = checkSubscribeOptions(subscribeOptions);
       const path =
         stream === undefined
           ? `/subscribe/all${queryString({ from, ...filterParams(filter) })}`
@@ -125,7 +125,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       subscriptions.add(controller);
       controller.signal.addEventListener('abort', () => subscriptions.delete(controller), { once: true });
       signal?.addEventListener('abort', () => controller.abort(), { once: true });
-      return openSubscription(transport, path, controller);
+      return openSubscription(transport, path, controller, { retry, onStatus, checkpoints });
     },
     async getMetadata(stream) {
       open();

@@ -1,7 +1,8 @@
-/** A client subscription outlives its connection: it resumes where it was, and gives up when the server stays away. */
+/** A client subscription outlives its connection: it resumes where it was, retries as its policy says, and reports its state. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCaughtUp, isEvent, type SubscriptionMessage } from '../store/model.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isCaughtUp, isEvent, type SubscriptionMessage, type SubscriptionStatus } from '../store/model.js';
 import { openEventStore } from '../engines/open.js';
 import { createServer } from '../server/server.js';
 import { listenForTest } from '../server/testing/serve.js';
@@ -42,14 +43,47 @@ describe('client subscriptions', () => {
     await store.close();
   });
 
-  it('fail with unavailable when the server does not come back', async () => {
+  it('retry for as long as the policy says, start the count over after each reconnect, and report their state', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    const server = await createServer({ store, authenticator: undefined });
-    const client = connect(await listenForTest(server));
-    const messages = client.subscribe()[Symbol.asyncIterator]();
+    const serve = async (port = 0) => {
+      const server = await createServer({ store, authenticator: undefined, closeStore: false });
+      return { server, url: await listenForTest(server, port) };
+    };
+    const first = await serve();
+    const { url } = first;
+    let { server } = first;
+    const port = Number(new URL(url).port);
+    const client = connect(url);
+    const statuses: SubscriptionStatus[] = [];
+    // Each outage takes several attempts; together they take more than maxAttempts, so only a count that
+    // starts over after each reconnect lets the subscription outlive both.
+    const subscription = client.subscribe({ stream: 'quiet-1', retry: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 12 }, onStatus: (status) => statuses.push(status) });
+    const messages = subscription[Symbol.asyncIterator]();
     assert.ok(isCaughtUp((await messages.next()).value as SubscriptionMessage));
+    const next = messages.next();
+    for (let outage = 0; outage < 2; outage++) {
+      await server.close();
+      await sleep(300);
+      ({ server } = await serve(port));
+      while (statuses.at(-1)?.state !== 'connected') await sleep(10);
+    }
+    const attempts = statuses.filter((status) => status.state === 'reconnecting').map((status) => (status as { attempt: number }).attempt);
+    assert.ok(attempts.length > 12, `${attempts.length} attempts in all: ${JSON.stringify(statuses.map((status) => status.state))}`);
+    assert.equal(attempts.filter((attempt) => attempt === 1).length, 2, 'the count started over after the first reconnect');
+    assert.deepEqual(statuses.filter((status) => status.state === 'connected').length, 2);
+    await store.append('quiet-1', [{ type: 'E', data: 0 }]);
+    assert.equal(describeMessage((await next).value as SubscriptionMessage), 'quiet-1@0');
+
+    // A server that stays away: after maxAttempts failures in a row, unavailable, reported as failed.
+    const failing: string[] = [];
+    const impatient = client.subscribe({ from: 'end', retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 3 }, onStatus: (status) => failing.push(status.state) });
+    const impatientMessages = impatient[Symbol.asyncIterator]();
+    assert.ok(isCaughtUp((await impatientMessages.next()).value as SubscriptionMessage));
     await server.close();
-    await assert.rejects(messages.next(), { code: 'unavailable' });
+    await assert.rejects(impatientMessages.next(), { code: 'unavailable' });
+    assert.deepEqual(failing, ['reconnecting', 'reconnecting', 'reconnecting', 'failed']);
+    await subscription.close();
     await client.close();
+    await store.close();
   });
 });

@@ -1,28 +1,40 @@
 /**
  * A subscription over Server-Sent Events. When the connection drops, it reconnects with `Last-Event-ID`
- * (the position of the last event it delivered), so the caller sees neither a gap nor a repeat, and the
- * end of history only once. It gives up with `unavailable` when the server stays away.
+ * (the position of the last event, or checkpoint, it received), so the caller sees neither a gap nor a
+ * repeat, and the end of history only once. It tries again as the retry policy says (by default for as
+ * long as it is open), starting the count over after every successful reconnect, and reports each change
+ * of state to `onStatus`.
  */
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AnnalsError, UnavailableError } from '../store/errors.js';
-import type { Subscription, SubscriptionMessage } from '../store/model.js';
+import type { RetryPolicy, Subscription, SubscriptionMessage, SubscriptionStatus } from '../store/model.js';
 import { subscriptionOf } from '../store/reading.js';
+import { retryDelayMs } from '../store/subscriptions.js';
 import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
 import { errorFromProblem } from './problems.js';
 import type { Transport } from './transport.js';
 
-const reconnectDelaysMs = [50, 250, 1000, 2000];
+export interface SubscriptionOptions {
+  retry: Required<RetryPolicy>;
+  onStatus: ((status: SubscriptionStatus) => void) | undefined;
+  /** Yield `{ checkpoint }` for the server's `event: checkpoint` messages. */
+  checkpoints: boolean;
+}
 
 /** Runs until `controller` aborts (closing the subscription does that), or fails; it aborts it on the way out. */
-export const openSubscription = (transport: Transport, path: string, controller: AbortController): Subscription => {
+export const openSubscription = (transport: Transport, path: string, controller: AbortController, options: SubscriptionOptions): Subscription => {
+  const { retry, onStatus, checkpoints } = options;
   let lastEventId: string | undefined;
   let caughtUp = false;
+  let failures = 0;
 
-  async function* connection(): AsyncGenerator<SubscriptionMessage, 'ended'> {
+  async function* connection(): AsyncGenerator<SubscriptionMessage> {
     const headers: Record<string, string> = lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
     const { body } = await transport.open({ method: 'GET', path, accept: 'text/event-stream', headers, signal: controller.signal });
+    if (failures > 0) onStatus?.({ state: 'connected' });
+    failures = 0;
     const received: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (message) => received.push(message), maxBufferSize: 64 * 1024 * 1024 });
     const decoder = new StringDecoder('utf8');
@@ -34,36 +46,39 @@ export const openSubscription = (transport: Transport, path: string, controller:
           if (message.event === 'caught-up') {
             if (!caughtUp) yield { caughtUp: true };
             caughtUp = true;
-            continue;
+          } else if (message.event === 'checkpoint') {
+            lastEventId = message.id;
+            if (checkpoints && message.id !== undefined) yield { checkpoint: BigInt(message.id) };
+          } else {
+            const event = recordedFromJson(JSON.parse(message.data) as RecordedEventJson);
+            lastEventId = message.id;
+            yield event;
           }
-          const event = recordedFromJson(JSON.parse(message.data) as RecordedEventJson);
-          lastEventId = message.id;
-          yield event;
         }
       }
     } finally {
       body.destroy();
     }
-    return 'ended';
+    throw new UnavailableError('the server ended the subscription');
   }
 
   async function* messages(): AsyncGenerator<SubscriptionMessage> {
-    let failures = 0;
     try {
       while (!controller.signal.aborted) {
         try {
-          const delivered = lastEventId;
           yield* connection();
-          if (lastEventId !== delivered) failures = 0;
-        } catch (error) {
+        } catch (caught) {
           if (controller.signal.aborted) return;
-          if (error instanceof AnnalsError && error.code !== 'unavailable') throw error;
-          if (failures === reconnectDelaysMs.length) {
-            throw error instanceof AnnalsError ? error : new UnavailableError(`the subscription was cut off: ${(error as Error).message}`);
+          if (caught instanceof AnnalsError && caught.code !== 'unavailable') throw caught;
+          const error = caught instanceof AnnalsError ? caught : new UnavailableError(`the subscription was cut off: ${(caught as Error).message}`, { cause: caught });
+          if (failures >= retry.maxAttempts) {
+            onStatus?.({ state: 'failed', error });
+            throw error;
           }
+          const delayMs = retryDelayMs(retry, failures++);
+          onStatus?.({ state: 'reconnecting', attempt: failures, delayMs, error });
+          await sleep(delayMs, undefined, { signal: controller.signal }).catch(() => undefined);
         }
-        const delay = reconnectDelaysMs[Math.min(failures++, reconnectDelaysMs.length - 1)];
-        await sleep(delay, undefined, { signal: controller.signal }).catch(() => undefined);
       }
     } finally {
       controller.abort();

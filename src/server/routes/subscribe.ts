@@ -56,7 +56,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (a
     async (request, reply) => {
       const from = lastEventIdOf(request.headers['last-event-id']) ?? positionOrKeyword(request.query.from);
       const filter = narrowFilter(request.principal, filterOf(request.query));
-      return sendSubscription(request, reply, store.subscribe({ filter, from }), contextFor(request.principal));
+      return sendSubscription(request, reply, store.subscribe({ filter, from, checkpoints: true }), contextFor(request.principal));
     },
   );
 };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { EventStore } from '../event-store.js';
-import { isCaughtUp, isEvent, type RecordedEvent, type StreamMetadata, type SubscriptionMessage } from '../model.js';
+import { isCaughtUp, isCheckpoint, isEvent, type RecordedEvent, type StreamMetadata, type SubscriptionMessage } from '../model.js';
 import { collect, event, events, rejectsWith, rejectsWrongRevision, take, type OpenStore } from './harness.js';
 import { describeModelComparison } from './model-based.js';
 
@@ -529,6 +529,19 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await subscription.close();
         assert.equal(messages.length, 2550);
         for (let i = 1; i < messages.length; i++) assert.ok(messages[i]!.position > messages[i - 1]!.position);
+      });
+
+      test('with checkpoints, report the position examined while nothing matches', async (store) => {
+        const subscription = store.subscribe({ filter: { types: ['Rare'] }, checkpoints: true });
+        const iterator = subscription[Symbol.asyncIterator]();
+        assert.ok(isCaughtUp((await iterator.next()).value as SubscriptionMessage));
+        const { position } = await store.append('noise-1', events(3));
+        const message = (await iterator.next()).value as SubscriptionMessage;
+        assert.ok(isCheckpoint(message), describeMessage(message));
+        assert.equal(message.checkpoint, position);
+        await store.append('rare-1', [event('Rare')]);
+        assert.equal(describeMessage((await iterator.next()).value as SubscriptionMessage), 'rare-1@0');
+        await subscription.close();
       });
 
       test('of a tombstoned stream fail with stream_deleted', async (store) => {
