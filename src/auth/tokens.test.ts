@@ -37,6 +37,30 @@ describe('tokens', () => {
     assert.throws(() => auth.authenticate('service-token-0123'), { code: 'unauthenticated' });
   });
 
+  it('refuses an ambiguous configuration, naming the entries and never the secret', () => {
+    const file = join(dir, 'ambiguous.json');
+    const secret = 'shared-secret-0123456789';
+    const sha256 = createHash('sha256').update(secret).digest('hex');
+    const cases: [unknown[], unknown[], RegExp][] = [
+      [[{ name: 'a', role: 'reader', token: secret }, { name: 'b', role: 'admin', token: secret }], [], /token 'b' \(entry 1\) has the same secret as .*token 'a' \(entry 0\)/],
+      [[{ name: 'a', role: 'reader', token: secret }], [{ name: 'b', role: 'admin', sha256 }], /token 'b' \(entry 0\) has the same secret as ANNALS_TOKENS: token 'a'/],
+      [[{ name: 'a', role: 'reader', token: 'one-secret-0123456789' }, { name: 'a', role: 'writer', token: 'other-secret-0123456789' }], [], /token 'a' \(entry 1\) has the same name/],
+      [[{ name: 'a', role: 'reader', token: secret, streams: [''] }], [], /empty prefix in 'streams': to allow every stream, leave 'streams' out/],
+      [[{ name: 'a', role: 'reader', token: secret, streams: ['order-', 'order-'] }], [], /prefix 'order-' twice/],
+    ];
+    for (const [fromEnv, fromFile, message] of cases) {
+      writeFileSync(file, JSON.stringify({ tokens: fromFile }));
+      assert.throws(
+        () => loadTokens({ env: JSON.stringify(fromEnv), file, dataDir: dir }),
+        (error: Error) => {
+          assert.match(error.message, message);
+          assert.ok(!error.message.includes(secret) && !error.message.includes(sha256), 'no secret in the message');
+          return true;
+        },
+      );
+    }
+  });
+
   it('refuses a configuration that is not what it should be, saying where', () => {
     const bad = [
       ['not json', /ANNALS_TOKENS is not JSON/],

@@ -43,6 +43,36 @@ export interface Authenticator {
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
+/** A token entry and where it came from, to name it in messages without its secret. */
+interface SourcedEntry {
+  entry: TokenEntry;
+  where: string;
+}
+
+/**
+ * Refuses token configurations that do not say one thing: the same secret twice (which role would it
+ * have?), the same name twice (ACLs name tokens), an empty prefix (it would mean every stream: leave
+ * `streams` out instead) or a prefix listed twice.
+ */
+const checkUnambiguous = (entries: SourcedEntry[]): void => {
+  const bySecret = new Map<string, SourcedEntry>();
+  const byName = new Map<string, SourcedEntry>();
+  for (const sourced of entries) {
+    const { entry, where } = sourced;
+    const secret = entry.sha256 ?? digest(entry.token!).toString('hex');
+    const sameSecret = bySecret.get(secret);
+    if (sameSecret !== undefined) throw new Error(`${where} has the same secret as ${sameSecret.where}: give each token its own`);
+    bySecret.set(secret, sourced);
+    const sameName = byName.get(entry.name);
+    if (sameName !== undefined) throw new Error(`${where} has the same name as ${sameName.where}: names identify tokens in stream ACLs`);
+    byName.set(entry.name, sourced);
+    const prefixes = entry.streams ?? [];
+    if (prefixes.includes('')) throw new Error(`${where} lists an empty prefix in 'streams': to allow every stream, leave 'streams' out`);
+    const repeated = prefixes.find((prefix, index) => prefixes.indexOf(prefix) !== index);
+    if (repeated !== undefined) throw new Error(`${where} lists the prefix '${repeated}' twice in 'streams'`);
+  }
+};
+
 const parseTokens = (text: string, source: string): TokenEntry[] => {
   let parsed: unknown;
   try {
@@ -96,11 +126,14 @@ export interface TokenSources {
  * by accident.
  */
 export const loadTokens = ({ file, env, dataDir }: TokenSources): { entries: TokenEntry[]; created?: string } => {
-  const entries: TokenEntry[] = [];
-  if (env !== undefined && env.trim() !== '') entries.push(...parseTokens(env, 'ANNALS_TOKENS'));
+  const sourced: SourcedEntry[] = [];
+  const add = (source: string, parsed: TokenEntry[]) =>
+    parsed.forEach((entry, index) => sourced.push({ entry, where: `${source}: token '${entry.name}' (entry ${index})` }));
+  if (env !== undefined && env.trim() !== '') add('ANNALS_TOKENS', parseTokens(env, 'ANNALS_TOKENS'));
   const path = resolve(file ?? `${dataDir}/tokens.json`);
-  if (file !== undefined || existsSync(path)) entries.push(...parseTokens(readFileSync(path, 'utf8'), path));
-  if (entries.length > 0) return { entries };
+  if (file !== undefined || existsSync(path)) add(path, parseTokens(readFileSync(path, 'utf8'), path));
+  checkUnambiguous(sourced);
+  if (sourced.length > 0) return { entries: sourced.map(({ entry }) => entry) };
 
   const admin: TokenEntry = { name: 'admin', role: 'admin', token: randomBytes(32).toString('base64url') };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
