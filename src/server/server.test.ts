@@ -127,6 +127,18 @@ describe('server', () => {
     });
   });
 
+  describe('KurrentDB habits', () => {
+    it('reads the global log at /streams/$all as at /all', async () => {
+      const all = (await httpCall(url, 'GET', '/all?limit=3', { token: tokens.reader })).json();
+      const alias = await httpCall(url, 'GET', '/streams/$all?limit=3', { token: tokens.reader });
+      assert.equal(alias.status, 200, alias.text);
+      assert.deepEqual(alias.json(), all);
+      const encoded = await httpCall(url, 'GET', '/streams/%24all?limit=1', { token: tokens.reader });
+      assert.equal(encoded.status, 308);
+      assert.equal(encoded.headers.location, '../all?limit=1');
+    });
+  });
+
   describe('reads', () => {
     it('answers in JSON pages that link to the next one', async () => {
       const first = (await httpCall(url, 'GET', '/streams/order-1?limit=2', { token: tokens.reader })).json();

@@ -1,4 +1,7 @@
-/** The global log: `$all` reads, narrowed to the streams the caller's token may see. */
+/**
+ * The global log: `$all` reads, narrowed to the streams the caller's token may see. It answers at
+ * `/streams/$all` too, where users of KurrentDB look for it.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { narrowFilter } from '../../auth/access.js';
 import { filterOf, positionOrKeyword, type RouteContext } from '../context.js';
@@ -6,14 +9,15 @@ import { sendRead } from '../reads.js';
 import { AllReadQuery, EventPage, Problem } from '../schemas.js';
 
 export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, sizes, acls }) => {
-  app.get(
-    '/all',
+  for (const url of ['/all', '/streams/$all']) app.get(
+    url,
     {
       config: { access: 'reader' },
       schema: {
-        summary: 'Read the global log',
+        summary: url === '/all' ? 'Read the global log' : 'Read the global log (as at /all)',
         description: 'A JSON page with a `next` cursor, or every event as NDJSON with `Accept: application/x-ndjson`.',
         tags: ['all'],
+        hide: url !== '/all',
         querystring: AllReadQuery,
         response: { 200: EventPage, '4xx': Problem, '5xx': Problem },
       },

@@ -39,6 +39,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
     },
     async (request, reply) => {
       const { stream } = request.params;
+      // `/streams/%24all` (the router matches `/streams/$all` literally): relative, so it holds behind a prefix.
+      if (stream === '$all') return reply.redirect(`../all${request.url.slice(request.url.split('?')[0]!.length)}`, 308);
       const { direction = 'forwards', limit } = request.query;
       const from = revisionOrKeyword(request.query.from);
       return sendRead(
