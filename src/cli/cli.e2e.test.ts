@@ -148,6 +148,7 @@ describe('annals', () => {
       assert.match(refusedFlag.stderr, /--max-size .* is not a size/);
     }
     assert.match(run(['serve', '--max-size', '1MB', '--engine', 'memory', '--dev']).stderr, /the memory engine does not take one/);
+    assert.match(run(['serve', '--cors', 'https://admin.example.com/path', '--dev']).stderr, /is not an origin/);
   });
 
   it('serves without authentication with --dev, says so, and exits 0 on SIGTERM', async () => {

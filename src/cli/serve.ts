@@ -19,6 +19,7 @@ interface ServeOptions {
   durability: 'fsync' | 'os';
   tokens?: string;
   maxSize?: number;
+  cors?: string[];
   dev?: boolean;
   logLevel: string;
 }
@@ -26,6 +27,16 @@ interface ServeOptions {
 const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const sizeUnits: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
+
+/** Origins as browsers send them: scheme, host and port, no path. */
+export const parseOrigins = (text: string): string[] =>
+  text.split(',').map((origin) => {
+    const trimmed = origin.trim();
+    if (!URL.canParse(trimmed) || new URL(trimmed).origin !== trimmed) {
+      throw new CommanderError(`'${trimmed}' is not an origin: give scheme, host and port, e.g. https://admin.example.com`);
+    }
+    return trimmed;
+  });
 
 /** A size in bytes, or a number with a unit: `500MB`, `10GiB`, `1.5GB`. */
 export const parseSize = (text: string): number => {
@@ -72,7 +83,7 @@ const serve = async (options: ServeOptions, version: string) => {
   if (authenticator === undefined && !loopback.has(options.host)) log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
   const { open, where } = storeOptions(options);
   const store = await openEventStore(open);
-  const server = await createServer({ store, authenticator, logger: log, version });
+  const server = await createServer({ store, authenticator, logger: log, version, corsOrigins: options.cors });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -116,6 +127,11 @@ export const serveCommand = (version: string) =>
       new Option('--max-size <size>', 'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable (env ANNALS_MAX_SIZE)')
         .env('ANNALS_MAX_SIZE')
         .argParser(parseSize),
+    )
+    .addOption(
+      new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com (env ANNALS_CORS)')
+        .env('ANNALS_CORS')
+        .argParser(parseOrigins),
     )
     .option('--dev', 'turn authentication off (every caller is an admin)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))

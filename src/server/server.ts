@@ -5,7 +5,9 @@
  * store.
  */
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { EventStore } from '../store/event-store.js';
@@ -61,6 +63,11 @@ export interface ServerOptions {
   maxPageBytes?: number;
   /** Interval of heartbeats on subscriptions. Default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Origins whose browser pages may call the API (CORS), e.g. `['https://admin.example.com']`; none by
+   * default. Tokens still decide what a call may do: CORS only lets the browser send it.
+   */
+  corsOrigins?: string[];
   /** Close the store when the server closes. Default true. */
   closeStore?: boolean;
   version?: string;
@@ -115,6 +122,16 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   limitConnections(app, connectionLimits);
+  // Before authentication, so that a browser's preflight (which carries no token) is answered.
+  if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: options.corsOrigins,
+      allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'location'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      maxAge: 600,
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A route that forgets to say who may call it is for admins only.
@@ -145,9 +162,16 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
       security: [{ bearer: [] }],
     },
   });
+  // The interactive reference is public, as /openapi.json is: the routes it documents still need tokens.
+  await app.register(async (reference) => {
+    reference.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'public' };
+    });
+    await reference.register(swaggerUi, { routePrefix: '/docs' });
+  });
   await app.register(streamRoutes, context);
   await app.register(allRoutes, context);
   await app.register(subscribeRoutes, context);
-  await app.register(operationRoutes, { ...context, isClosing: () => closing });
+  await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version });
   return app;
 };

@@ -9,7 +9,10 @@ import { statsToJson } from '../../protocol/wire.js';
 const Status = Type.Object({ status: Type.String() });
 const readyTimeoutMs = 2000;
 
-export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosing: () => boolean }> = async (app, { store, metrics, isClosing }) => {
+export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosing: () => boolean; version: string | undefined }> = async (
+  app,
+  { store, metrics, isClosing, version },
+) => {
   app.get(
     '/health/live',
     { config: { access: 'public' }, schema: { summary: 'The process answers', tags: ['operations'], response: { 200: Status } } },
@@ -47,6 +50,19 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
     '/stats',
     { config: { access: 'server' }, schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } } },
     async () => statsToJson(await store.stats()),
+  );
+
+  app.get(
+    '/',
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'Where to go from here',
+        tags: ['operations'],
+        response: { 200: Type.Object({ name: Type.String(), version: Type.String(), docs: Type.String(), openapi: Type.String(), health: Type.String() }) },
+      },
+    },
+    async () => ({ name: 'Annals', version: version ?? '0', docs: 'docs/', openapi: 'openapi.json', health: 'health/ready' }),
   );
 
   app.get(
