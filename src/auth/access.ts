@@ -6,7 +6,8 @@
  */
 import { AccessDeniedError } from '../store/errors.js';
 import type { AllFilter } from '../store/model.js';
-import { roles, type Principal, type Role } from './tokens.js';
+import { roles, type Role } from '../store/model.js';
+import type { Principal } from './tokens.js';
 
 /** What a route needs: no token at all, a role, or an unrestricted token of any role. */
 export type Access = 'public' | Role | 'server';

@@ -8,10 +8,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { UnauthenticatedError } from '../store/errors.js';
+import { InvalidArgumentError, UnauthenticatedError } from '../store/errors.js';
 
-export const roles = ['reader', 'writer', 'admin'] as const;
-export type Role = (typeof roles)[number];
+import { roles, type Role } from '../store/model.js';
 
 const TokenEntry = Type.Object(
   {
@@ -109,6 +108,19 @@ export const createAuthenticator = (entries: TokenEntry[]): Authenticator => {
       return found;
     },
   };
+};
+
+/**
+ * A new token and its entry for a token file: the file keeps only the SHA-256 digest, so whoever reads it
+ * cannot call the server; the token itself goes to its user, once.
+ */
+export const newToken = (principal: { name: string; role: Role; streams?: string[] | undefined }): { token: string; entry: TokenEntry } => {
+  const token = randomBytes(32).toString('base64url');
+  const entry: TokenEntry = { name: principal.name, role: principal.role, ...(principal.streams === undefined ? {} : { streams: principal.streams }), sha256: digest(token).toString('hex') };
+  const problem = Value.Errors(TokenEntry, entry).First();
+  if (problem) throw new InvalidArgumentError(`the token entry is not valid: ${problem.path} ${problem.message}`);
+  checkUnambiguous([{ entry, where: `token '${entry.name}'` }]);
+  return { token, entry };
 };
 
 export interface TokenSources {

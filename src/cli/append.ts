@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from '../store/errors.js';
-import type { EventInput, ExpectedRevision } from '../store/model.js';
+import type { EventInput } from '../store/model.js';
+import { expectedRevisionOf } from '../protocol/wire.js';
 import { clientCommand, printLine, withClient, type ConnectionOptions } from './options.js';
 
 interface AppendOptions extends ConnectionOptions {
@@ -18,9 +19,6 @@ const parseJson = (what: string, text: string): unknown => {
     throw new InvalidArgumentError(`${what} is not JSON: ${text.slice(0, 80)}`);
   }
 };
-
-const expectedOf = (value: string | undefined): ExpectedRevision | undefined =>
-  value === undefined ? undefined : /^[0-9]+$/.test(value) ? Number(value) : (value as ExpectedRevision);
 
 const eventsFromStdin = async (): Promise<EventInput[]> => {
   const events: EventInput[] = [];
@@ -57,7 +55,7 @@ Examples:
               } as EventInput,
             ];
       await withClient(options, async (store) => {
-        const result = await store.append(stream, events, { expectedRevision: expectedOf(options.expectedRevision) });
+        const result = await store.append(stream, events, { expectedRevision: expectedRevisionOf(options.expectedRevision) });
         printLine({ revision: result.revision, position: String(result.position) });
       });
     });

@@ -1,7 +1,8 @@
 /** The `annals` command as users run it: a real process serving real HTTP, and the client commands against it. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ describe('annals', () => {
   it('explains itself and each command with --help', () => {
     const top = run(['--help']);
     assert.equal(top.status, 0);
-    for (const command of ['serve', 'append', 'read', 'tail', 'stats']) {
+    for (const command of ['serve', 'append', 'read', 'tail', 'stats', 'streams', 'delete', 'metadata', 'tokens']) {
       assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
       const help = run([command, '--help']);
       assert.equal(help.status, 0, command);
@@ -115,6 +116,41 @@ describe('annals', () => {
       assert.equal(JSON.parse(printed).data, 7);
     });
 
+    it('lists streams, reads and sets metadata, deletes, and answers a read of an absent stream with an error', () => {
+      assert.equal(client(['append', 'cart-1', '--type', 'Added']).status, 0);
+      assert.equal(client(['append', 'cart-2', '--type', 'Added']).status, 0);
+      const listed = client(['streams', '--prefix', 'cart-']).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(listed.map((info) => info.stream), ['cart-1', 'cart-2']);
+      const set = client(['metadata', 'cart-1', '--set', '{"maxCount":5,"custom":{"owner":"shop"}}']);
+      assert.equal(set.status, 0, set.stderr);
+      assert.deepEqual(JSON.parse(client(['metadata', 'cart-1']).stdout), { maxCount: 5, custom: { owner: 'shop' } });
+      assert.equal(client(['delete', 'cart-2']).status, 0);
+      assert.equal(JSON.parse(client(['streams', '--prefix', 'cart-2']).stdout).deleted, 'soft');
+      assert.equal(client(['delete', 'cart-1', '--hard']).status, 0);
+      const absent = client(['read', 'never-written']);
+      assert.equal(absent.status, 1);
+      assert.match(absent.stderr, /^error not_found: stream 'never-written' does not exist/);
+      const filtered = client(['read', 'order-1', '--types', 'Placed']);
+      assert.equal(filtered.status, 1);
+      assert.match(filtered.stderr, /--types filters \$all; a stream is read whole/);
+      assert.match(client(['read', '$all', '--limit', 'ten']).stderr, /--limit is 'ten'; allowed: a positive integer/);
+    });
+
+    it('ends quietly when the pipe closes early, and stops tail after --limit events', () => {
+      const piped = spawnSync('sh', ['-c', `node --import tsx src/cli/main.ts read '$all' --url ${url} --token ${token} | head -1`], { cwd: root, encoding: 'utf8' });
+      assert.equal(piped.status, 0);
+      assert.equal(piped.stdout.trim().split('\n').length, 1);
+      assert.doesNotMatch(piped.stderr, /EPIPE|Error/);
+      const tail = client(['tail', '$all', '--from', 'start', '--limit', '2']);
+      assert.equal(tail.status, 0, tail.stderr);
+      assert.equal(tail.stdout.trim().split('\n').length, 2);
+    });
+
+    it('says which flag or variable mends a refusal', () => {
+      assert.match(run(['stats', '--url', url]).stderr, /give a token with --token or ANNALS_TOKEN/);
+      assert.match(run(['stats', '--url', 'http://127.0.0.1:1']).stderr, /is the server running at http:\/\/127\.0\.0\.1:1\? set --url or ANNALS_URL/);
+    });
+
     it('refuses a second server on the same data directory with a clear message', async () => {
       const second = await serve(['--port', String(await freePort()), '--data', data]);
       const [code] = await second.exited;
@@ -149,6 +185,28 @@ describe('annals', () => {
     }
     assert.match(run(['serve', '--max-size', '1MB', '--engine', 'memory', '--dev']).stderr, /the memory engine does not take one/);
     assert.match(run(['serve', '--cors', 'https://admin.example.com/path', '--dev']).stderr, /is not an origin/);
+  });
+
+  it('makes tokens: the file entry with its digest on stdout, the token once on stderr', () => {
+    const made = run(['tokens', 'create', '--name', 'billing', '--role', 'writer', '--streams', 'invoice-,payment-']);
+    assert.equal(made.status, 0, made.stderr);
+    const entry = JSON.parse(made.stdout);
+    const token = /token \(shown once; the file keeps only its digest\): (\S+)/.exec(made.stderr)![1]!;
+    assert.deepEqual(entry, { name: 'billing', role: 'writer', streams: ['invoice-', 'payment-'], sha256: createHash('sha256').update(token).digest('hex') });
+    assert.match(run(['tokens', 'create', '--name', 'x', '--role', 'root']).stderr, /Allowed choices are reader, writer, admin/);
+    assert.match(run(['tokens', 'create', '--name', 'x', '--role', 'reader', '--streams', 'a-,']).stderr, /empty prefix/);
+  });
+
+  it('creates nothing when it fails to start', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const data = join(dir, 'never');
+    const failed = run(['serve', '--port', String((blocker.address() as { port: number }).port), '--data', data]);
+    blocker.close();
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /EADDRINUSE/);
+    assert.equal(existsSync(data), false, 'no data folder, database or token file');
+    assert.match(run(['serve', '--port', '70000']).stderr, /'70000' is not a port/);
   });
 
   it('serves without authentication with --dev, says so, and exits 0 on SIGTERM', async () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `annals` command: `serve` runs the server; `append`, `read`, `tail` and `stats` talk to one. */
+/** The `annals` command: `serve` runs the server, `tokens` makes tokens for it, and the rest talk to one. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { AnnalsError } from '../store/errors.js';
@@ -8,6 +8,10 @@ import { readCommand } from './read.js';
 import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
+import { deleteCommand } from './delete.js';
+import { metadataCommand } from './metadata.js';
+import { streamsCommand } from './streams.js';
+import { tokensCommand } from './tokens.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,7 +22,17 @@ const program = new Command('annals')
   .addCommand(appendCommand())
   .addCommand(readCommand())
   .addCommand(tailCommand())
-  .addCommand(statsCommand());
+  .addCommand(statsCommand())
+  .addCommand(streamsCommand())
+  .addCommand(deleteCommand())
+  .addCommand(metadataCommand())
+  .addCommand(tokensCommand());
+
+// `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 try {
   await program.parseAsync();

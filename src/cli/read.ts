@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../store/model.js';
 import { recordedToJson } from '../protocol/wire.js';
-import { allStream, clientCommand, filterOf, filterOptions, fromOf, printLine, withClient, type ConnectionOptions } from './options.js';
+import { NotFoundError } from '../store/errors.js';
+import { allStream, clientCommand, filterOf, filterOptions, fromOf, printLine, countOf, refuseFiltersOnStream, withClient, type ConnectionOptions } from './options.js';
 
 interface ReadOptions extends ConnectionOptions {
   from?: string;
@@ -11,7 +12,6 @@ interface ReadOptions extends ConnectionOptions {
   category?: string;
 }
 
-const limitOf = (limit: string | undefined) => (limit === undefined ? undefined : Number(limit));
 
 export const readCommand = () =>
   filterOptions(
@@ -26,13 +26,21 @@ Filters apply to ${allStream} only. Examples:
   annals read order-42
   annals read '${allStream}' --category order --limit 100`)
     .action(async (stream: string, options: ReadOptions) => {
+      refuseFiltersOnStream(stream, options);
       const direction = options.backwards ? ('backwards' as const) : ('forwards' as const);
-      const limit = limitOf(options.limit);
+      const limit = countOf('--limit', options.limit);
       await withClient(options, async (store) => {
         const events: AsyncIterable<RecordedEvent> =
           stream === allStream
             ? store.iterateAll({ from: fromOf(options.from, true), direction, limit, filter: filterOf(options) })
             : store.iterateStream(stream, { from: fromOf(options.from, false), direction, limit });
-        for await (const event of events) printLine(recordedToJson(event));
+        let read = 0;
+        for await (const event of events) {
+          printLine(recordedToJson(event));
+          read++;
+        }
+        if (read === 0 && stream !== allStream && (await store.readStream(stream, { direction: 'backwards', limit: 1 })).length === 0) {
+          throw new NotFoundError(`stream '${stream}' does not exist (or was deleted)`);
+        }
       });
     });

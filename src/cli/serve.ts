@@ -2,6 +2,7 @@
  * `annals serve`: opens the store, loads the tokens (creating an admin token on a first start), serves
  * HTTP, and shuts down cleanly on SIGINT or SIGTERM (a second signal exits at once).
  */
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError as CommanderError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -78,12 +79,28 @@ const authenticatorOf = (options: ServeOptions, log: Logger): Authenticator | un
 };
 
 const serve = async (options: ServeOptions, version: string) => {
-  const log = pino({ level: options.logLevel, base: { service: 'annals' } });
-  const authenticator = authenticatorOf(options, log);
-  if (authenticator === undefined && !loopback.has(options.host)) log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
+  // Readable lines for a person at a terminal, JSON lines for everything that collects logs.
+  const log = pino({ level: options.logLevel, base: { service: 'annals' } }, process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined);
   const { open, where } = storeOptions(options);
-  const store = await openEventStore(open);
-  const server = await createServer({ store, authenticator, logger: log, version, corsOrigins: options.cors });
+  // A server that fails to start leaves nothing behind: what it created on the way is removed.
+  const dataDir = resolve(options.data);
+  const inData = (...names: string[]) => names.map((name) => join(dataDir, name));
+  const created = existsSync(dataDir)
+    ? [...(existsSync(join(dataDir, 'annals.db')) ? [] : inData('annals.db', 'annals.db-wal', 'annals.db-shm')), ...(existsSync(join(dataDir, 'tokens.json')) ? [] : inData('tokens.json'))]
+    : [dataDir];
+  const removeWhatWasCreated = () => {
+    for (const path of created) rmSync(path, { recursive: true, force: true });
+  };
+  let server: Awaited<ReturnType<typeof createServer>>;
+  try {
+    const authenticator = authenticatorOf(options, log);
+    if (authenticator === undefined && !loopback.has(options.host)) log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
+    const store = await openEventStore(open);
+    server = await createServer({ store, authenticator, logger: log, version, corsOrigins: options.cors });
+  } catch (error) {
+    removeWhatWasCreated();
+    throw error;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -103,6 +120,7 @@ const serve = async (options: ServeOptions, version: string) => {
     await server.listen({ port: Number(options.port), host: options.host });
   } catch (error) {
     await server.close();
+    removeWhatWasCreated();
     throw error;
   }
   const address = server.server.address();
@@ -112,27 +130,29 @@ const serve = async (options: ServeOptions, version: string) => {
   process.stderr.write(`Annals ${version} listening on ${url} (engine ${options.engine}: ${where})\n`);
 };
 
+/** A port number, 0 for any free one. */
+export const parsePort = (text: string): string => {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new CommanderError(`'${text}' is not a port: give 0 to 65535`);
+  return text;
+};
+
 export const serveCommand = (version: string) =>
   new Command('serve')
     .description('run the Annals server')
-    .option('--port <port>', 'port to listen on (0: any free port)', process.env.ANNALS_PORT ?? '2113')
-    .option('--host <host>', 'address to bind; loopback unless told otherwise', process.env.ANNALS_HOST ?? '127.0.0.1')
-    .option('--data <dir>', 'data directory: the SQLite file and the first-start tokens', process.env.ANNALS_DATA ?? './data')
-    .addOption(new Option('--engine <engine>', 'storage engine').choices(['sqlite', 'postgres', 'memory']).default(process.env.ANNALS_ENGINE ?? 'sqlite'))
-    .option('--pg-url <url>', 'PostgreSQL connection URL (env ANNALS_PG_URL)', process.env.ANNALS_PG_URL)
-    .option('--pg-schema <name>', 'PostgreSQL schema of the store', 'annals')
-    .addOption(new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)').choices(['fsync', 'os']).default('fsync'))
-    .option('--tokens <file>', 'token file (JSON); also env ANNALS_TOKENS; default <data>/tokens.json')
-    .addOption(
-      new Option('--max-size <size>', 'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable (env ANNALS_MAX_SIZE)')
-        .env('ANNALS_MAX_SIZE')
-        .argParser(parseSize),
-    )
-    .addOption(
-      new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com (env ANNALS_CORS)')
-        .env('ANNALS_CORS')
-        .argParser(parseOrigins),
-    )
+    .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('ANNALS_PORT').default('2113').argParser(parsePort))
+    .addOption(new Option('--host <host>', 'address to bind; loopback unless told otherwise').env('ANNALS_HOST').default('127.0.0.1'))
+    .addOption(new Option('--data <dir>', 'data directory: the SQLite file and the first-start tokens').env('ANNALS_DATA').default('./data'))
+    .addOption(new Option('--engine <engine>', 'storage engine').choices(['sqlite', 'postgres', 'memory']).env('ANNALS_ENGINE').default('sqlite'))
+    .addOption(new Option('--pg-url <url>', 'PostgreSQL connection URL').env('ANNALS_PG_URL'))
+    .addOption(new Option('--pg-schema <name>', 'PostgreSQL schema of the store').env('ANNALS_PG_SCHEMA').default('annals'))
+    .addOption(new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)').choices(['fsync', 'os']).env('ANNALS_DURABILITY').default('fsync'))
+    .option('--tokens <file>', 'token file (JSON); tokens may also come as the same JSON in ANNALS_TOKENS; default <data>/tokens.json')
+    .addOption(new Option('--max-size <size>', 'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable').env('ANNALS_MAX_SIZE').argParser(parseSize))
+    .addOption(new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com').env('ANNALS_CORS').argParser(parseOrigins))
     .option('--dev', 'turn authentication off (every caller is an admin)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).env('ANNALS_LOG_LEVEL').default('info'))
+    .addHelpText('after', `
+Logs are JSON lines (pino), readable ones on a terminal. Examples:
+  annals serve                                   # SQLite in ./data, on http://127.0.0.1:2113
+  annals serve --engine postgres --pg-url postgres://app@db:5432/app --host 0.0.0.0`)
     .action((options: ServeOptions) => serve(options, version));

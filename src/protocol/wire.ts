@@ -2,7 +2,7 @@
  * How the HTTP API spells the model: positions as strings of decimal digits (JSON numbers lose precision
  * above 2^53), times as ISO 8601. Shared by the server and the client; it imports nothing of HTTP.
  */
-import type { AppendResult, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
+import type { AppendResult, ExpectedRevision, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
 
 export interface RecordedEventJson {
   id: string;
@@ -52,6 +52,10 @@ export interface StreamListJson {
   /** Pass as `after` for the next page. */
   next?: string;
 }
+
+/** An expected revision as text (a query value, a flag): a revision number, or its keyword. */
+export const expectedRevisionOf = (value: string | undefined): ExpectedRevision | undefined =>
+  value === undefined ? undefined : /^[0-9]+$/.test(value) ? Number(value) : (value as ExpectedRevision);
 
 export const ndjsonType = 'application/x-ndjson';
 export const problemType = 'application/problem+json';

@@ -1,5 +1,4 @@
 import type { EventStore } from '../store/event-store.js';
-import type { ExpectedRevision } from '../store/model.js';
 import type { StreamAcls } from '../auth/stream-acl.js';
 import type { Metrics } from './metrics.js';
 import type { PageSizes } from './reads.js';
@@ -21,9 +20,6 @@ export const revisionOrKeyword = (value: string | undefined) =>
 
 export const positionOrKeyword = (value: string | undefined) =>
   value === undefined || value === 'start' || value === 'end' ? value : BigInt(value);
-
-export const expectedRevisionOf = (value: string | undefined): ExpectedRevision | undefined =>
-  value === undefined ? undefined : /^[0-9]+$/.test(value) ? Number(value) : (value as ExpectedRevision);
 
 const listOf = (value: string | string[] | undefined) => (value === undefined || Array.isArray(value) ? value : [value]);
 

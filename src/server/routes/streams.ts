@@ -2,10 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../context.js';
-import { expectedRevisionOf, revisionOrKeyword } from '../context.js';
+import { revisionOrKeyword } from '../context.js';
 import { sendRead } from '../reads.js';
 import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamList, StreamListQuery, StreamParams, StreamReadQuery } from '../schemas.js';
-import { appendResultToJson, streamInfoToJson } from '../../protocol/wire.js';
+import { appendResultToJson, expectedRevisionOf, streamInfoToJson } from '../../protocol/wire.js';
 import { covers, narrowPrefix } from '../../auth/access.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
