@@ -26,7 +26,7 @@ export interface Request {
 export interface Transport {
   /** A call whose answer is read whole: its JSON, `undefined` for 204, or the error it means. */
   call<T>(request: Request): Promise<T>;
-  /** A long response: its body as a stream, or the error it means; `undefined` for an absent stream. */
+  /** A long response: its body as a stream, or the error it means (`StreamNotFoundError` for an absent stream). */
   open(request: Request): Promise<{ status: number; body: Readable }>;
   close(): Promise<void>;
 }
