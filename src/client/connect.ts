@@ -4,20 +4,10 @@
  * store; the server checks again and enforces its limits. Ids of new events are generated here, so an
  * append retried after a lost answer is recognised by the server as the same append.
  */
-import { UnavailableError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { AllFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
-import {
-  checkAllQuery,
-  checkListStreamsOptions,
-  checkExpectedRevision,
-  checkStreamMetadata,
-  checkStreamName,
-  checkStreamQuery,
-  checkSubscribeOptions,
-  checkWritableStream,
-  prepareEvents,
-} from '../store/validate.js';
+import type { AllFilter, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
+import { maxPosition, type AllQuery, type StreamQuery } from '../store/validate.js';
+import { wrapStore, type StoreCore } from '../store/wrap-store.js';
 import {
   appendResultFromJson,
   ndjsonType,
@@ -29,7 +19,7 @@ import {
 } from '../protocol/wire.js';
 import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
-import { openSubscription } from './subscription.js';
+import { subscriptionMessages } from './subscription.js';
 import { createTransport, type TransportOptions } from './transport.js';
 
 export type ConnectOptions = TransportOptions;
@@ -57,13 +47,22 @@ const collect = async (events: AsyncIterable<RecordedEvent>) => {
   return all;
 };
 
+/** A checked stream query as the HTTP API spells it: the end and "no limit" are left to the server's defaults. */
+const streamQueryParams = ({ from, direction, limit }: StreamQuery) => ({
+  from: from === Number.MAX_SAFE_INTEGER ? 'end' : from,
+  direction,
+  limit: limit === Number.MAX_SAFE_INTEGER ? undefined : limit,
+});
+
+const allQueryParams = ({ from, direction, limit, filter }: AllQuery) => ({
+  from: from === maxPosition ? 'end' : from,
+  direction,
+  limit: limit === Number.MAX_SAFE_INTEGER ? undefined : limit,
+  ...filterParams(filter),
+});
+
 export const connect = (url: string, options: ConnectOptions = {}): EventStore => {
   const transport = createTransport(url, options);
-  const subscriptions = new Set<AbortController>();
-  let closed = false;
-  const open = () => {
-    if (closed) throw new UnavailableError('the event store is closed');
-  };
 
   /** An NDJSON read; an absent stream reads as no events. */
   async function* readLines(path: string): AsyncGenerator<RecordedEvent> {
@@ -76,64 +75,35 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     }
     yield* ndjsonEvents(body);
   }
+  const streamLines = (stream: string, query: StreamQuery) => readLines(`${streamPath(stream)}${queryString(streamQueryParams(query))}`);
+  const allLines = (query: AllQuery) => readLines(`/all${queryString(allQueryParams(query))}`);
 
-  const streamReadPath = (stream: string, options: ReadStreamOptions | undefined) => {
-    open();
-    checkStreamQuery(options);
-    const { from, direction, limit } = options ?? {};
-    return `${streamPath(checkStreamName(stream))}${queryString({ from, direction, limit })}`;
-  };
-
-  const allReadPath = (options: ReadAllOptions | undefined) => {
-    open();
-    const { filter } = checkAllQuery(options);
-    const { from, direction, limit } = options ?? {};
-    return `/all${queryString({ from, direction, limit, ...filterParams(filter) })}`;
-  };
-
-  return {
-    async append(stream, events, appendOptions) {
-      open();
-      const name = checkWritableStream(stream);
-      const expected = checkExpectedRevision(appendOptions?.expectedRevision);
-      const prepared = prepareEvents(events, unbounded);
-      const body = `{"expectedRevision":${JSON.stringify(expected)},"events":[${prepared
+  const core: StoreCore = {
+    async append(stream, events, expected) {
+      const body = `{"expectedRevision":${JSON.stringify(expected)},"events":[${events
         .map((event) => `{"id":"${event.id}","type":${JSON.stringify(event.type)},"data":${event.data}${event.metadata === null ? '' : `,"metadata":${event.metadata}`}}`)
         .join(',')}]}`;
-      return appendResultFromJson(await transport.call<AppendResultJson>({ method: 'POST', path: streamPath(name), body }));
+      return appendResultFromJson(await transport.call<AppendResultJson>({ method: 'POST', path: streamPath(stream), body }));
     },
-    async readStream(stream, readOptions) {
-      return collect(readLines(streamReadPath(stream, readOptions)));
-    },
-    async readAll(readOptions) {
-      return collect(readLines(allReadPath(readOptions)));
-    },
-    iterateStream(stream, readOptions) {
-      return readLines(streamReadPath(stream, readOptions));
-    },
-    iterateAll(readOptions) {
-      return readLines(allReadPath(readOptions));
-    },
-    subscribe(subscribeOptions = {}) {
-      open();
-      const { stream, filter, from, signal, retry, onStatus, checkpoints } = checkSubscribeOptions(subscribeOptions);
+    readStream: (stream, query) => collect(streamLines(stream, query)),
+    readAll: (query) => collect(allLines(query)),
+    iterateStream: streamLines,
+    iterateAll: allLines,
+    subscribe({ stream, filter, from, retry, onStatus, checkpoints }, signal) {
       const path =
         stream === undefined
           ? `/subscribe/all${queryString({ from, ...filterParams(filter) })}`
           : `/subscribe/streams/${encodeURIComponent(stream)}${queryString({ from })}`;
-      const controller = new AbortController();
-      subscriptions.add(controller);
-      controller.signal.addEventListener('abort', () => subscriptions.delete(controller), { once: true });
-      signal?.addEventListener('abort', () => controller.abort(), { once: true });
-      return openSubscription(transport, path, controller, { retry, onStatus, checkpoints });
+      return subscriptionMessages(transport, path, signal, { retry, onStatus, checkpoints });
     },
-    async getMetadata(stream) {
-      open();
-      return transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(checkStreamName(stream))}/metadata` });
+    getMetadata: (stream) => transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(stream)}/metadata` }),
+    async setMetadata(stream, metadata) {
+      await transport.call({ method: 'PUT', path: `${streamPath(stream)}/metadata`, body: JSON.stringify(metadata) });
     },
-    async listStreams(listOptions) {
-      open();
-      const { prefix, after, limit } = checkListStreamsOptions(listOptions);
+    async deleteStream(stream, expectedRevision, hard) {
+      await transport.call({ method: 'DELETE', path: `${streamPath(stream)}${queryString({ expectedRevision, hard: hard ? 'true' : undefined })}` });
+    },
+    async listStreams({ prefix, after, limit }) {
       const listed: StreamInfo[] = [];
       // The server leaves out streams the token may not read, so a page may hold fewer than asked.
       for (let cursor = after; listed.length < limit; ) {
@@ -144,34 +114,9 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       }
       return listed;
     },
-    async readAcls() {
-      open();
-      return new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' })));
-    },
-    async setMetadata(stream, metadata) {
-      open();
-      const body = JSON.stringify(checkStreamMetadata(metadata));
-      await transport.call({ method: 'PUT', path: `${streamPath(checkWritableStream(stream))}/metadata`, body });
-    },
-    async deleteStream(stream, deleteOptions) {
-      open();
-      const expectedRevision = checkExpectedRevision(deleteOptions?.expectedRevision);
-      await transport.call({ method: 'DELETE', path: `${streamPath(checkWritableStream(stream))}${queryString({ expectedRevision })}` });
-    },
-    async tombstoneStream(stream, deleteOptions) {
-      open();
-      const expectedRevision = checkExpectedRevision(deleteOptions?.expectedRevision);
-      await transport.call({ method: 'DELETE', path: `${streamPath(checkWritableStream(stream))}${queryString({ expectedRevision, hard: 'true' })}` });
-    },
-    async stats() {
-      open();
-      return statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' }));
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const controller of subscriptions) controller.abort();
-      await transport.close();
-    },
+    readAcls: async () => new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' }))),
+    stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
+    close: () => transport.close(),
   };
+  return wrapStore(core, unbounded);
 };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isCaughtUp, isEvent, type SubscriptionMessage, type SubscriptionStatus } from '../store/model.js';
+import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../engines/open.js';
 import { createServer } from '../server/server.js';
 import { listenForTest } from '../server/testing/serve.js';
@@ -10,13 +11,16 @@ import { connect } from './connect.js';
 
 const describeMessage = (message: SubscriptionMessage) => (isEvent(message) ? `${message.stream}@${message.revision}` : isCaughtUp(message) ? 'caught-up' : 'checkpoint');
 
+/** A server on `store` (which outlives it), on `port` or any free one. */
+const serveStore = async (store: EventStore, port = 0) => {
+  const server = await createServer({ store, authenticator: undefined, closeStore: false });
+  return { server, url: await listenForTest(server, port) };
+};
+
 describe('client subscriptions', () => {
   it('resume after a server restart with no gap, no repeat and one caught-up', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    const serve = async (port = 0) => {
-      const server = await createServer({ store, authenticator: undefined, closeStore: false });
-      return { server, url: await listenForTest(server, port) };
-    };
+    const serve = (port = 0) => serveStore(store, port);
     const first = await serve();
     const { url } = first;
     let { server } = first;
@@ -45,10 +49,7 @@ describe('client subscriptions', () => {
 
   it('retry for as long as the policy says, start the count over after each reconnect, and report their state', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    const serve = async (port = 0) => {
-      const server = await createServer({ store, authenticator: undefined, closeStore: false });
-      return { server, url: await listenForTest(server, port) };
-    };
+    const serve = (port = 0) => serveStore(store, port);
     const first = await serve();
     const { url } = first;
     let { server } = first;

@@ -6,12 +6,10 @@
  * of state to `onStatus`.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AnnalsError, UnavailableError } from '../store/errors.js';
-import type { RetryPolicy, Subscription, SubscriptionMessage, SubscriptionStatus } from '../store/model.js';
-import { subscriptionOf } from '../store/reading.js';
-import { retryDelayMs } from '../store/subscriptions.js';
+import type { RetryPolicy, SubscriptionMessage, SubscriptionStatus } from '../store/model.js';
+import { createRetries } from '../store/retries.js';
 import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
 import { errorFromProblem } from './problems.js';
 import type { Transport } from './transport.js';
@@ -23,18 +21,17 @@ export interface SubscriptionOptions {
   checkpoints: boolean;
 }
 
-/** Runs until `controller` aborts (closing the subscription does that), or fails; it aborts it on the way out. */
-export const openSubscription = (transport: Transport, path: string, controller: AbortController, options: SubscriptionOptions): Subscription => {
+/** The messages of a subscription, until `signal` aborts (closing the subscription does that) or it fails. */
+export async function* subscriptionMessages(transport: Transport, path: string, signal: AbortSignal, options: SubscriptionOptions): AsyncGenerator<SubscriptionMessage> {
   const { retry, onStatus, checkpoints } = options;
   let lastEventId: string | undefined;
   let caughtUp = false;
-  let failures = 0;
+  const retries = createRetries(retry, onStatus, signal);
 
   async function* connection(): AsyncGenerator<SubscriptionMessage> {
     const headers: Record<string, string> = lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
-    const { body } = await transport.open({ method: 'GET', path, accept: 'text/event-stream', headers, signal: controller.signal });
-    if (failures > 0) onStatus?.({ state: 'connected' });
-    failures = 0;
+    const { body } = await transport.open({ method: 'GET', path, accept: 'text/event-stream', headers, signal: signal });
+    retries.succeeded();
     const received: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (message) => received.push(message), maxBufferSize: 64 * 1024 * 1024 });
     const decoder = new StringDecoder('utf8');
@@ -62,28 +59,13 @@ export const openSubscription = (transport: Transport, path: string, controller:
     throw new UnavailableError('the server ended the subscription');
   }
 
-  async function* messages(): AsyncGenerator<SubscriptionMessage> {
+  while (!signal.aborted) {
     try {
-      while (!controller.signal.aborted) {
-        try {
-          yield* connection();
-        } catch (caught) {
-          if (controller.signal.aborted) return;
-          if (caught instanceof AnnalsError && caught.code !== 'unavailable') throw caught;
-          const error = caught instanceof AnnalsError ? caught : new UnavailableError(`the subscription was cut off: ${(caught as Error).message}`, { cause: caught });
-          if (failures >= retry.maxAttempts) {
-            onStatus?.({ state: 'failed', error });
-            throw error;
-          }
-          const delayMs = retryDelayMs(retry, failures++);
-          onStatus?.({ state: 'reconnecting', attempt: failures, delayMs, error });
-          await sleep(delayMs, undefined, { signal: controller.signal }).catch(() => undefined);
-        }
-      }
-    } finally {
-      controller.abort();
+      yield* connection();
+    } catch (caught) {
+      if (signal.aborted) return;
+      if (caught instanceof AnnalsError && caught.code !== 'unavailable') throw caught;
+      await retries.failed(caught instanceof UnavailableError ? caught : new UnavailableError(`the subscription was cut off: ${(caught as Error).message}`, { cause: caught }));
     }
   }
-
-  return subscriptionOf(messages(), controller);
-};
+}

@@ -11,11 +11,11 @@
  * - A slow subscriber holds at most one page of live events; beyond that it lets go of the tail and reads
  *   the log at its own pace.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeFeed } from './change-feed.js';
 import { UnavailableError } from './errors.js';
 import type { LiveTail, TailListener } from './live-tail.js';
 import type { AllFilter, RecordedEvent, RetryPolicy, SubscriptionMessage, SubscriptionStatus } from './model.js';
+import { createRetries } from './retries.js';
 import { pageSize } from './reading.js';
 import type { AllQuery, StreamQuery } from './validate.js';
 
@@ -32,31 +32,18 @@ export interface Following {
   onStatus: ((status: SubscriptionStatus) => void) | undefined;
 }
 
-/** The wait before retry number `failures + 1`: doubling from the initial delay, capped, half of it jittered. */
-export const retryDelayMs = ({ initialDelayMs, maxDelayMs }: Required<RetryPolicy>, failures: number): number => {
-  const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(failures, 30));
-  return Math.round(delay / 2 + (Math.random() * delay) / 2);
-};
-
-/** Runs reads again after `unavailable` errors for as long as the policy allows, reporting each change. */
+/** Runs reads again after `unavailable` errors for as long as the policy allows. */
 const retrying = ({ signal, retry, onStatus }: Following) => {
-  let failures = 0;
+  const retries = createRetries(retry, onStatus, signal);
   return async <T>(read: () => Promise<T>): Promise<T> => {
     for (;;) {
       try {
         const result = await read();
-        if (failures > 0) onStatus?.({ state: 'connected' });
-        failures = 0;
+        retries.succeeded();
         return result;
       } catch (error) {
         if (!(error instanceof UnavailableError) || signal.aborted) throw error;
-        if (failures >= retry.maxAttempts) {
-          onStatus?.({ state: 'failed', error });
-          throw error;
-        }
-        const delayMs = retryDelayMs(retry, failures++);
-        onStatus?.({ state: 'reconnecting', attempt: failures, delayMs, error });
-        await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+        await retries.failed(error);
         if (signal.aborted) throw error;
       }
     }
