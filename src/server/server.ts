@@ -19,6 +19,7 @@ import type { RouteContext } from './context.js';
 import { limitConnections, timeoutOptions, type ConnectionLimits } from './connections.js';
 import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
+import { toOpenApiDocument } from './openapi.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
 import { allRoutes } from './routes/all.js';
 import { operationRoutes } from './routes/operations.js';
@@ -161,6 +162,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transformObject: (documents) => toOpenApiDocument((documents as { openapiObject: Record<string, unknown> }).openapiObject),
   });
   // The interactive reference is public, as /openapi.json is: the routes it documents still need tokens.
   await app.register(async (reference) => {

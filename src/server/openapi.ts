@@ -1,0 +1,66 @@
+/**
+ * The OpenAPI document as a generator needs it, made from what the routes declare: the shared shapes as
+ * components referenced by name, every error typed `application/problem+json`, the NDJSON and SSE bodies
+ * described, and an operation id on every call.
+ */
+import { EventPage, Problem, RecordedEvent, StreamAcl, StreamMetadata } from './schemas.js';
+
+type Json = Record<string, unknown>;
+
+const components: Record<string, unknown> = { Problem, RecordedEvent, EventPage, StreamMetadata, StreamAcl };
+
+/** Operation ids by `METHOD path`: stable names for generated clients. */
+const operationIds: Record<string, string> = {
+  'POST /streams/{stream}': 'appendToStream',
+  'GET /streams/{stream}': 'readStream',
+  'DELETE /streams/{stream}': 'deleteStream',
+  'GET /streams/{stream}/metadata': 'getStreamMetadata',
+  'PUT /streams/{stream}/metadata': 'setStreamMetadata',
+  'GET /streams': 'listStreams',
+  'GET /acls': 'readAcls',
+  'GET /all': 'readAll',
+  'GET /subscribe/streams/{stream}': 'subscribeToStream',
+  'GET /subscribe/all': 'subscribeToAll',
+  'GET /health/live': 'live',
+  'GET /health/ready': 'ready',
+  'GET /metrics': 'metrics',
+  'GET /stats': 'stats',
+  'GET /': 'root',
+};
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Replaces inline copies of the shared shapes by references to their components. */
+const referenced = (schema: unknown): unknown => {
+  for (const [name, component] of Object.entries(components)) if (same(schema, JSON.parse(JSON.stringify(component)))) return { $ref: `#/components/schemas/${name}` };
+  if (Array.isArray(schema)) return schema.map(referenced);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, referenced(value)]));
+};
+
+const ndjson = { description: 'with `Accept: application/x-ndjson`: every event, one JSON object a line', schema: { $ref: '#/components/schemas/RecordedEvent' } };
+const sse = {
+  description:
+    'Server-Sent Events: `id:` (a position) and `data:` (a RecordedEvent) per event, `event: caught-up` at the end of history, `event: checkpoint` (filtered `$all`), `event: problem` before a failure ends the stream, comments as heartbeats; resume with `Last-Event-ID`',
+  schema: { type: 'string' },
+};
+
+export const toOpenApiDocument = (document: Json): Json => {
+  const paths = document.paths as Record<string, Record<string, Json>>;
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const id = operationIds[`${method.toUpperCase()} ${path}`];
+      if (id !== undefined) operation.operationId = id;
+      const responses = (operation.responses ?? {}) as Record<string, { content?: Record<string, unknown>; description?: string }>;
+      for (const [status, response] of Object.entries(responses)) {
+        if (/^[45]/.test(status) && response.content?.['application/json'] !== undefined) {
+          response.content = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+        }
+      }
+      if (id === 'readStream' || id === 'readAll') responses['200']!.content = { ...responses['200']!.content, 'application/x-ndjson': ndjson };
+      if (id === 'subscribeToStream' || id === 'subscribeToAll') responses['200'] = { description: 'a stream of events', content: { 'text/event-stream': sse } };
+    }
+  }
+  const schemas = { ...((document.components as Json | undefined)?.schemas as Json | undefined), ...JSON.parse(JSON.stringify(components)) };
+  return { ...document, paths: referenced(paths), components: { ...(document.components as Json), schemas } };
+};
