@@ -20,7 +20,10 @@ const layer = (folder, { folders = [], packages = [] }) => ({
             group: [`**/${other}/**`, `**/${other}/*.js`],
             message: `src/${folder} may not import src/${other}: see the layering in DESIGN.md section 1.`,
           })),
-          ...packages.map((name) => ({ group: [name], message: `src/${folder} may not depend on ${name}: see the layering in DESIGN.md section 1.` })),
+          ...packages.map((name) => ({
+            group: [name],
+            message: `src/${folder} may not depend on ${name}: see the layering in DESIGN.md section 1.`,
+          })),
         ],
       },
     ],
@@ -54,5 +57,8 @@ export default tseslint.config(
   layer('protocol', { folders: ['engines', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('auth', { folders: ['engines', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('server', { folders: ['engines', 'client', 'cli'], packages: [...drivers, 'undici', 'commander'] }),
-  layer('client', { folders: ['engines', 'auth', 'server', 'cli'], packages: [...drivers, 'fastify', '@fastify/*', 'pino', 'prom-client', 'commander'] }),
+  layer('client', {
+    folders: ['engines', 'auth', 'server', 'cli'],
+    packages: [...drivers, 'fastify', '@fastify/*', 'pino', 'prom-client', 'commander'],
+  }),
 );

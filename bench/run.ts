@@ -21,7 +21,9 @@ const options = new Command()
 
 const main = async () => {
   const only = options.only?.split(',');
-  const files = readdirSync(join(here, 'suites')).filter((file) => file.endsWith('.ts')).sort();
+  const files = readdirSync(join(here, 'suites'))
+    .filter((file) => file.endsWith('.ts'))
+    .sort();
   const results: { suite: string; skipped?: string; measurements: Measurement[] }[] = [];
   const context = createContext(Number(options.scale));
   try {
@@ -42,7 +44,13 @@ const main = async () => {
   }
 
   console.log(renderTable(results, Number(options.scale)));
-  const machine = { host: hostname(), cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    host: hostname(),
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
   const out = options.out ?? join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), scale: Number(options.scale), machine, results }, null, 2));

@@ -16,7 +16,9 @@ after(() => context.cleanup());
 
 const positive = (value: number) => Number.isFinite(value) && value > 0;
 
-for (const file of readdirSync(suites).filter((name) => name.endsWith('.ts')).sort()) {
+for (const file of readdirSync(suites)
+  .filter((name) => name.endsWith('.ts'))
+  .sort()) {
   const { suite } = (await import(join(suites, file))) as { suite: BenchSuite };
   const skip = await suite.unavailable?.();
   describe(`bench suite ${suite.name}`, { skip }, () => {

@@ -10,13 +10,26 @@ const results = [
         name: 'append, 1 event per call, 64 concurrent callers, with a name long enough to need wrapping twice over',
         unit: 'events/s' as const,
         value: 52_943.4,
-        limit: { name: 'raw inserts, 1 row per transaction, with a long explanation of what the limit is and why it is the limit', value: 6_277 },
+        limit: {
+          name: 'raw inserts, 1 row per transaction, with a long explanation of what the limit is and why it is the limit',
+          value: 6_277,
+        },
         target: '>= 50000',
       },
-      { name: 'append p50, 2,000 idle stream subscribers', unit: 'ms' as const, value: 0.16, limit: { name: 'no subscriber', value: 0.13 }, target: '<= 1.3x limit' },
+      {
+        name: 'append p50, 2,000 idle stream subscribers',
+        unit: 'ms' as const,
+        value: 0.16,
+        limit: { name: 'no subscriber', value: 0.13 },
+        target: '<= 1.3x limit',
+      },
     ],
   },
-  { suite: 'postgres', skipped: 'PostgreSQL is unreachable at postgres://postgres@127.0.0.1:5432/test (connect ECONNREFUSED 127.0.0.1:5432)', measurements: [] },
+  {
+    suite: 'postgres',
+    skipped: 'PostgreSQL is unreachable at postgres://postgres@127.0.0.1:5432/test (connect ECONNREFUSED 127.0.0.1:5432)',
+    measurements: [],
+  },
 ];
 
 describe('benchmark table', () => {

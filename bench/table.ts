@@ -15,7 +15,7 @@ const wrap = (text: string, width: number): string[] => {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    for (let rest = word; rest.length > 0; ) {
+    for (let rest = word; rest.length > 0;) {
       const room = line === '' ? width : width - line.length - 1;
       if (rest.length <= room) {
         line = line === '' ? rest : `${line} ${rest}`;

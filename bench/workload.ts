@@ -14,11 +14,18 @@ export const scaled = (context: BenchContext, count: number, minimum: number) =>
  * Appends `total` events in batches of `batch`, spread over `streams` streams, as fast as one caller can;
  * reports progress every 100 batches and at the end, so that the count reaches the total.
  */
-export const preload = async (store: EventStore, total: number, options: { batch: number; streams: number; progress?: (done: number) => void }) => {
+export const preload = async (
+  store: EventStore,
+  total: number,
+  options: { batch: number; streams: number; progress?: (done: number) => void },
+) => {
   const { batch, streams, progress } = options;
-  for (let done = 0; done < total; ) {
+  for (let done = 0; done < total;) {
     const size = Math.min(batch, total - done);
-    await store.append(`order-${(done / batch) % streams}`, Array.from({ length: size }, (_, i) => eventOf(done + i)));
+    await store.append(
+      `order-${(done / batch) % streams}`,
+      Array.from({ length: size }, (_, i) => eventOf(done + i)),
+    );
     done += size;
     if (progress !== undefined && (done % (batch * 100) === 0 || done === total)) progress(done);
   }

@@ -37,7 +37,10 @@ const run = (code: string, env: Record<string, string>) => {
     .replaceAll("from 'annals'", `from '${join(sources, 'index.ts')}'`);
   writeFileSync(join(dir, 'example.mts'), source);
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'example.mts'], { cwd: dir, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'example.mts'], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -59,7 +62,9 @@ describe('examples in the docs', () => {
   });
   after(() => close());
 
-  for (const file of readdirSync(docs).filter((name) => name.endsWith('.md')).sort()) {
+  for (const file of readdirSync(docs)
+    .filter((name) => name.endsWith('.md'))
+    .sort()) {
     for (const { line, code } of examplesOf(file)) {
       it(`${file}:${line} runs`, async () => {
         const { code: exitCode, output } = await run(code, env);

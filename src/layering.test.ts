@@ -5,7 +5,9 @@ import { ESLint } from 'eslint';
 
 const eslint = new ESLint();
 const problemsOf = async (filePath: string, code: string) =>
-  (await eslint.lintText(code, { filePath }))[0]!.messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
+  (await eslint.lintText(code, { filePath }))[0]!.messages
+    .filter((message) => message.ruleId === 'no-restricted-imports')
+    .map((message) => message.message);
 
 describe('layering', () => {
   it('refuses imports against the layers, and allows the ones that follow them', async () => {

@@ -25,7 +25,9 @@ const withServer = async <T>(args: string[], work: (url: string) => Promise<T>):
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', serverScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   try {
-    const [url] = (await Promise.race([once(createInterface({ input: child.stdout! }), 'line'), exited.then(() => [undefined])])) as [string?];
+    const [url] = (await Promise.race([once(createInterface({ input: child.stdout! }), 'line'), exited.then(() => [undefined])])) as [
+      string?,
+    ];
     if (url === undefined) throw new Error(`the ${args[0]} server did not start`);
     return await work(url);
   } finally {
@@ -40,7 +42,12 @@ const appendLoad = async (url: string, token: string | undefined, total: number)
   try {
     await appendFromCallers(store, callers, Math.min(total / callers, 50));
     const { ms, latencies } = await appendFromCallers(store, callers, total / callers);
-    return { perSecond: perSecond(total, ms), p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+    return {
+      perSecond: perSecond(total, ms),
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99),
+    };
   } finally {
     await store.close();
   }
@@ -55,7 +62,12 @@ const rawAppendLoad = async (url: string, total: number) => {
   const post = async (index: number) => {
     const event = eventOf(index);
     const body = `{"expectedRevision":"any","events":[{"id":"${randomUUID()}","type":"${event.type}","data":${JSON.stringify(event.data)}}]}`;
-    const response = await pool.request({ method: 'POST', path: '/streams/order-0', body, headers: { 'content-type': 'application/json' } });
+    const response = await pool.request({
+      method: 'POST',
+      path: '/streams/order-0',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     await response.body.text();
   };
   const loop = (perCaller: number) => callConcurrently(callers, perCaller, (_, index) => post(index));
@@ -110,7 +122,12 @@ export const suite: BenchSuite = {
     const readAnnals = await withServer(['annals', readsPath, token], (url) => readLoad(url, token, logLength));
     const readLimit = await withServer(['bare', line, String(logLength)], (url) => readLoad(url, undefined, logLength));
 
-    const details = (figures: typeof annals) => ({ p50Ms: figures.p50, p95Ms: figures.p95, p99Ms: figures.p99, client: 'annals/client, 64 keep-alive connections' });
+    const details = (figures: typeof annals) => ({
+      p50Ms: figures.p50,
+      p95Ms: figures.p95,
+      p99Ms: figures.p99,
+      client: 'annals/client, 64 keep-alive connections',
+    });
     return [
       {
         name: `HTTP append, 1 event per call, ${callers} concurrent clients`,

@@ -13,7 +13,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createEventStore } from '../../src/store/create-store.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { isCaughtUp } from '../../src/store/model.js';
-import { freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from '../../src/engines/postgres/testing/test-database.js';
+import {
+  freshSchema,
+  openTestPostgresEngine,
+  postgresSkipReason,
+  postgresTestUrl,
+} from '../../src/engines/postgres/testing/test-database.js';
 import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, eventData, eventOf, scaled } from '../workload.js';
@@ -31,11 +36,20 @@ const openRaw = async (schema: string) => {
   await pool.query(`CREATE SCHEMA "${scratch}"; CREATE TABLE "${scratch}".events (LIKE "${schema}".events INCLUDING ALL)`);
   const table = `"${scratch}".events`;
   let position = 0;
-  const row = (stream: string, revision: number) => [++position, uuidv7(), stream, revision, 'OrderPlaced', JSON.stringify(eventData(revision)), null];
+  const row = (stream: string, revision: number) => [
+    ++position,
+    uuidv7(),
+    stream,
+    revision,
+    'OrderPlaced',
+    JSON.stringify(eventData(revision)),
+    null,
+  ];
   const columns = '(position, id, stream, revision, type, data, metadata)';
   return {
     pool,
-    insertOne: (stream: string, revision: number) => pool.query(`INSERT INTO ${table} ${columns} VALUES ($1, $2, $3, $4, $5, $6, $7)`, row(stream, revision)),
+    insertOne: (stream: string, revision: number) =>
+      pool.query(`INSERT INTO ${table} ${columns} VALUES ($1, $2, $3, $4, $5, $6, $7)`, row(stream, revision)),
     /** The fastest INSERT of many rows with pg: one array a column, unnested (faster than 700 VALUES parameters). */
     insertMany: (stream: string, first: number, count: number) => {
       const rows = Array.from({ length: count }, (_, i) => row(stream, first + i));
@@ -61,7 +75,7 @@ const openRaw = async (schema: string) => {
     },
     async scan() {
       let count = 0;
-      for (let from = 0; ; ) {
+      for (let from = 0; ;) {
         const { rows } = await pool.query<unknown[]>({
           text: `SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM ${table} WHERE position >= $1 ORDER BY position LIMIT 1000`,
           values: [from],
@@ -90,9 +104,11 @@ const openRaw = async (schema: string) => {
 const concurrentAppends = async (store: EventStore, raw: Awaited<ReturnType<typeof openRaw>>, perCaller: number): Promise<Measurement> => {
   const { ms: storeMs, latencies } = await appendFromCallers(store, callers, perCaller, 'single');
   const rawMs = await timed(() =>
-    Promise.all(Array.from({ length: callers }, async (_, caller) => {
-      for (let i = 0; i < perCaller; i++) await raw.insertOne(`single-${caller}`, i);
-    })),
+    Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        for (let i = 0; i < perCaller; i++) await raw.insertOne(`single-${caller}`, i);
+      }),
+    ),
   );
   const total = callers * perCaller;
   return {
@@ -107,7 +123,11 @@ const concurrentAppends = async (store: EventStore, raw: Awaited<ReturnType<type
 
 const batchAppends = async (store: EventStore, raw: Awaited<ReturnType<typeof openRaw>>, total: number): Promise<Measurement[]> => {
   const storeMs = await timed(async () => {
-    for (let done = 0; done < total; done += 100) await store.append(`batch-${(done / 100) % 100}`, Array.from({ length: 100 }, (_, i) => eventOf(done + i)));
+    for (let done = 0; done < total; done += 100)
+      await store.append(
+        `batch-${(done / 100) % 100}`,
+        Array.from({ length: 100 }, (_, i) => eventOf(done + i)),
+      );
   });
   await raw.truncate();
   const insertMs = await timed(async () => {
@@ -117,8 +137,19 @@ const batchAppends = async (store: EventStore, raw: Awaited<ReturnType<typeof op
   const copyMs = await timed(() => raw.copy('copy-1', total));
   const name = `append, 100-event batches (${total.toLocaleString('en-US')} events)`;
   return [
-    { name, unit: 'events/s', value: perSecond(total, storeMs), limit: { name: 'raw 100-row INSERTs of unnested arrays', value: perSecond(total, insertMs) }, target: '>= 100000' },
-    { name: `${name} beside COPY`, unit: 'events/s', value: perSecond(total, storeMs), limit: { name: 'raw COPY of the same rows', value: perSecond(total, copyMs) } },
+    {
+      name,
+      unit: 'events/s',
+      value: perSecond(total, storeMs),
+      limit: { name: 'raw 100-row INSERTs of unnested arrays', value: perSecond(total, insertMs) },
+      target: '>= 100000',
+    },
+    {
+      name: `${name} beside COPY`,
+      unit: 'events/s',
+      value: perSecond(total, storeMs),
+      limit: { name: 'raw COPY of the same rows', value: perSecond(total, copyMs) },
+    },
   ];
 };
 
@@ -126,7 +157,7 @@ const reads = async (store: EventStore, raw: Awaited<ReturnType<typeof openRaw>>
   const { events } = await store.stats();
   let paged = 0;
   const pagesMs = await timed(async () => {
-    for (let from = 0n; ; ) {
+    for (let from = 0n; ;) {
       const page = await store.readAll({ from, limit: 1000 });
       paged += page.length;
       if (page.length < 1000) return;
@@ -142,8 +173,20 @@ const reads = async (store: EventStore, raw: Awaited<ReturnType<typeof openRaw>>
   const rawMs = await timed(() => raw.scan());
   const limit = { name: 'raw keyset SELECT in pages of 1000, data parsed', value: perSecond(rawCount, rawMs) };
   return [
-    { name: `readAll in pages of 1000, ${events.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(events, pagesMs), limit, target: '>= 300000' },
-    { name: `iterateAll, ${events.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(events, iterateMs), limit, target: '>= 300000' },
+    {
+      name: `readAll in pages of 1000, ${events.toLocaleString('en-US')} events`,
+      unit: 'events/s',
+      value: perSecond(events, pagesMs),
+      limit,
+      target: '>= 300000',
+    },
+    {
+      name: `iterateAll, ${events.toLocaleString('en-US')} events`,
+      unit: 'events/s',
+      value: perSecond(events, iterateMs),
+      limit,
+      target: '>= 300000',
+    },
   ];
 };
 

@@ -13,7 +13,6 @@ import { uuidv7 } from '../../src/store/validate.js';
 import { percentile, perSecond, timed, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, eventData, eventOf, preload, scaled } from '../workload.js';
 
-
 const openRaw = (path: string) => {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -112,7 +111,10 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
   context.progress(`writing a ${streamLength.toLocaleString('en-US')}-event stream`);
   let store = await openStore();
   for (let done = 0; done < streamLength; done += 1000) {
-    await store.append('long-1', Array.from({ length: Math.min(1000, streamLength - done) }, (_, i) => eventOf(done + i)));
+    await store.append(
+      'long-1',
+      Array.from({ length: Math.min(1000, streamLength - done) }, (_, i) => eventOf(done + i)),
+    );
   }
   const readStreamMs = await fastestOf(() => store.readStream('long-1'));
   await store.close();
@@ -124,10 +126,18 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
   store = await openStore();
   context.progress(`writing the rest of a ${logLength.toLocaleString('en-US')}-event log`);
   const rest = logLength - streamLength;
-  await preload(store, rest, { batch: 1000, streams: 100, progress: (done) => context.progress(`${done.toLocaleString('en-US')} of ${rest.toLocaleString('en-US')} events written`) });
+  await preload(store, rest, {
+    batch: 1000,
+    streams: 100,
+    progress: (done) => context.progress(`${done.toLocaleString('en-US')} of ${rest.toLocaleString('en-US')} events written`),
+  });
   let pages = 0;
   const readAllMs = await timed(async () => {
-    for (let from = 0n, page = await store.readAll({ from, limit: 1000 }); page.length > 0; page = await store.readAll({ from, limit: 1000 })) {
+    for (
+      let from = 0n, page = await store.readAll({ from, limit: 1000 });
+      page.length > 0;
+      page = await store.readAll({ from, limit: 1000 })
+    ) {
       pages += page.length;
       from = page.at(-1)!.position + 1n;
     }
@@ -140,7 +150,8 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
   if (pages !== logLength || iterated !== logLength) throw new Error(`read ${pages} and ${iterated} events, wrote ${logLength}`);
   const rawAllMs = await withRaw((raw) =>
     timed(() => {
-      for (const row of raw.prepare(`SELECT ${eventColumns} FROM events ORDER BY position`).raw(true).iterate() as Iterable<unknown[]>) eventOfRow(row);
+      for (const row of raw.prepare(`SELECT ${eventColumns} FROM events ORDER BY position`).raw(true).iterate() as Iterable<unknown[]>)
+        eventOfRow(row);
     }),
   );
 
@@ -153,8 +164,18 @@ const reads = async (context: BenchContext): Promise<Measurement[]> => {
       limit: { name: 'raw SELECT of the same rows, made into the same events', value: rawStreamMs },
       target: streamLength === 100_000 ? '<= 250' : undefined,
     },
-    { name: `readAll in pages of 1000, ${logLength.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(logLength, readAllMs), limit: rawAll },
-    { name: `iterateAll, ${logLength.toLocaleString('en-US')} events`, unit: 'events/s', value: perSecond(logLength, iterateAllMs), limit: rawAll },
+    {
+      name: `readAll in pages of 1000, ${logLength.toLocaleString('en-US')} events`,
+      unit: 'events/s',
+      value: perSecond(logLength, readAllMs),
+      limit: rawAll,
+    },
+    {
+      name: `iterateAll, ${logLength.toLocaleString('en-US')} events`,
+      unit: 'events/s',
+      value: perSecond(logLength, iterateAllMs),
+      limit: rawAll,
+    },
   ];
 };
 

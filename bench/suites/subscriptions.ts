@@ -52,7 +52,10 @@ const measure = async (context: BenchContext, engine: string, store: EventStore,
   const appends = scaled(context, 2_000, 100);
   context.progress(`${engine}: writing a ${logLength.toLocaleString('en-US')}-event log`);
   // One event near the start of the log matches each rare filter; nothing after it does.
-  await store.append('rare-0', Array.from({ length: rareCount }, (_, i) => ({ type: `Rare${i}`, data: {} })));
+  await store.append(
+    'rare-0',
+    Array.from({ length: rareCount }, (_, i) => ({ type: `Rare${i}`, data: {} })),
+  );
   await preload(store, logLength, { batch: 1000, streams: 100 });
 
   context.progress(`${engine}: appends with no subscriber`);
@@ -68,10 +71,22 @@ const measure = async (context: BenchContext, engine: string, store: EventStore,
 
   const baseline = percentile(alone, 50);
   const limit = { name: 'the same appends with no subscriber', value: baseline };
-  const details = (latencies: number[]) => ({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), baselineP99Ms: percentile(alone, 99), appends });
+  const details = (latencies: number[]) => ({
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    baselineP99Ms: percentile(alone, 99),
+    appends,
+  });
   const target = '<= 1.3x limit';
   return [
-    { name: `${engine}: append p50, ${idleCount.toLocaleString('en-US')} idle stream subscribers`, unit: 'ms', value: percentile(withIdle, 50), limit, target, details: details(withIdle) },
+    {
+      name: `${engine}: append p50, ${idleCount.toLocaleString('en-US')} idle stream subscribers`,
+      unit: 'ms',
+      value: percentile(withIdle, 50),
+      limit,
+      target,
+      details: details(withIdle),
+    },
     {
       name: `${engine}: append p50, ${rareCount} rare-filter subscriptions on a ${logLength.toLocaleString('en-US')}-event log`,
       unit: 'ms',

@@ -52,7 +52,10 @@ describe('stream acls', () => {
     await store.append('secret-1', [{ type: 'Hidden', data: { pin: 5678 } }]);
     await store.append('public-2', [{ type: 'Open', data: {} }]);
     await store.append('public-3', [{ type: 'Open', data: {} }]);
-    const set = await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: { tokens: ['alice'] } } } });
+    const set = await httpCall(url, 'PUT', '/streams/secret-1/metadata', {
+      token: tokens.admin,
+      body: { acl: { read: { tokens: ['alice'] } } },
+    });
     assert.equal(set.status, 204, set.text);
   });
   after(() => close());
@@ -95,7 +98,10 @@ describe('stream acls', () => {
 
   it('hide a stream from $all read as NDJSON', async () => {
     const answer = await httpCall(url, 'GET', '/all', { token: tokens.bob, headers: { accept: 'application/x-ndjson' } });
-    const events = answer.text.trim().split('\n').map((line) => JSON.parse(line) as { stream: string });
+    const events = answer.text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { stream: string });
     assert.deepEqual(streamsOf(events), ['public-1', 'public-2', 'public-3']);
     assert.ok(!answer.text.includes('pin'));
   });
@@ -121,15 +127,24 @@ describe('stream acls', () => {
     assert.equal((await httpCall(url, 'GET', '/streams/roles-1', { token: tokens.writer })).status, 200, 'a writer');
     const old = await httpCall(url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { read: ['alice'] } } });
     assert.equal(old.status, 400, old.text);
-    const adminOnly = await httpCall(url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { delete: { roles: ['writer'] } } } });
+    const adminOnly = await httpCall(url, 'PUT', '/streams/roles-1/metadata', {
+      token: tokens.admin,
+      body: { acl: { delete: { roles: ['writer'] } } },
+    });
     assert.equal(adminOnly.status, 400, adminOnly.text);
   });
 
   it('tell a refused caller nothing of a tombstoned stream, and every permitted caller the same', async () => {
     await store.append('secret-2', [{ type: 'Hidden', data: {} }]);
-    await httpCall(url, 'PUT', '/streams/secret-2/metadata', { token: tokens.admin, body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } } });
+    await httpCall(url, 'PUT', '/streams/secret-2/metadata', {
+      token: tokens.admin,
+      body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } },
+    });
     const paths = ['/streams/secret-2', '/streams/secret-2/metadata', '/subscribe/streams/secret-2', '/streams/never-written-secret'];
-    await httpCall(url, 'PUT', '/streams/never-written-secret/metadata', { token: tokens.admin, body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } } });
+    await httpCall(url, 'PUT', '/streams/never-written-secret/metadata', {
+      token: tokens.admin,
+      body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } },
+    });
     const before = await Promise.all(paths.map(async (path) => (await httpCall(url, 'GET', path, { token: tokens.bob })).status));
     assert.deepEqual(before, [403, 403, 403, 403]);
     assert.equal((await httpCall(url, 'DELETE', '/streams/secret-2?hard=true', { token: tokens.admin })).status, 204);

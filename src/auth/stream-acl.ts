@@ -26,7 +26,10 @@ export interface StreamAcls {
 const everything = () => true;
 
 const allows = (entry: AclEntry | undefined, principal: Principal): boolean =>
-  principal.role === 'admin' || entry === undefined || entry.tokens?.includes(principal.name) === true || entry.roles?.includes(principal.role) === true;
+  principal.role === 'admin' ||
+  entry === undefined ||
+  entry.tokens?.includes(principal.name) === true ||
+  entry.roles?.includes(principal.role) === true;
 
 export const createStreamAcls = (store: EventStore, ttlMs = 1000): StreamAcls => {
   let index: { acls: Promise<Map<string, StreamAcl>>; until: number } | undefined;
@@ -48,7 +51,9 @@ export const createStreamAcls = (store: EventStore, ttlMs = 1000): StreamAcls =>
     async check(principal, stream, operation) {
       if (principal.role === 'admin') return;
       if (allows((await acls()).get(stream)?.[operation], principal)) return;
-      throw new AccessDeniedError(`the acl of stream '${stream}' does not let token '${principal.name}' ${operation === 'write' ? 'append' : operation === 'read' ? 'read' : 'read metadata'}`);
+      throw new AccessDeniedError(
+        `the acl of stream '${stream}' does not let token '${principal.name}' ${operation === 'write' ? 'append' : operation === 'read' ? 'read' : 'read metadata'}`,
+      );
     },
     async readable(principal) {
       if (principal.role === 'admin') return everything;

@@ -20,7 +20,11 @@ describe('tokens', () => {
     assert.ok(token.length >= 40);
     const again = loadTokens({ dataDir });
     assert.equal(again.created, undefined);
-    assert.deepEqual(createAuthenticator(again.entries).authenticate(`Bearer ${token}`), { name: 'admin', role: 'admin', streams: undefined });
+    assert.deepEqual(createAuthenticator(again.entries).authenticate(`Bearer ${token}`), {
+      name: 'admin',
+      role: 'admin',
+      streams: undefined,
+    });
   });
 
   it('reads tokens from a file and from ANNALS_TOKENS, plain or as SHA-256 digests', () => {
@@ -42,10 +46,32 @@ describe('tokens', () => {
     const secret = 'shared-secret-0123456789';
     const sha256 = createHash('sha256').update(secret).digest('hex');
     const cases: [unknown[], unknown[], RegExp][] = [
-      [[{ name: 'a', role: 'reader', token: secret }, { name: 'b', role: 'admin', token: secret }], [], /token 'b' \(entry 1\) has the same secret as .*token 'a' \(entry 0\)/],
-      [[{ name: 'a', role: 'reader', token: secret }], [{ name: 'b', role: 'admin', sha256 }], /token 'b' \(entry 0\) has the same secret as ANNALS_TOKENS: token 'a'/],
-      [[{ name: 'a', role: 'reader', token: 'one-secret-0123456789' }, { name: 'a', role: 'writer', token: 'other-secret-0123456789' }], [], /token 'a' \(entry 1\) has the same name/],
-      [[{ name: 'a', role: 'reader', token: secret, streams: [''] }], [], /empty prefix in 'streams': to allow every stream, leave 'streams' out/],
+      [
+        [
+          { name: 'a', role: 'reader', token: secret },
+          { name: 'b', role: 'admin', token: secret },
+        ],
+        [],
+        /token 'b' \(entry 1\) has the same secret as .*token 'a' \(entry 0\)/,
+      ],
+      [
+        [{ name: 'a', role: 'reader', token: secret }],
+        [{ name: 'b', role: 'admin', sha256 }],
+        /token 'b' \(entry 0\) has the same secret as ANNALS_TOKENS: token 'a'/,
+      ],
+      [
+        [
+          { name: 'a', role: 'reader', token: 'one-secret-0123456789' },
+          { name: 'a', role: 'writer', token: 'other-secret-0123456789' },
+        ],
+        [],
+        /token 'a' \(entry 1\) has the same name/,
+      ],
+      [
+        [{ name: 'a', role: 'reader', token: secret, streams: [''] }],
+        [],
+        /empty prefix in 'streams': to allow every stream, leave 'streams' out/,
+      ],
       [[{ name: 'a', role: 'reader', token: secret, streams: ['order-', 'order-'] }], [], /prefix 'order-' twice/],
     ];
     for (const [fromEnv, fromFile, message] of cases) {

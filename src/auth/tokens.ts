@@ -116,7 +116,12 @@ export const createAuthenticator = (entries: TokenEntry[]): Authenticator => {
  */
 export const newToken = (principal: { name: string; role: Role; streams?: string[] | undefined }): { token: string; entry: TokenEntry } => {
   const token = randomBytes(32).toString('base64url');
-  const entry: TokenEntry = { name: principal.name, role: principal.role, ...(principal.streams === undefined ? {} : { streams: principal.streams }), sha256: digest(token).toString('hex') };
+  const entry: TokenEntry = {
+    name: principal.name,
+    role: principal.role,
+    ...(principal.streams === undefined ? {} : { streams: principal.streams }),
+    sha256: digest(token).toString('hex'),
+  };
   const problem = Value.Errors(TokenEntry, entry).First();
   if (problem) throw new InvalidArgumentError(`the token entry is not valid: ${problem.path} ${problem.message}`);
   checkUnambiguous([{ entry, where: `token '${entry.name}'` }]);

@@ -37,11 +37,14 @@ export const appendCommand = () =>
     .option('--data <json>', 'the event data, as JSON', '{}')
     .option('--metadata <json>', 'the event metadata, a JSON object')
     .option('--id <uuid>', 'the event id (generated when missing; give it to make a retry safe)')
-    .option('--expected-revision <revision>', "any, no_stream, stream_exists or a revision number")
-    .addHelpText('after', `
+    .option('--expected-revision <revision>', 'any, no_stream, stream_exists or a revision number')
+    .addHelpText(
+      'after',
+      `
 Examples:
   annals append order-42 --type OrderPlaced --data '{"total":30}' --expected-revision no_stream
-  printf '%s\\n' '{"type":"A","data":1}' '{"type":"B","data":2}' | annals append order-43`)
+  printf '%s\\n' '{"type":"A","data":1}' '{"type":"B","data":2}' | annals append order-43`,
+    )
     .action(async (stream: string, options: AppendOptions) => {
       const events =
         options.type === undefined

@@ -97,8 +97,14 @@ describe('annals', () => {
       assert.equal(conflict.status, 1);
       assert.match(conflict.stderr, /^error wrong_expected_revision: /);
 
-      const read = client(['read', 'order-1']).stdout.trim().split('\n').map((line) => JSON.parse(line));
-      assert.deepEqual(read.map((event) => event.type), ['Placed', 'Paid', 'Shipped']);
+      const read = client(['read', 'order-1'])
+        .stdout.trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.deepEqual(
+        read.map((event) => event.type),
+        ['Placed', 'Paid', 'Shipped'],
+      );
       const backwards = client(['read', '$all', '--backwards', '--limit', '1', '--types', 'Placed,Shipped']).stdout.trim().split('\n');
       assert.equal(JSON.parse(backwards[0]!).type, 'Shipped');
       assert.deepEqual(JSON.parse(client(['stats']).stdout), { engine: 'sqlite', events: 3, streams: 1, headPosition: '3' });
@@ -119,8 +125,14 @@ describe('annals', () => {
     it('lists streams, reads and sets metadata, deletes, and answers a read of an absent stream with an error', () => {
       assert.equal(client(['append', 'cart-1', '--type', 'Added']).status, 0);
       assert.equal(client(['append', 'cart-2', '--type', 'Added']).status, 0);
-      const listed = client(['streams', '--prefix', 'cart-']).stdout.trim().split('\n').map((line) => JSON.parse(line));
-      assert.deepEqual(listed.map((info) => info.stream), ['cart-1', 'cart-2']);
+      const listed = client(['streams', '--prefix', 'cart-'])
+        .stdout.trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.deepEqual(
+        listed.map((info) => info.stream),
+        ['cart-1', 'cart-2'],
+      );
       const set = client(['metadata', 'cart-1', '--set', '{"maxCount":5,"custom":{"owner":"shop"}}']);
       assert.equal(set.status, 0, set.stderr);
       assert.deepEqual(JSON.parse(client(['metadata', 'cart-1']).stdout), { maxCount: 5, custom: { owner: 'shop' } });
@@ -137,7 +149,10 @@ describe('annals', () => {
     });
 
     it('ends quietly when the pipe closes early, and stops tail after --limit events', () => {
-      const piped = spawnSync('sh', ['-c', `node --import tsx src/cli/main.ts read '$all' --url ${url} --token ${token} | head -1`], { cwd: root, encoding: 'utf8' });
+      const piped = spawnSync('sh', ['-c', `node --import tsx src/cli/main.ts read '$all' --url ${url} --token ${token} | head -1`], {
+        cwd: root,
+        encoding: 'utf8',
+      });
       assert.equal(piped.status, 0);
       assert.equal(piped.stdout.trim().split('\n').length, 1);
       assert.doesNotMatch(piped.stderr, /EPIPE|Error/);
@@ -148,7 +163,10 @@ describe('annals', () => {
 
     it('says which flag or variable mends a refusal', () => {
       assert.match(run(['stats', '--url', url]).stderr, /give a token with --token or ANNALS_TOKEN/);
-      assert.match(run(['stats', '--url', 'http://127.0.0.1:1']).stderr, /is the server running at http:\/\/127\.0\.0\.1:1\? set --url or ANNALS_URL/);
+      assert.match(
+        run(['stats', '--url', 'http://127.0.0.1:1']).stderr,
+        /is the server running at http:\/\/127\.0\.0\.1:1\? set --url or ANNALS_URL/,
+      );
     });
 
     it('refuses a second server on the same data directory with a clear message', async () => {
@@ -165,7 +183,11 @@ describe('annals', () => {
     const { child, output, exited } = await serve(['--port', String(port), '--dev', '--data', join(dir, 'budget'), '--max-size', '300KB']);
     assert.match(output.stderr, /at most 300,000 bytes/);
     const append = (index: number) =>
-      fetch(`${url}/streams/big-1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ type: 'Big', data: { index, padding: 'x'.repeat(4000) } }] }) });
+      fetch(`${url}/streams/big-1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ type: 'Big', data: { index, padding: 'x'.repeat(4000) } }] }),
+      });
     let refused: Response | undefined;
     for (let index = 0; index < 200 && refused === undefined; index++) {
       const response = await append(index);
@@ -192,7 +214,12 @@ describe('annals', () => {
     assert.equal(made.status, 0, made.stderr);
     const entry = JSON.parse(made.stdout);
     const token = /token \(shown once; the file keeps only its digest\): (\S+)/.exec(made.stderr)![1]!;
-    assert.deepEqual(entry, { name: 'billing', role: 'writer', streams: ['invoice-', 'payment-'], sha256: createHash('sha256').update(token).digest('hex') });
+    assert.deepEqual(entry, {
+      name: 'billing',
+      role: 'writer',
+      streams: ['invoice-', 'payment-'],
+      sha256: createHash('sha256').update(token).digest('hex'),
+    });
     assert.match(run(['tokens', 'create', '--name', 'x', '--role', 'root']).stderr, /Allowed choices are reader, writer, admin/);
     assert.match(run(['tokens', 'create', '--name', 'x', '--role', 'reader', '--streams', 'a-,']).stderr, /empty prefix/);
   });

@@ -10,10 +10,13 @@ export const metadataCommand = () =>
   clientCommand('metadata', "print a stream's metadata, or replace it with --set")
     .argument('<stream>', 'the stream')
     .option('--set <json>', 'the whole new metadata: { maxCount?, maxAgeSeconds?, truncateBefore?, acl?, custom? }')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   annals metadata order-42
-  annals metadata order-42 --set '{"maxCount":1000,"acl":{"read":{"roles":["admin"],"tokens":["billing"]}}}'`)
+  annals metadata order-42 --set '{"maxCount":1000,"acl":{"read":{"roles":["admin"],"tokens":["billing"]}}}'`,
+    )
     .action(async (stream: string, options: MetadataOptions) => {
       await withClient(options, async (store) => {
         if (options.set === undefined) {

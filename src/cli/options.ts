@@ -25,7 +25,8 @@ export const clientCommand = (name: string, description: string) =>
 const hintFor = (error: unknown, url: string): string | undefined => {
   if (!(error instanceof AnnalsError)) return undefined;
   if (error.code === 'unauthenticated') return 'give a token with --token or ANNALS_TOKEN';
-  if (error.code === 'unavailable' && error.message.startsWith('cannot reach')) return `is the server running at ${url}? set --url or ANNALS_URL`;
+  if (error.code === 'unavailable' && error.message.startsWith('cannot reach'))
+    return `is the server running at ${url}? set --url or ANNALS_URL`;
   return undefined;
 };
 
@@ -53,7 +54,12 @@ export const printRows = (options: { json?: boolean }, columns: string[], rows: 
     return;
   }
   const table = new Table({ head: columns.map((column) => colors.bold(column)), style: { head: [], border: [] } });
-  for (const row of rows) table.push(columns.map((column) => (row[column] === undefined ? '' : typeof row[column] === 'object' ? JSON.stringify(row[column]) : String(row[column]))));
+  for (const row of rows)
+    table.push(
+      columns.map((column) =>
+        row[column] === undefined ? '' : typeof row[column] === 'object' ? JSON.stringify(row[column]) : String(row[column]),
+      ),
+    );
   process.stdout.write(`${table.toString()}\n`);
   if (rows.length === 0) process.stderr.write(colors.dim('(none)\n'));
 };
@@ -62,7 +68,9 @@ export const printRows = (options: { json?: boolean }, columns: string[], rows: 
 export const refuseFiltersOnStream = (stream: string, options: { types?: string; streams?: string; category?: string }): void => {
   const given = (['types', 'streams', 'category'] as const).filter((key) => options[key] !== undefined);
   if (stream !== allStream && given.length > 0) {
-    throw new InvalidArgumentError(`--${given[0]} filters ${allStream}; a stream is read whole (give ${allStream} as the stream to filter the global log)`);
+    throw new InvalidArgumentError(
+      `--${given[0]} filters ${allStream}; a stream is read whole (give ${allStream} as the stream to filter the global log)`,
+    );
   }
 };
 

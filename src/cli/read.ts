@@ -1,7 +1,18 @@
 import type { RecordedEvent } from '../store/model.js';
 import { recordedToJson } from '../protocol/wire.js';
 import { NotFoundError } from '../store/errors.js';
-import { allStream, clientCommand, filterOf, filterOptions, fromOf, printLine, countOf, refuseFiltersOnStream, withClient, type ConnectionOptions } from './options.js';
+import {
+  allStream,
+  clientCommand,
+  filterOf,
+  filterOptions,
+  fromOf,
+  printLine,
+  countOf,
+  refuseFiltersOnStream,
+  withClient,
+  type ConnectionOptions,
+} from './options.js';
 
 interface ReadOptions extends ConnectionOptions {
   from?: string;
@@ -12,7 +23,6 @@ interface ReadOptions extends ConnectionOptions {
   category?: string;
 }
 
-
 export const readCommand = () =>
   filterOptions(
     clientCommand('read', 'print the events of a stream, or of the global log ($all), as NDJSON')
@@ -21,10 +31,13 @@ export const readCommand = () =>
       .option('--backwards', 'read from the end towards the start')
       .option('--limit <n>', 'read at most this many events'),
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Filters apply to ${allStream} only. Examples:
   annals read order-42
-  annals read '${allStream}' --category order --limit 100`)
+  annals read '${allStream}' --category order --limit 100`,
+    )
     .action(async (stream: string, options: ReadOptions) => {
       refuseFiltersOnStream(stream, options);
       const direction = options.backwards ? ('backwards' as const) : ('forwards' as const);

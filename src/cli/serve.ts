@@ -27,7 +27,17 @@ interface ServeOptions {
 
 const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
-const sizeUnits: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
+const sizeUnits: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40,
+};
 
 /** Origins as browsers send them: scheme, host and port, no path. */
 export const parseOrigins = (text: string): string[] =>
@@ -63,7 +73,10 @@ const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string
     default: {
       const path = join(options.data, 'annals.db');
       const budget = options.maxSize === undefined ? '' : `, at most ${options.maxSize.toLocaleString('en-US')} bytes`;
-      return { open: { engine: 'sqlite', path, durability: options.durability, maxSizeBytes: options.maxSize }, where: `${path}, durability ${options.durability}${budget}` };
+      return {
+        open: { engine: 'sqlite', path, durability: options.durability, maxSizeBytes: options.maxSize },
+        where: `${path}, durability ${options.durability}${budget}`,
+      };
     }
   }
 };
@@ -80,13 +93,19 @@ const authenticatorOf = (options: ServeOptions, log: Logger): Authenticator | un
 
 const serve = async (options: ServeOptions, version: string) => {
   // Readable lines for a person at a terminal, JSON lines for everything that collects logs.
-  const log = pino({ level: options.logLevel, base: { service: 'annals' } }, process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined);
+  const log = pino(
+    { level: options.logLevel, base: { service: 'annals' } },
+    process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined,
+  );
   const { open, where } = storeOptions(options);
   // A server that fails to start leaves nothing behind: what it created on the way is removed.
   const dataDir = resolve(options.data);
   const inData = (...names: string[]) => names.map((name) => join(dataDir, name));
   const created = existsSync(dataDir)
-    ? [...(existsSync(join(dataDir, 'annals.db')) ? [] : inData('annals.db', 'annals.db-wal', 'annals.db-shm')), ...(existsSync(join(dataDir, 'tokens.json')) ? [] : inData('tokens.json'))]
+    ? [
+        ...(existsSync(join(dataDir, 'annals.db')) ? [] : inData('annals.db', 'annals.db-wal', 'annals.db-shm')),
+        ...(existsSync(join(dataDir, 'tokens.json')) ? [] : inData('tokens.json')),
+      ]
     : [dataDir];
   const removeWhatWasCreated = () => {
     for (const path of created) rmSync(path, { recursive: true, force: true });
@@ -94,7 +113,8 @@ const serve = async (options: ServeOptions, version: string) => {
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
     const authenticator = authenticatorOf(options, log);
-    if (authenticator === undefined && !loopback.has(options.host)) log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
+    if (authenticator === undefined && !loopback.has(options.host))
+      log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
     const store = await openEventStore(open);
     server = await createServer({ store, authenticator, logger: log, version, corsOrigins: options.cors });
   } catch (error) {
@@ -141,18 +161,46 @@ export const serveCommand = (version: string) =>
     .description('run the Annals server')
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('ANNALS_PORT').default('2113').argParser(parsePort))
     .addOption(new Option('--host <host>', 'address to bind; loopback unless told otherwise').env('ANNALS_HOST').default('127.0.0.1'))
-    .addOption(new Option('--data <dir>', 'data directory: the SQLite file and the first-start tokens').env('ANNALS_DATA').default('./data'))
-    .addOption(new Option('--engine <engine>', 'storage engine').choices(['sqlite', 'postgres', 'memory']).env('ANNALS_ENGINE').default('sqlite'))
+    .addOption(
+      new Option('--data <dir>', 'data directory: the SQLite file and the first-start tokens').env('ANNALS_DATA').default('./data'),
+    )
+    .addOption(
+      new Option('--engine <engine>', 'storage engine').choices(['sqlite', 'postgres', 'memory']).env('ANNALS_ENGINE').default('sqlite'),
+    )
     .addOption(new Option('--pg-url <url>', 'PostgreSQL connection URL').env('ANNALS_PG_URL'))
     .addOption(new Option('--pg-schema <name>', 'PostgreSQL schema of the store').env('ANNALS_PG_SCHEMA').default('annals'))
-    .addOption(new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)').choices(['fsync', 'os']).env('ANNALS_DURABILITY').default('fsync'))
+    .addOption(
+      new Option('--durability <mode>', 'SQLite: fsync (survives power loss) or os (survives a process crash)')
+        .choices(['fsync', 'os'])
+        .env('ANNALS_DURABILITY')
+        .default('fsync'),
+    )
     .option('--tokens <file>', 'token file (JSON); tokens may also come as the same JSON in ANNALS_TOKENS; default <data>/tokens.json')
-    .addOption(new Option('--max-size <size>', 'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable').env('ANNALS_MAX_SIZE').argParser(parseSize))
-    .addOption(new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com').env('ANNALS_CORS').argParser(parseOrigins))
+    .addOption(
+      new Option(
+        '--max-size <size>',
+        'SQLite: a disk budget for the file (bytes, or e.g. 500MB, 10GiB); writes beyond it fail with 503 unavailable',
+      )
+        .env('ANNALS_MAX_SIZE')
+        .argParser(parseSize),
+    )
+    .addOption(
+      new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com')
+        .env('ANNALS_CORS')
+        .argParser(parseOrigins),
+    )
     .option('--dev', 'turn authentication off (every caller is an admin)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).env('ANNALS_LOG_LEVEL').default('info'))
-    .addHelpText('after', `
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+        .env('ANNALS_LOG_LEVEL')
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      `
 Logs are JSON lines (pino), readable ones on a terminal. Examples:
   annals serve                                   # SQLite in ./data, on http://127.0.0.1:2113
-  annals serve --engine postgres --pg-url postgres://app@db:5432/app --host 0.0.0.0`)
+  annals serve --engine postgres --pg-url postgres://app@db:5432/app --host 0.0.0.0`,
+    )
     .action((options: ServeOptions) => serve(options, version));

@@ -1,6 +1,17 @@
 import { isCaughtUp, isEvent } from '../store/model.js';
 import { recordedToJson } from '../protocol/wire.js';
-import { allStream, clientCommand, countOf, filterOf, filterOptions, fromOf, printLine, refuseFiltersOnStream, withClient, type ConnectionOptions } from './options.js';
+import {
+  allStream,
+  clientCommand,
+  countOf,
+  filterOf,
+  filterOptions,
+  fromOf,
+  printLine,
+  refuseFiltersOnStream,
+  withClient,
+  type ConnectionOptions,
+} from './options.js';
 
 interface TailOptions extends ConnectionOptions {
   from: string;
@@ -17,10 +28,13 @@ export const tailCommand = () =>
       .option('--from <from>', 'start after this revision (stream) or position ($all); start replays everything', 'end')
       .option('--limit <n>', 'stop after this many events'),
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The end of history is reported on stderr. Examples:
   annals tail order-42 --from start
-  annals tail '${allStream}' --category order`)
+  annals tail '${allStream}' --category order`,
+    )
     .action(async (stream: string, options: TailOptions) => {
       refuseFiltersOnStream(stream, options);
       const limit = countOf('--limit', options.limit);

@@ -18,8 +18,14 @@ let count = 0;
 
 const throughClient = (openStore: () => Promise<EventStore>) => async () => (await serveForTest(await openStore())).client;
 
-describeConformance('client on memory', throughClient(() => openEventStore({ engine: 'memory' })));
-describeConformance('client on sqlite', throughClient(() => openEventStore({ engine: 'sqlite', path: join(dir, `store-${++count}.db`) })));
+describeConformance(
+  'client on memory',
+  throughClient(() => openEventStore({ engine: 'memory' })),
+);
+describeConformance(
+  'client on sqlite',
+  throughClient(() => openEventStore({ engine: 'sqlite', path: join(dir, `store-${++count}.db`) })),
+);
 
 const skip = await postgresSkipReason();
 describe('client on postgres', { skip }, () => {

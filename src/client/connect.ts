@@ -81,7 +81,10 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
   const core: StoreCore = {
     async append(stream, events, expected) {
       const body = `{"expectedRevision":${JSON.stringify(expected)},"events":[${events
-        .map((event) => `{"id":"${event.id}","type":${JSON.stringify(event.type)},"data":${event.data}${event.metadata === null ? '' : `,"metadata":${event.metadata}`}}`)
+        .map(
+          (event) =>
+            `{"id":"${event.id}","type":${JSON.stringify(event.type)},"data":${event.data}${event.metadata === null ? '' : `,"metadata":${event.metadata}`}}`,
+        )
         .join(',')}]}`;
       return appendResultFromJson(await transport.call<AppendResultJson>({ method: 'POST', path: streamPath(stream), body }));
     },
@@ -101,13 +104,19 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       await transport.call({ method: 'PUT', path: `${streamPath(stream)}/metadata`, body: JSON.stringify(metadata) });
     },
     async deleteStream(stream, expectedRevision, hard) {
-      await transport.call({ method: 'DELETE', path: `${streamPath(stream)}${queryString({ expectedRevision, hard: hard ? 'true' : undefined })}` });
+      await transport.call({
+        method: 'DELETE',
+        path: `${streamPath(stream)}${queryString({ expectedRevision, hard: hard ? 'true' : undefined })}`,
+      });
     },
     async listStreams({ prefix, after, limit }) {
       const listed: StreamInfo[] = [];
       // The server leaves out streams the token may not read, so a page may hold fewer than asked.
-      for (let cursor = after; listed.length < limit; ) {
-        const page = await transport.call<StreamListJson>({ method: 'GET', path: `/streams${queryString({ prefix, after: cursor, limit: limit - listed.length })}` });
+      for (let cursor = after; listed.length < limit;) {
+        const page = await transport.call<StreamListJson>({
+          method: 'GET',
+          path: `/streams${queryString({ prefix, after: cursor, limit: limit - listed.length })}`,
+        });
         listed.push(...page.streams.map(streamInfoFromJson));
         if (page.next === undefined) break;
         cursor = page.next;

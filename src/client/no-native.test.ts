@@ -13,9 +13,19 @@ const root = new URL('../../', import.meta.url);
 /** Lists the CommonJS modules (where native addons and pg live) that a script leaves loaded. */
 const loadedModules = (script: string): string[] =>
   JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', `${script}
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '--eval',
+        `${script}
       const { createRequire } = await import('node:module');
-      console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`], { cwd: root, encoding: 'utf8' }),
+      console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    ),
   ) as string[];
 
 const server = /node_modules[\\/](better-sqlite3|pg|fastify)[\\/]/;
@@ -25,8 +35,14 @@ describe('the client', () => {
     const loaded = loadedModules(`
       const { connect } = await import('./src/client/index.ts');
       await connect('http://127.0.0.1:1').close();`);
-    assert.ok(loaded.some((path) => path.includes('undici')), 'the probe sees the modules that were loaded');
-    assert.deepEqual(loaded.filter((path) => server.test(path)), []);
+    assert.ok(
+      loaded.some((path) => path.includes('undici')),
+      'the probe sees the modules that were loaded',
+    );
+    assert.deepEqual(
+      loaded.filter((path) => server.test(path)),
+      [],
+    );
   });
 
   it('would be caught loading them (the probe works)', () => {
@@ -41,7 +57,10 @@ describe('the client', () => {
       packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
     };
     const built = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript && !entry.dev);
-    assert.deepEqual(built.map(([path]) => path), []);
+    assert.deepEqual(
+      built.map(([path]) => path),
+      [],
+    );
     const manifest = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
     assert.equal(manifest.dependencies['better-sqlite3'], undefined);
     assert.equal(manifest.peerDependenciesMeta['better-sqlite3'].optional, true);

@@ -35,9 +35,15 @@ describe('the client package', () => {
     assert.doesNotMatch(install.stdout + install.stderr, /EBADENGINE|WARN/i);
 
     const modules = join(project, 'node_modules');
-    const installed = readdirSync(modules).filter((name) => !name.startsWith('.')).flatMap((name) => (name.startsWith('@') ? readdirSync(join(modules, name)).map((inner) => `${name}/${inner}`) : [name]));
+    const installed = readdirSync(modules)
+      .filter((name) => !name.startsWith('.'))
+      .flatMap((name) => (name.startsWith('@') ? readdirSync(join(modules, name)).map((inner) => `${name}/${inner}`) : [name]));
     assert.deepEqual(installed.sort(), ['@annals/client', 'eventsource-parser', 'undici']);
-    assert.deepEqual(filesBelow(modules).filter((file) => file.endsWith('.node')), [], 'no native module');
+    assert.deepEqual(
+      filesBelow(modules).filter((file) => file.endsWith('.node')),
+      [],
+      'no native module',
+    );
 
     const store = await openEventStore({ engine: 'memory' });
     const served = await serveForTest(store);

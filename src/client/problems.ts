@@ -52,7 +52,10 @@ export const errorFromProblem = (problem: ProblemJson): Error => {
 };
 
 const isProblem = (value: unknown): value is ProblemJson =>
-  typeof value === 'object' && value !== null && typeof (value as ProblemJson).code === 'string' && typeof (value as ProblemJson).status === 'number';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ProblemJson).code === 'string' &&
+  typeof (value as ProblemJson).status === 'number';
 
 /** The error of a failed response, whatever its body holds. */
 export const errorFromResponse = (status: number, text: string): Error => {

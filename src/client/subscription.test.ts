@@ -9,7 +9,8 @@ import { createServer } from '../server/server.js';
 import { listenForTest } from '../server/testing/serve.js';
 import { connect } from './connect.js';
 
-const describeMessage = (message: SubscriptionMessage) => (isEvent(message) ? `${message.stream}@${message.revision}` : isCaughtUp(message) ? 'caught-up' : 'checkpoint');
+const describeMessage = (message: SubscriptionMessage) =>
+  isEvent(message) ? `${message.stream}@${message.revision}` : isCaughtUp(message) ? 'caught-up' : 'checkpoint';
 
 /** A server on `store` (which outlives it), on `port` or any free one. */
 const serveStore = async (store: EventStore, port = 0) => {
@@ -25,7 +26,10 @@ describe('client subscriptions', () => {
     const { url } = first;
     let { server } = first;
     const client = connect(url);
-    await store.append('a-1', [{ type: 'E', data: 0 }, { type: 'E', data: 1 }]);
+    await store.append('a-1', [
+      { type: 'E', data: 0 },
+      { type: 'E', data: 1 },
+    ]);
 
     const subscription = client.subscribe({ stream: 'a-1' });
     const messages = subscription[Symbol.asyncIterator]();
@@ -58,7 +62,11 @@ describe('client subscriptions', () => {
     const statuses: SubscriptionStatus[] = [];
     // Each outage takes several attempts; together they take more than maxAttempts, so only a count that
     // starts over after each reconnect lets the subscription outlive both.
-    const subscription = client.subscribe({ stream: 'quiet-1', retry: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 12 }, onStatus: (status) => statuses.push(status) });
+    const subscription = client.subscribe({
+      stream: 'quiet-1',
+      retry: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 12 },
+      onStatus: (status) => statuses.push(status),
+    });
     const messages = subscription[Symbol.asyncIterator]();
     assert.ok(isCaughtUp((await messages.next()).value as SubscriptionMessage));
     const next = messages.next();
@@ -77,7 +85,11 @@ describe('client subscriptions', () => {
 
     // A server that stays away: after maxAttempts failures in a row, unavailable, reported as failed.
     const failing: string[] = [];
-    const impatient = client.subscribe({ from: 'end', retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 3 }, onStatus: (status) => failing.push(status.state) });
+    const impatient = client.subscribe({
+      from: 'end',
+      retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 3 },
+      onStatus: (status) => failing.push(status.state),
+    });
     const impatientMessages = impatient[Symbol.asyncIterator]();
     assert.ok(isCaughtUp((await impatientMessages.next()).value as SubscriptionMessage));
     await server.close();

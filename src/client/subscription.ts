@@ -22,7 +22,12 @@ export interface SubscriptionOptions {
 }
 
 /** The messages of a subscription, until `signal` aborts (closing the subscription does that) or it fails. */
-export async function* subscriptionMessages(transport: Transport, path: string, signal: AbortSignal, options: SubscriptionOptions): AsyncGenerator<SubscriptionMessage> {
+export async function* subscriptionMessages(
+  transport: Transport,
+  path: string,
+  signal: AbortSignal,
+  options: SubscriptionOptions,
+): AsyncGenerator<SubscriptionMessage> {
   const { retry, onStatus, checkpoints } = options;
   let lastEventId: string | undefined;
   let caughtUp = false;
@@ -65,7 +70,11 @@ export async function* subscriptionMessages(transport: Transport, path: string, 
     } catch (caught) {
       if (signal.aborted) return;
       if (caught instanceof AnnalsError && caught.code !== 'unavailable') throw caught;
-      await retries.failed(caught instanceof UnavailableError ? caught : new UnavailableError(`the subscription was cut off: ${(caught as Error).message}`, { cause: caught }));
+      await retries.failed(
+        caught instanceof UnavailableError
+          ? caught
+          : new UnavailableError(`the subscription was cut off: ${(caught as Error).message}`, { cause: caught }),
+      );
     }
   }
 }

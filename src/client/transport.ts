@@ -47,7 +47,9 @@ export const checkServerUrl = (url: unknown): { origin: string; prefix: string }
           : undefined;
   if (problem !== undefined) {
     const shown = typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url;
-    throw new InvalidArgumentError(`the server url is ${shown} (${problem}); allowed: http(s)://host[:port][/prefix], e.g. http://127.0.0.1:2113`);
+    throw new InvalidArgumentError(
+      `the server url is ${shown} (${problem}); allowed: http(s)://host[:port][/prefix], e.g. http://127.0.0.1:2113`,
+    );
   }
   return { origin: parsed!.origin, prefix: parsed!.pathname.replace(/\/+$/, '') };
 };
@@ -65,7 +67,14 @@ export const createTransport = (url: string, options: TransportOptions): Transpo
     const headers: Record<string, string> = { ...authorization, accept: request.accept ?? 'application/json', ...request.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await pool.request({ origin, method: request.method, path: `${prefix}${request.path}`, body: request.body, headers, signal: request.signal });
+      return await pool.request({
+        origin,
+        method: request.method,
+        path: `${prefix}${request.path}`,
+        body: request.body,
+        headers,
+        signal: request.signal,
+      });
     } catch (error) {
       if (request.signal?.aborted) throw error;
       throw unreachable(origin, error);

@@ -43,10 +43,19 @@ describe('the server url', () => {
       // Serves the Annals server under /annals only, as a reverse proxy would.
       const proxy = createServer((incoming, outgoing) => {
         if (!incoming.url!.startsWith('/annals/')) return void outgoing.writeHead(404).end('not under /annals');
-        const upstream = forward({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url!.slice('/annals'.length), headers: incoming.headers }, (answer) => {
-          outgoing.writeHead(answer.statusCode!, answer.headers);
-          answer.pipe(outgoing);
-        });
+        const upstream = forward(
+          {
+            host: target.hostname,
+            port: target.port,
+            method: incoming.method,
+            path: incoming.url!.slice('/annals'.length),
+            headers: incoming.headers,
+          },
+          (answer) => {
+            outgoing.writeHead(answer.statusCode!, answer.headers);
+            answer.pipe(outgoing);
+          },
+        );
         incoming.pipe(upstream);
       }).listen(0, '127.0.0.1');
       await once(proxy, 'listening');
@@ -67,7 +76,10 @@ describe('the server url', () => {
         await client.append('order-1', [{ type: 'Placed', data: {} }]);
         const live = (await messages.next()).value as SubscriptionMessage;
         assert.ok(isEvent(live) && live.type === 'Placed');
-        assert.deepEqual((await client.readStream('order-1')).map((event) => event.type), ['Placed']);
+        assert.deepEqual(
+          (await client.readStream('order-1')).map((event) => event.type),
+          ['Placed'],
+        );
         assert.equal((await client.stats()).events, 1);
         await messages.return?.(undefined);
       } finally {

@@ -20,23 +20,23 @@ describe('wire format', () => {
   it('writes the text of an event exactly as JSON.stringify of its JSON form', () =>
     withSeed(import.meta.url, (seed) =>
       fc.assert(
-      fc.property(recordedEvents, (event) => {
-        assert.equal(recordedToJsonText(event), JSON.stringify(recordedToJson(event)));
-      }),
-      { numRuns: 500, seed },
-    ),
+        fc.property(recordedEvents, (event) => {
+          assert.equal(recordedToJsonText(event), JSON.stringify(recordedToJson(event)));
+        }),
+        { numRuns: 500, seed },
+      ),
     ));
 
   it('reads back what it writes', () =>
     withSeed(import.meta.url, (seed) =>
       fc.assert(
-      fc.property(recordedEvents, (event) => {
-        const back = recordedFromJson(JSON.parse(recordedToJsonText(event)));
-        assert.equal(back.position, event.position);
-        assert.equal(back.recordedAt.getTime(), event.recordedAt.getTime());
-        assert.equal(recordedToJsonText(back), recordedToJsonText(event));
-      }),
-      { numRuns: 200, seed },
-    ),
+        fc.property(recordedEvents, (event) => {
+          const back = recordedFromJson(JSON.parse(recordedToJsonText(event)));
+          assert.equal(back.position, event.position);
+          assert.equal(back.recordedAt.getTime(), event.recordedAt.getTime());
+          assert.equal(recordedToJsonText(back), recordedToJsonText(event));
+        }),
+        { numRuns: 200, seed },
+      ),
     ));
 });

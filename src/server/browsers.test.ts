@@ -18,7 +18,12 @@ describe('browsers', () => {
   let close: () => Promise<void>;
   before(async () => {
     const store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store, { authenticator: createAuthenticator([{ name: 'ui', role: 'admin', token }]), token, corsOrigins: [origin], version: '1.2.3' });
+    const served = await serveForTest(store, {
+      authenticator: createAuthenticator([{ name: 'ui', role: 'admin', token }]),
+      token,
+      corsOrigins: [origin],
+      version: '1.2.3',
+    });
     url = served.url;
     close = () => served.client.close();
   });
@@ -50,7 +55,13 @@ describe('browsers', () => {
     const docs = await fetch(`${url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
-    assert.deepEqual((await httpCall(url, 'GET', '/')).json(), { name: 'Annals', version: '1.2.3', docs: 'docs/', openapi: 'openapi.json', health: 'health/ready' });
+    assert.deepEqual((await httpCall(url, 'GET', '/')).json(), {
+      name: 'Annals',
+      version: '1.2.3',
+      docs: 'docs/',
+      openapi: 'openapi.json',
+      health: 'health/ready',
+    });
   });
 
   it('send no CORS headers unless origins are named', async () => {

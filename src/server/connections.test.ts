@@ -105,7 +105,10 @@ describe('connection limits and timeouts', () => {
 
   it('does not cut a subscription that outlives the request timeout', async () => {
     const controller = new AbortController();
-    const response = await request(`${url}/subscribe/streams/sse-1`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    const response = await request(`${url}/subscribe/streams/sse-1`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: controller.signal,
+    });
     assert.equal(response.statusCode, 200);
     let text = '';
     const received = (async () => {

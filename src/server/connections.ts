@@ -47,7 +47,10 @@ export const limitConnections = (app: FastifyInstance, { maxConnections }: Conne
   app.addHook('onRequest', async (request, reply) => {
     if (open <= maxConnections || request.routeOptions.url?.startsWith('/health/')) return;
     reply.header('retry-after', String(retryAfterSeconds)).header('connection', 'close');
-    return sendProblem(reply, problem('unavailable', `the server is at its limit of ${maxConnections} connections; retry in ${retryAfterSeconds} s`));
+    return sendProblem(
+      reply,
+      problem('unavailable', `the server is at its limit of ${maxConnections} connections; retry in ${retryAfterSeconds} s`),
+    );
   });
   // A reply sent before its request's body was read (a 401, 403, 413 or 503): draining the rest would let a
   // client hold the connection for as long as it trickles, so the connection ends with the reply.

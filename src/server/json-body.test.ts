@@ -34,11 +34,16 @@ describe('JSON bodies', () => {
   it('refuses 2,000 nested arrays in 4 KB with a 400 naming the field, not a stack overflow', async () => {
     const deep = `${'['.repeat(2000)}${']'.repeat(2000)}`;
     await refused(appendBody(deep), `body.events[0].data nests more than ${maxJsonDepth} levels of objects and arrays`);
-    await refused(`{"events":[{"type":"A","data":1,"metadata":{"a":${deep}}}]}`, `body.events[0].metadata nests more than ${maxJsonDepth} levels of objects and arrays`);
+    await refused(
+      `{"events":[{"type":"A","data":1,"metadata":{"a":${deep}}}]}`,
+      `body.events[0].metadata nests more than ${maxJsonDepth} levels of objects and arrays`,
+    );
   });
 
   it(`takes ${maxJsonDepth} levels of nesting in data`, async () => {
-    const answer = await httpCall(url, 'POST', '/streams/json-2', { body: appendBody(`${'['.repeat(maxJsonDepth)}${']'.repeat(maxJsonDepth)}`) });
+    const answer = await httpCall(url, 'POST', '/streams/json-2', {
+      body: appendBody(`${'['.repeat(maxJsonDepth)}${']'.repeat(maxJsonDepth)}`),
+    });
     assert.equal(answer.status, 200, answer.text);
   });
 
@@ -54,28 +59,54 @@ describe('JSON bodies', () => {
     for (const [data, path, literal] of cases) {
       await refused(appendBody(data), `${path} is ${literal}, which is not exactly representable; send it as a string`);
     }
-    await refused('{"expectedRevision":99999999999999999999,"events":[{"type":"A","data":1}]}', 'body.expectedRevision is 99999999999999999999, which is not exactly representable; send it as a string');
+    await refused(
+      '{"expectedRevision":99999999999999999999,"events":[{"type":"A","data":1}]}',
+      'body.expectedRevision is 99999999999999999999, which is not exactly representable; send it as a string',
+    );
   });
 
   it('keeps numbers that a double holds exactly (-0 is 0 in JSON), and digits inside strings', async () => {
-    const data = '{"a":1.0,"b":1e2,"c":0.1,"d":-0,"e":1.5e300,"f":9007199254740991,"g":-9007199254740991,"h":0.30000000000000004,"s":"9007199254740993"}';
+    const data =
+      '{"a":1.0,"b":1e2,"c":0.1,"d":-0,"e":1.5e300,"f":9007199254740991,"g":-9007199254740991,"h":0.30000000000000004,"s":"9007199254740993"}';
     const answer = await httpCall(url, 'POST', '/streams/json-3', { body: appendBody(data) });
     assert.equal(answer.status, 200, answer.text);
     const [event] = await store.readStream('json-3');
-    assert.deepEqual(event!.data, { a: 1, b: 100, c: 0.1, d: 0, e: 1.5e300, f: 9007199254740991, g: -9007199254740991, h: 0.30000000000000004, s: '9007199254740993' });
+    assert.deepEqual(event!.data, {
+      a: 1,
+      b: 100,
+      c: 0.1,
+      d: 0,
+      e: 1.5e300,
+      f: 9007199254740991,
+      g: -9007199254740991,
+      h: 0.30000000000000004,
+      s: '9007199254740993',
+    });
   });
 
   it('refuses invalid UTF-8 instead of storing U+FFFD, and keeps valid UTF-8', async () => {
     const valid = Buffer.from(appendBody('"café ✓ 𝄞"'));
     const invalid = Buffer.concat([Buffer.from('{"events":[{"type":"A","data":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]);
     await refused(invalid, 'body is not valid UTF-8');
-    const response = await request(`${url}/streams/json-4`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid });
+    const response = await request(`${url}/streams/json-4`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: valid,
+    });
     assert.equal(response.statusCode, 200, await response.body.text());
     assert.equal((await store.readStream('json-4'))[0]!.data, 'café ✓ 𝄞');
   });
 
   it('still refuses malformed JSON and prototype poisoning with a 400', async () => {
-    const malformed = ['{"events": [', '', '[-]', '[1.2.3]', ']]]]', '{"\\q": 12345678901234567890}', '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}'];
+    const malformed = [
+      '{"events": [',
+      '',
+      '[-]',
+      '[1.2.3]',
+      ']]]]',
+      '{"\\q": 12345678901234567890}',
+      '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}',
+    ];
     for (const body of malformed) {
       const answer = await httpCall(url, 'POST', '/streams/json-5', { body, headers: { 'content-type': 'application/json' } });
       assert.equal(answer.status, 400, `${body}: ${answer.text}`);

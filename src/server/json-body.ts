@@ -46,7 +46,11 @@ const isDigit = (code: number) => code >= Char.Zero && code <= Char.Nine;
 const isDecimalChar = (code: number) => code === 0x2e || code === 0x65 || code === 0x45 || code === 0x2b || code === Char.Minus;
 
 /** The digits of a number literal that carry its value: no sign, point, exponent or outer zeros. */
-const significantDigits = (literal: string) => literal.replace(/[eE].*$/, '').replace(/[-.]/g, '').replace(/^0+|0+$/g, '');
+const significantDigits = (literal: string) =>
+  literal
+    .replace(/[eE].*$/, '')
+    .replace(/[-.]/g, '')
+    .replace(/^0+|0+$/g, '');
 
 /** Whether `literal` reads back as itself once it has been a double. */
 const survivesDouble = (literal: string): boolean => {
@@ -164,6 +168,11 @@ export const useCheckedJsonParser = (app: FastifyInstance) => {
       done(error as Error, undefined);
       return;
     }
-    void parseJson(request, text, (error, value) => done((error as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? new InvalidArgumentError(whyNotJson(text)) : error, value));
+    void parseJson(request, text, (error, value) =>
+      done(
+        (error as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? new InvalidArgumentError(whyNotJson(text)) : error,
+        value,
+      ),
+    );
   });
 };

@@ -16,11 +16,21 @@ describe('the OpenAPI document', () => {
   });
   after(() => close());
 
-  const operations = () => Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+  const operations = () =>
+    Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    );
 
   it('names every operation once', () => {
     const ids = operations().map(({ operation }) => operation.operationId);
-    assert.ok(ids.every((id) => typeof id === 'string'), JSON.stringify(operations().filter(({ operation }) => operation.operationId === undefined).map(({ method, path }) => `${method} ${path}`)));
+    assert.ok(
+      ids.every((id) => typeof id === 'string'),
+      JSON.stringify(
+        operations()
+          .filter(({ operation }) => operation.operationId === undefined)
+          .map(({ method, path }) => `${method} ${path}`),
+      ),
+    );
     assert.equal(new Set(ids).size, ids.length);
   });
 
@@ -42,6 +52,9 @@ describe('the OpenAPI document', () => {
     assert.ok(document.paths['/all']!.get!.responses['200']!.content!['application/x-ndjson']);
     assert.ok(document.paths['/streams/{stream}']!.get!.responses['200']!.content!['application/x-ndjson']);
     assert.ok(document.paths['/subscribe/all']!.get!.responses['200']!.content!['text/event-stream']);
-    assert.equal(document.paths['/all']!.get!.responses['200']!.content!['application/json']!.schema!.$ref, '#/components/schemas/EventPage');
+    assert.equal(
+      document.paths['/all']!.get!.responses['200']!.content!['application/json']!.schema!.$ref,
+      '#/components/schemas/EventPage',
+    );
   });
 });

@@ -32,13 +32,17 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /** Replaces inline copies of the shared shapes by references to their components. */
 const referenced = (schema: unknown): unknown => {
-  for (const [name, component] of Object.entries(components)) if (same(schema, JSON.parse(JSON.stringify(component)))) return { $ref: `#/components/schemas/${name}` };
+  for (const [name, component] of Object.entries(components))
+    if (same(schema, JSON.parse(JSON.stringify(component)))) return { $ref: `#/components/schemas/${name}` };
   if (Array.isArray(schema)) return schema.map(referenced);
   if (typeof schema !== 'object' || schema === null) return schema;
   return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, referenced(value)]));
 };
 
-const ndjson = { description: 'with `Accept: application/x-ndjson`: every event, one JSON object a line', schema: { $ref: '#/components/schemas/RecordedEvent' } };
+const ndjson = {
+  description: 'with `Accept: application/x-ndjson`: every event, one JSON object a line',
+  schema: { $ref: '#/components/schemas/RecordedEvent' },
+};
 const sse = {
   description:
     'Server-Sent Events: `id:` (a position) and `data:` (a RecordedEvent) per event, `event: caught-up` at the end of history, `event: checkpoint` (filtered `$all`), `event: problem` before a failure ends the stream, comments as heartbeats; resume with `Last-Event-ID`',
@@ -57,10 +61,15 @@ export const toOpenApiDocument = (document: Json): Json => {
           response.content = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
         }
       }
-      if (id === 'readStream' || id === 'readAll') responses['200']!.content = { ...responses['200']!.content, 'application/x-ndjson': ndjson };
-      if (id === 'subscribeToStream' || id === 'subscribeToAll') responses['200'] = { description: 'a stream of events', content: { 'text/event-stream': sse } };
+      if (id === 'readStream' || id === 'readAll')
+        responses['200']!.content = { ...responses['200']!.content, 'application/x-ndjson': ndjson };
+      if (id === 'subscribeToStream' || id === 'subscribeToAll')
+        responses['200'] = { description: 'a stream of events', content: { 'text/event-stream': sse } };
     }
   }
-  const schemas = { ...((document.components as Json | undefined)?.schemas as Json | undefined), ...JSON.parse(JSON.stringify(components)) };
+  const schemas = {
+    ...((document.components as Json | undefined)?.schemas as Json | undefined),
+    ...JSON.parse(JSON.stringify(components)),
+  };
   return { ...document, paths: referenced(paths), components: { ...(document.components as Json), schemas } };
 };

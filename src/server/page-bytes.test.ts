@@ -16,8 +16,14 @@ describe('JSON pages under a byte budget', () => {
     const served = await serveForTest(store, { maxPageBytes: 10_000 });
     url = served.url;
     close = () => served.client.close();
-    await store.append('big-1', Array.from({ length: 10 }, (_, index) => ({ type: 'Big', data: { index, text: 'x'.repeat(3000) } })));
-    await store.append('huge-1', [{ type: 'Huge', data: 'y'.repeat(50_000) }, { type: 'Small', data: 1 }]);
+    await store.append(
+      'big-1',
+      Array.from({ length: 10 }, (_, index) => ({ type: 'Big', data: { index, text: 'x'.repeat(3000) } })),
+    );
+    await store.append('huge-1', [
+      { type: 'Huge', data: 'y'.repeat(50_000) },
+      { type: 'Small', data: 1 },
+    ]);
   });
   after(() => close());
 
@@ -35,12 +41,18 @@ describe('JSON pages under a byte budget', () => {
   it('ends a page of a stream at the budget and continues with next until every event is read', async () => {
     const pages = await readPages('/streams/big-1?limit=100');
     assert.ok(pages.length >= 4, `${pages.length} pages`);
-    assert.deepEqual(pages.flatMap((page) => page.events.map((event) => event.revision)), [...Array(10).keys()]);
+    assert.deepEqual(
+      pages.flatMap((page) => page.events.map((event) => event.revision)),
+      [...Array(10).keys()],
+    );
   });
 
   it('sends an event larger than the budget alone on its page', async () => {
     const pages = await readPages('/streams/huge-1');
-    assert.deepEqual(pages.map((page) => page.events.length), [1, 1]);
+    assert.deepEqual(
+      pages.map((page) => page.events.length),
+      [1, 1],
+    );
   });
 
   it('does the same for $all', async () => {

@@ -85,9 +85,14 @@ const allowedBy = (schema: Schema): string => {
       return `a string${range(schema.minLength, schema.maxLength, 'character')}`;
     case 'integer':
     case 'number': {
-      const bounds = schema.minimum !== undefined && schema.maximum !== undefined
-        ? ` from ${schema.minimum} to ${schema.maximum}`
-        : schema.minimum !== undefined ? ` >= ${schema.minimum}` : schema.maximum !== undefined ? ` <= ${schema.maximum}` : '';
+      const bounds =
+        schema.minimum !== undefined && schema.maximum !== undefined
+          ? ` from ${schema.minimum} to ${schema.maximum}`
+          : schema.minimum !== undefined
+            ? ` >= ${schema.minimum}`
+            : schema.maximum !== undefined
+              ? ` <= ${schema.maximum}`
+              : '';
       return `${schema.type === 'integer' ? 'an integer' : 'a number'}${bounds}`;
     }
     case 'array':

@@ -91,7 +91,12 @@ export const sendRead = async (request: FastifyRequest, reply: FastifyReply, rea
  * The JSON texts of the visible events among up to `size` read, within `maxBytes` bytes; `last` is the
  * last event examined (shown or hidden), `full` when there may be more to read.
  */
-const jsonPage = async (events: AsyncIterable<RecordedEvent>, size: number, maxBytes: number, visible: ((event: RecordedEvent) => boolean) | undefined) => {
+const jsonPage = async (
+  events: AsyncIterable<RecordedEvent>,
+  size: number,
+  maxBytes: number,
+  visible: ((event: RecordedEvent) => boolean) | undefined,
+) => {
   const texts: string[] = [];
   let bytes = 0;
   let examined = 0;

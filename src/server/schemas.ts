@@ -21,12 +21,15 @@ const EventInput = Type.Object(
   { additionalProperties: false },
 );
 
-export const ExpectedRevision = Type.Union([
-  Type.Literal('any'),
-  Type.Literal('no_stream'),
-  Type.Literal('stream_exists'),
-  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-], { description: "'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)" });
+export const ExpectedRevision = Type.Union(
+  [
+    Type.Literal('any'),
+    Type.Literal('no_stream'),
+    Type.Literal('stream_exists'),
+    Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  ],
+  { description: "'any', 'no_stream', 'stream_exists' or a revision (an integer >= 0)" },
+);
 
 export const AppendBody = Type.Object(
   { expectedRevision: Type.Optional(ExpectedRevision), events: Type.Array(EventInput, { minItems: 1 }) },
@@ -67,13 +70,19 @@ export const AllReadQuery = Type.Object(
 );
 
 export const StreamSubscribeQuery = Type.Object(
-  { from: Type.Optional(Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: "the revision to start after (digits), 'start' or 'end'" })) },
+  {
+    from: Type.Optional(
+      Type.String({ pattern: `${revisionPattern}|^start$|^end$`, description: "the revision to start after (digits), 'start' or 'end'" }),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const AllSubscribeQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: "the position to start after (digits), 'start' or 'end'" })),
+    from: Type.Optional(
+      Type.String({ pattern: `${positionPattern}|^start$|^end$`, description: "the position to start after (digits), 'start' or 'end'" }),
+    ),
     ...allFilterQuery,
   },
   { additionalProperties: false },
@@ -82,7 +91,10 @@ export const AllSubscribeQuery = Type.Object(
 export const DeleteQuery = Type.Object(
   {
     expectedRevision: Type.Optional(
-      Type.String({ pattern: `${revisionPattern}|^any$|^no_stream$|^stream_exists$`, description: "a revision (digits), 'any', 'no_stream' or 'stream_exists'" }),
+      Type.String({
+        pattern: `${revisionPattern}|^any$|^no_stream$|^stream_exists$`,
+        description: "a revision (digits), 'any', 'no_stream' or 'stream_exists'",
+      }),
     ),
     hard: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   },
@@ -92,7 +104,9 @@ export const DeleteQuery = Type.Object(
 const AclEntry = Type.Object(
   {
     tokens: Type.Optional(Type.Array(Type.String(), { maxItems: 100, description: 'token names' })),
-    roles: Type.Optional(Type.Array(Type.Union([Type.Literal('reader'), Type.Literal('writer'), Type.Literal('admin')]), { maxItems: 100 })),
+    roles: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('reader'), Type.Literal('writer'), Type.Literal('admin')]), { maxItems: 100 }),
+    ),
   },
   { additionalProperties: false, description: 'tokens by name and roles, in separate lists' },
 );

@@ -32,7 +32,10 @@ const authenticator = createAuthenticator([
 /** Reads Server-Sent Events until `until` says enough; returns the raw messages. */
 const readEvents = async (url: string, path: string, until: (messages: string[]) => boolean, headers: Record<string, string> = {}) => {
   const controller = new AbortController();
-  const response = await request(`${url}${path}`, { headers: { authorization: `Bearer ${tokens.admin}`, ...headers }, signal: controller.signal });
+  const response = await request(`${url}${path}`, {
+    headers: { authorization: `Bearer ${tokens.admin}`, ...headers },
+    signal: controller.signal,
+  });
   assert.equal(response.statusCode, 200);
   assert.match(String(response.headers['content-type']), /text\/event-stream/);
   let text = '';
@@ -97,7 +100,10 @@ describe('server', () => {
     });
 
     it('keeps a token limited to prefixes inside them, on streams and on $all', async () => {
-      assert.equal((await httpCall(url, 'POST', '/streams/user-2', { token: tokens.orders, body: { events: [{ type: 'X', data: 1 }] } })).status, 403);
+      assert.equal(
+        (await httpCall(url, 'POST', '/streams/user-2', { token: tokens.orders, body: { events: [{ type: 'X', data: 1 }] } })).status,
+        403,
+      );
       assert.equal((await httpCall(url, 'GET', '/streams/user-1', { token: tokens.orders })).status, 403);
       const all = await httpCall(url, 'GET', '/all?limit=1000', { token: tokens.orders });
       assert.equal(all.status, 200);
@@ -114,15 +120,24 @@ describe('server', () => {
     it('narrow who may read and write a stream, by token name or role; admins always may', async () => {
       const acl = { read: { tokens: ['billing', 'other'] }, write: { tokens: ['billing'] } };
       assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl } })).status, 204);
-      const append = (token: string) => httpCall(url, 'POST', '/streams/secret-1', { token, body: { events: [{ type: 'Kept', data: {} }] } });
+      const append = (token: string) =>
+        httpCall(url, 'POST', '/streams/secret-1', { token, body: { events: [{ type: 'Kept', data: {} }] } });
       assert.equal((await append(tokens.billing)).status, 200, 'named by token name');
       assert.equal((await append(tokens.admin)).status, 200, 'admins always may');
       assert.equal((await append(tokens.other)).json().code, 'access_denied');
       assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.other })).status, 200);
       assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).json().code, 'access_denied');
       assert.equal((await httpCall(url, 'GET', '/subscribe/streams/secret-1', { token: tokens.reader })).status, 403);
-      assert.equal((await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: { roles: ['reader'] } } } })).status, 204);
-      assert.equal((await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).status, 200, 'named by role; a change applies at once');
+      assert.equal(
+        (await httpCall(url, 'PUT', '/streams/secret-1/metadata', { token: tokens.admin, body: { acl: { read: { roles: ['reader'] } } } }))
+          .status,
+        204,
+      );
+      assert.equal(
+        (await httpCall(url, 'GET', '/streams/secret-1', { token: tokens.reader })).status,
+        200,
+        'named by role; a change applies at once',
+      );
       assert.equal((await append(tokens.other)).status, 200, 'no write list: roles decide');
     });
   });
@@ -142,12 +157,21 @@ describe('server', () => {
   describe('reads', () => {
     it('answers in JSON pages that link to the next one', async () => {
       const first = (await httpCall(url, 'GET', '/streams/order-1?limit=2', { token: tokens.reader })).json();
-      assert.deepEqual(first.events.map((e: { revision: number }) => e.revision), [0, 1]);
+      assert.deepEqual(
+        first.events.map((e: { revision: number }) => e.revision),
+        [0, 1],
+      );
       assert.equal(first.next, '2');
       const last = (await httpCall(url, 'GET', `/streams/order-1?limit=3&from=${first.next}`, { token: tokens.reader })).json();
-      assert.deepEqual(last.events.map((e: { revision: number }) => e.revision), [2, 3, 4]);
+      assert.deepEqual(
+        last.events.map((e: { revision: number }) => e.revision),
+        [2, 3, 4],
+      );
       const backwards = (await httpCall(url, 'GET', '/streams/order-1?direction=backwards&limit=5', { token: tokens.reader })).json();
-      assert.deepEqual(backwards.events.map((e: { revision: number }) => e.revision), [4, 3, 2, 1, 0]);
+      assert.deepEqual(
+        backwards.events.map((e: { revision: number }) => e.revision),
+        [4, 3, 2, 1, 0],
+      );
       assert.equal(backwards.next, undefined);
       const page = (await httpCall(url, 'GET', '/all?limit=1', { token: tokens.reader })).json();
       assert.equal(typeof page.events[0].position, 'string');
@@ -157,8 +181,14 @@ describe('server', () => {
     it('streams NDJSON on request', async () => {
       const answer = await httpCall(url, 'GET', '/streams/order-1', { token: tokens.reader, headers: { accept: 'application/x-ndjson' } });
       assert.equal(answer.headers['content-type'], 'application/x-ndjson');
-      const lines = answer.text.trimEnd().split('\n').map((line) => JSON.parse(line));
-      assert.deepEqual(lines.map((e) => e.revision), [0, 1, 2, 3, 4]);
+      const lines = answer.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.deepEqual(
+        lines.map((e) => e.revision),
+        [0, 1, 2, 3, 4],
+      );
     });
 
     it('says 404 stream_not_found for an absent stream and 410 for a tombstoned one', async () => {
@@ -180,7 +210,10 @@ describe('server', () => {
       clearTimeout(live);
       const events = messages.filter((text) => text.startsWith('id: '));
       const history = await store.readStream('order-1');
-      assert.deepEqual(events.slice(0, history.length).map((text) => text.split('\n')[0]), history.map((e) => `id: ${e.position}`));
+      assert.deepEqual(
+        events.slice(0, history.length).map((text) => text.split('\n')[0]),
+        history.map((e) => `id: ${e.position}`),
+      );
       const caughtUp = messages.findIndex((text) => text.startsWith('event: caught-up'));
       assert.ok(caughtUp > 0 && messages.slice(caughtUp).some((text) => text === ': heartbeat'));
     });

@@ -110,7 +110,11 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   const context: RouteContext = {
     store,
     metrics,
-    sizes: { defaultPage: options.defaultPage ?? 100, maxPage: options.maxPage ?? 10_000, maxPageBytes: options.maxPageBytes ?? 4 * 1024 * 1024 },
+    sizes: {
+      defaultPage: options.defaultPage ?? 100,
+      maxPage: options.maxPage ?? 10_000,
+      maxPageBytes: options.maxPageBytes ?? 4 * 1024 * 1024,
+    },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     subscriptions,
     acls: createStreamAcls(store),

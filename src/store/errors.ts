@@ -30,7 +30,8 @@ export class AnnalsError extends Error {
     super(message);
     this.name = new.target.name;
     const classes: string[] = [];
-    for (let type: unknown = new.target; type !== Error && typeof type === 'function'; type = Object.getPrototypeOf(type)) classes.push(type.name);
+    for (let type: unknown = new.target; type !== Error && typeof type === 'function'; type = Object.getPrototypeOf(type))
+      classes.push(type.name);
     Object.defineProperty(this, classesKey, { value: classes });
   }
 

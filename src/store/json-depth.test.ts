@@ -15,7 +15,14 @@ describe('prepareEvents on deep and odd values', () => {
   it(`takes ${maxJsonDepth} levels of nesting and refuses one more, naming the field`, () => {
     assert.equal(prepareEvents([{ type: 'A', data: nested(maxJsonDepth) }], defaultLimits).length, 1);
     assert.throws(
-      () => prepareEvents([{ type: 'A', data: { a: 1 } }, { type: 'A', data: 1, metadata: { m: nested(maxJsonDepth) } }], defaultLimits),
+      () =>
+        prepareEvents(
+          [
+            { type: 'A', data: { a: 1 } },
+            { type: 'A', data: 1, metadata: { m: nested(maxJsonDepth) } },
+          ],
+          defaultLimits,
+        ),
       new InvalidArgumentError(`events[1].metadata nests more than ${maxJsonDepth} levels of objects and arrays`),
     );
   });
@@ -33,13 +40,18 @@ describe('prepareEvents on deep and odd values', () => {
     assert.throws(() => prepareEvents([{ type: 'A', data: { list: [1, { when: new Date(0) }] } }], defaultLimits), {
       message: 'events[0].data.list[1].when is a Date, not a JSON value (convert it first)',
     });
-    assert.throws(() => prepareEvents([{ type: 'A', data: [0, Number.NaN] }], defaultLimits), { message: 'events[0].data[1] is NaN, which JSON cannot hold' });
+    assert.throws(() => prepareEvents([{ type: 'A', data: [0, Number.NaN] }], defaultLimits), {
+      message: 'events[0].data[1] is NaN, which JSON cannot hold',
+    });
     assert.throws(() => prepareEvents([{ type: 'A', data: cycle }], defaultLimits), { message: 'events[0].data.a[1] refers to itself' });
   });
 
   it('takes a value seen twice that is not its own ancestor', () => {
     const shared = { x: 1 };
-    assert.equal(prepareEvents([{ type: 'A', data: { a: shared, b: [shared, shared] } }], defaultLimits)[0]!.data, '{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+    assert.equal(
+      prepareEvents([{ type: 'A', data: { a: shared, b: [shared, shared] } }], defaultLimits)[0]!.data,
+      '{"a":{"x":1},"b":[{"x":1},{"x":1}]}',
+    );
   });
 });
 
@@ -50,8 +62,17 @@ describe('prepareEvents checks sizes first', () => {
   });
 
   it('still refuses a value JSON.stringify cannot serialise, with the path', () => {
-    assert.throws(() => prepareEvents([{ type: 'A', data: { n: 1n } }], defaultLimits), new InvalidArgumentError('events[0].data.n is bigint, not a JSON value'));
-    assert.throws(() => prepareEvents([{ type: 'A', data: () => 1 }], defaultLimits), new InvalidArgumentError('events[0].data is function, not a JSON value'));
-    assert.throws(() => prepareEvents([{ type: 'A', data: 1, metadata: { u: undefined } }], defaultLimits), new InvalidArgumentError('events[0].metadata.u is undefined, not a JSON value'));
+    assert.throws(
+      () => prepareEvents([{ type: 'A', data: { n: 1n } }], defaultLimits),
+      new InvalidArgumentError('events[0].data.n is bigint, not a JSON value'),
+    );
+    assert.throws(
+      () => prepareEvents([{ type: 'A', data: () => 1 }], defaultLimits),
+      new InvalidArgumentError('events[0].data is function, not a JSON value'),
+    );
+    assert.throws(
+      () => prepareEvents([{ type: 'A', data: 1, metadata: { u: undefined } }], defaultLimits),
+      new InvalidArgumentError('events[0].metadata.u is undefined, not a JSON value'),
+    );
   });
 });

@@ -114,9 +114,7 @@ export interface RetryPolicy {
 
 /** What a subscription reports of its connection, for services to log. */
 export type SubscriptionStatus =
-  | { state: 'connected' }
-  | { state: 'reconnecting'; attempt: number; delayMs: number; error: Error }
-  | { state: 'failed'; error: Error };
+  { state: 'connected' } | { state: 'reconnecting'; attempt: number; delayMs: number; error: Error } | { state: 'failed'; error: Error };
 
 /** Subscriptions start *after* `from`: a revision for a stream, a position otherwise. */
 export interface SubscribeOptions {

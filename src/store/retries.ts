@@ -13,7 +13,11 @@ export const retryDelayMs = ({ initialDelayMs, maxDelayMs }: Required<RetryPolic
   return Math.round(delay / 2 + (Math.random() * delay) / 2);
 };
 
-export const createRetries = (policy: Required<RetryPolicy>, onStatus: ((status: SubscriptionStatus) => void) | undefined, signal: AbortSignal) => {
+export const createRetries = (
+  policy: Required<RetryPolicy>,
+  onStatus: ((status: SubscriptionStatus) => void) | undefined,
+  signal: AbortSignal,
+) => {
   let failures = 0;
   return {
     /** After a success: a recovery is reported, and the count starts over. */

@@ -56,7 +56,13 @@ export const nameAfterPrefix = (prefix: string | undefined): string | undefined 
 export const compareNames = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** A listed stream, as every engine reports it. */
-export const streamInfo = (stream: string, revision: number, position: bigint | undefined, live: boolean, tombstoned: boolean): StreamInfo => ({
+export const streamInfo = (
+  stream: string,
+  revision: number,
+  position: bigint | undefined,
+  live: boolean,
+  tombstoned: boolean,
+): StreamInfo => ({
   stream,
   revision,
   ...(live && position !== undefined ? { position } : {}),
@@ -89,8 +95,7 @@ export const replayedAppend = (
   state: StreamState,
   firstRevision: number,
 ): AppendResult => {
-  const conflict = (detail: string) =>
-    new WrongExpectedRevisionError(stream, expected, actualRevision(state), detail);
+  const conflict = (detail: string) => new WrongExpectedRevisionError(stream, expected, actualRevision(state), detail);
   const byId = new Map(found.map((event) => [event.id, event]));
   const first = byId.get(events[0]!.id);
   if (first === undefined || byId.size !== events.length) throw conflict('some of these event ids are already written');
@@ -124,9 +129,6 @@ export interface VisibleWindow {
 }
 
 export const visibleWindow = (metadata: StreamMetadata, lastRevision: number, now = Date.now()): VisibleWindow => ({
-  minRevision: Math.max(
-    metadata.truncateBefore ?? 0,
-    metadata.maxCount === undefined ? 0 : lastRevision - metadata.maxCount + 1,
-  ),
+  minRevision: Math.max(metadata.truncateBefore ?? 0, metadata.maxCount === undefined ? 0 : lastRevision - metadata.maxCount + 1),
   minRecordedAt: metadata.maxAgeSeconds === undefined ? 0 : now - metadata.maxAgeSeconds * 1000,
 });

@@ -58,7 +58,10 @@ describe('subscription costs', () => {
     const rare = store.subscribe({ filter: { types: ['Rare'] } })[Symbol.asyncIterator]();
     await caughtUp(rare);
     // History was scanned in windows, never in one unbounded read.
-    assert.ok(reads.all.every((query) => scanned(query) <= Number(scanWindow)), 'every read is bounded');
+    assert.ok(
+      reads.all.every((query) => scanned(query) <= Number(scanWindow)),
+      'every read is bounded',
+    );
 
     reads.all.length = 0;
     for (let i = 0; i < 200; i++) await store.append(`noise-${i % 7}`, events(1));
@@ -170,7 +173,8 @@ describe('subscription costs', () => {
     const { store } = countingStore();
     const writers = Promise.all(
       Array.from({ length: 4 }, async (_, writer) => {
-        for (let i = 0; i < 60; i++) await store.append(`${['order', 'user', 'audit'][i % 3]}-${writer}`, events(1 + (i % 4), i % 5 === 0 ? 'Rare' : 'Common'));
+        for (let i = 0; i < 60; i++)
+          await store.append(`${['order', 'user', 'audit'][i % 3]}-${writer}`, events(1 + (i % 4), i % 5 === 0 ? 'Rare' : 'Common'));
       }),
     );
     const filters = [undefined, { category: 'order' }, { types: ['Rare'] }, { streams: ['user-1', 'audit-'] }];
@@ -188,7 +192,11 @@ describe('subscription costs', () => {
         await until(() => received.length >= expected.length, `${expected.length} events for ${JSON.stringify(filter)}`);
         await subscription.close();
         await collecting;
-        assert.deepEqual(received.map((event) => event.id), expected, JSON.stringify(filter));
+        assert.deepEqual(
+          received.map((event) => event.id),
+          expected,
+          JSON.stringify(filter),
+        );
       }),
     );
     await store.close();

@@ -8,7 +8,10 @@ describe('messages of refused arguments', () => {
   it('name the argument, what was given and what is allowed', async () => {
     const store = await openEventStore({ engine: 'memory' });
     const cases: [call: () => Promise<unknown>, message: string][] = [
-      [() => store.readStream('a-1', { direction: 'backward' as 'backwards' }), "direction is 'backward'; allowed: 'forwards' or 'backwards'"],
+      [
+        () => store.readStream('a-1', { direction: 'backward' as 'backwards' }),
+        "direction is 'backward'; allowed: 'forwards' or 'backwards'",
+      ],
       [() => store.readStream('a-1', { limit: 0 }), 'limit is 0; allowed: a positive integer'],
       [() => store.readStream('a-1', { limit: 1.5 }), 'limit is 1.5; allowed: a positive integer'],
       [() => store.readStream('a-1', { from: -1 }), "from is -1; allowed: a revision (an integer >= 0), 'start' or 'end'"],

@@ -120,7 +120,7 @@ const checkJson = (value: unknown, path: string): void => {
   const frames: Frame[] = [];
   const ancestors = new Set<object>();
   const pathHere = () => path + frames.map(({ keys, next }) => (keys === undefined ? `[${next - 1}]` : `.${keys[next - 1]}`)).join('');
-  for (let current = value; ; ) {
+  for (let current = value; ;) {
     checkJsonNode(current, pathHere);
     if (typeof current === 'object' && current !== null) {
       if (ancestors.has(current)) throw new InvalidArgumentError(`${pathHere()} refers to itself`);
@@ -261,7 +261,9 @@ const checkOptionsObject = (options: unknown, allowed: string[], what = 'options
   }
   const extra = Object.keys(options).find((key) => !allowed.includes(key));
   if (extra !== undefined) {
-    throw new InvalidArgumentError(`${what === 'options' ? 'unknown option' : `${what} has unknown field`} '${extra}'; allowed: ${allowed.join(', ')}`);
+    throw new InvalidArgumentError(
+      `${what === 'options' ? 'unknown option' : `${what} has unknown field`} '${extra}'; allowed: ${allowed.join(', ')}`,
+    );
   }
   return options as Record<string, unknown>;
 };
@@ -341,7 +343,9 @@ const checkAclEntry = (path: string, entry: unknown): AclEntry => {
   if (entryRoles !== undefined) {
     checked.roles = listOf('roles', entryRoles).map((role, index) => {
       if (!roles.includes(role as Role)) {
-        throw new InvalidArgumentError(`${path}.roles[${index}] is ${JSON.stringify(role) ?? String(role)}; allowed: ${roles.map((r) => `'${r}'`).join(', ')}`);
+        throw new InvalidArgumentError(
+          `${path}.roles[${index}] is ${JSON.stringify(role) ?? String(role)}; allowed: ${roles.map((r) => `'${r}'`).join(', ')}`,
+        );
       }
       return role as Role;
     });
@@ -401,15 +405,27 @@ export const checkListStreamsOptions = (options: ListStreamsOptions | undefined)
 };
 
 const checkRetryPolicy = (retry: unknown): Required<RetryPolicy> => {
-  const { initialDelayMs = 100, maxDelayMs = 5000, maxAttempts = Infinity } = checkOptionsObject(retry, ['initialDelayMs', 'maxDelayMs', 'maxAttempts']);
+  const {
+    initialDelayMs = 100,
+    maxDelayMs = 5000,
+    maxAttempts = Infinity,
+  } = checkOptionsObject(retry, ['initialDelayMs', 'maxDelayMs', 'maxAttempts']);
   const checkDelay = (what: string, value: unknown): number => {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= 3_600_000) return value;
-    throw new InvalidArgumentError(`retry.${what} must be an integer from 0 to 3600000 (ms), not ${JSON.stringify(value) ?? String(value)}`);
+    throw new InvalidArgumentError(
+      `retry.${what} must be an integer from 0 to 3600000 (ms), not ${JSON.stringify(value) ?? String(value)}`,
+    );
   };
   if (maxAttempts !== Infinity && !(typeof maxAttempts === 'number' && Number.isSafeInteger(maxAttempts) && maxAttempts >= 0)) {
-    throw new InvalidArgumentError(`retry.maxAttempts must be an integer >= 0 or Infinity, not ${JSON.stringify(maxAttempts) ?? String(maxAttempts)}`);
+    throw new InvalidArgumentError(
+      `retry.maxAttempts must be an integer >= 0 or Infinity, not ${JSON.stringify(maxAttempts) ?? String(maxAttempts)}`,
+    );
   }
-  return { initialDelayMs: checkDelay('initialDelayMs', initialDelayMs), maxDelayMs: checkDelay('maxDelayMs', maxDelayMs), maxAttempts: maxAttempts as number };
+  return {
+    initialDelayMs: checkDelay('initialDelayMs', initialDelayMs),
+    maxDelayMs: checkDelay('maxDelayMs', maxDelayMs),
+    maxAttempts: maxAttempts as number,
+  };
 };
 
 /** One source (a stream, a category or a filter) and where to start after. */

@@ -7,7 +7,17 @@
 import { UnavailableError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { Limits } from './limits.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata, Subscription, SubscriptionMessage } from './model.js';
+import type {
+  AppendResult,
+  ExpectedRevision,
+  RecordedEvent,
+  StoreStats,
+  StreamAcl,
+  StreamInfo,
+  StreamMetadata,
+  Subscription,
+  SubscriptionMessage,
+} from './model.js';
 import { subscriptionOf } from './reading.js';
 import {
   checkAllQuery,

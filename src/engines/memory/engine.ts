@@ -7,7 +7,16 @@ import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
 import type { AppendResult, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
 
-import { absentStream, compareNames, streamInfo, checkWrite, replayedAppend, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import {
+  absentStream,
+  compareNames,
+  streamInfo,
+  checkWrite,
+  replayedAppend,
+  visibleWindow,
+  type StoredEvent,
+  type StreamState,
+} from '../../store/rules.js';
 import type { AllQuery, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
 
@@ -113,7 +122,12 @@ export const createMemoryEngine = (): EngineCore => {
 
     async listStreams({ prefix, after, limit }) {
       return [...streams.entries()]
-        .filter(([name, stream]) => stream.revision >= 0 && (prefix === undefined || name.startsWith(prefix)) && (after === undefined || compareNames(name, after) > 0))
+        .filter(
+          ([name, stream]) =>
+            stream.revision >= 0 &&
+            (prefix === undefined || name.startsWith(prefix)) &&
+            (after === undefined || compareNames(name, after) > 0),
+        )
         .sort(([a], [b]) => compareNames(a, b))
         .slice(0, limit)
         .map(([name, stream]) => streamInfo(name, stream.revision, stream.events.at(-1)?.position, stream.exists, stream.tombstoned));
@@ -148,4 +162,3 @@ export const createMemoryEngine = (): EngineCore => {
     },
   };
 };
-

@@ -11,7 +11,8 @@ export const allQuerySql = (s: string, { from, to, direction, limit, filter }: A
   const parameter = (value: unknown) => `$${values.push(value)}`;
   if (to !== undefined) where.push(`position <= ${parameter(to.toString())}`);
   if (filter?.types) where.push(`type = ANY (${parameter(filter.types)}::text[])`);
-  if (filter?.streams) where.push(`EXISTS (SELECT FROM unnest(${parameter(filter.streams)}::text[]) AS prefix WHERE starts_with(stream, prefix))`);
+  if (filter?.streams)
+    where.push(`EXISTS (SELECT FROM unnest(${parameter(filter.streams)}::text[]) AS prefix WHERE starts_with(stream, prefix))`);
   if (filter?.category) {
     const category = parameter(filter.category);
     where.push(`(stream = ${category}::text OR starts_with(stream, ${category}::text || '-'))`);

@@ -45,7 +45,15 @@ import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
-import { checkWrite, nameAfterPrefix, replayedAppend, streamInfo, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import {
+  checkWrite,
+  nameAfterPrefix,
+  replayedAppend,
+  streamInfo,
+  visibleWindow,
+  type StoredEvent,
+  type StreamState,
+} from '../../store/rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
 import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
@@ -143,9 +151,10 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     const state = stateOf(row[3]!, row[4]!, row[5]!);
     if (state.tombstoned) throw new StreamDeletedError(append.stream);
     if (row[7] !== null) {
-      const found = (JSON.parse(row[7]!) as (Omit<StoredEvent, 'position'> & { position: string })[]).map(
-        (event): StoredEvent => ({ ...event, position: BigInt(event.position) }),
-      );
+      const found = (JSON.parse(row[7]!) as (Omit<StoredEvent, 'position'> & { position: string })[]).map((event): StoredEvent => ({
+        ...event,
+        position: BigInt(event.position),
+      }));
       return replayedAppend(append.stream, append.expected, append.events, found, state, Number(row[6]));
     }
     checkWrite(append.stream, append.expected, state);
@@ -212,7 +221,9 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     },
 
     async readStream(stream, { from, direction, limit }: StreamQuery): Promise<RecordedEvent[]> {
-      const [row] = await read('reading a stream', `SELECT revision, live, tombstoned, metadata FROM ${s}.streams WHERE name = $1`, [stream]);
+      const [row] = await read('reading a stream', `SELECT revision, live, tombstoned, metadata FROM ${s}.streams WHERE name = $1`, [
+        stream,
+      ]);
       if (row === undefined) return [];
       if (row[2] === 't') throw new StreamDeletedError(stream);
       if (row[1] !== 't') return [];

@@ -4,7 +4,16 @@ import type { RecordedEvent } from '../../store/model.js';
 export const eventColumns =
   'position, stream, revision, id, type, data, metadata, extract(epoch FROM recorded_at)::float8 * 1000 AS recorded_at';
 
-type EventRow = [position: string, stream: string, revision: string, id: string, type: string, data: string, metadata: string | null, recordedAt: string];
+type EventRow = [
+  position: string,
+  stream: string,
+  revision: string,
+  id: string,
+  type: string,
+  data: string,
+  metadata: string | null,
+  recordedAt: string,
+];
 
 /** Every column as the text PostgreSQL sent: parsing is done once, below, and only what is needed. */
 export const asText = { getTypeParser: () => (value: string) => value };

@@ -30,7 +30,8 @@ describe('postgres faults', { skip }, () => {
     return store;
   };
   const terminate = async (applicationName: string) =>
-    (await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rowCount ?? 0;
+    (await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rowCount ??
+    0;
 
   before(async () => {
     schema = freshSchema();
@@ -53,7 +54,7 @@ describe('postgres faults', { skip }, () => {
       })),
     );
     const acknowledged = new Map<string, AppendResult>();
-    const failed: typeof appends[number] = [];
+    const failed: (typeof appends)[number] = [];
     let done = false;
     const writing = Promise.all(
       appends.map(async (batches) => {
@@ -122,8 +123,14 @@ describe('postgres faults', { skip }, () => {
       ['not a url', /the PostgreSQL url is 'not a url'; allowed: postgres:\/\/user\[:password\]@host\[:port\]\/database/],
       ['127.0.0.1:5432/test', /allowed: postgres:\/\//],
       ['http://user:secret@127.0.0.1/test', /'http:\/\/user:\*\*\*@127\.0\.0\.1\/test'/],
-      [Object.assign(new URL(target.href), { pathname: '/annals_no_such_database' }).href, /database "annals_no_such_database" does not exist; create it, or name another/],
-      [Object.assign(new URL(target.href), { username: 'annals_no_such_role' }).href, /role "annals_no_such_role" does not exist; check its user and password/],
+      [
+        Object.assign(new URL(target.href), { pathname: '/annals_no_such_database' }).href,
+        /database "annals_no_such_database" does not exist; create it, or name another/,
+      ],
+      [
+        Object.assign(new URL(target.href), { username: 'annals_no_such_role' }).href,
+        /role "annals_no_such_role" does not exist; check its user and password/,
+      ],
     ];
     for (const [url, message] of cases) {
       const error = await openPostgresEngine({ url, connectTimeoutMs: 2000 }).catch((e: unknown) => e);
@@ -134,7 +141,9 @@ describe('postgres faults', { skip }, () => {
   });
 
   it('an unreachable server is unavailable', async () => {
-    const error = await openPostgresEngine({ url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 1000 }).catch((e: unknown) => e);
+    const error = await openPostgresEngine({ url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
     assert.equal(codeOf(error), 'unavailable', String(error));
   });
 
@@ -212,11 +221,29 @@ describe('postgres faults', { skip }, () => {
     await proxy.down();
 
     const statuses: string[] = [];
-    const patient = store.subscribe({ stream, retry: { initialDelayMs: 20, maxDelayMs: 100 }, onStatus: (status) => statuses.push(status.state) });
+    const patient = store.subscribe({
+      stream,
+      retry: { initialDelayMs: 20, maxDelayMs: 100 },
+      onStatus: (status) => statuses.push(status.state),
+    });
     const first = patient[Symbol.asyncIterator]().next();
-    const impatient = store.subscribe({ stream, retry: { initialDelayMs: 20, maxAttempts: 2 }, onStatus: (status) => statuses.push(`impatient ${status.state}`) });
-    assert.equal(codeOf(await impatient[Symbol.asyncIterator]().next().catch((error: unknown) => error)), 'unavailable');
-    assert.deepEqual(statuses.filter((state) => state.startsWith('impatient')), ['impatient reconnecting', 'impatient reconnecting', 'impatient failed']);
+    const impatient = store.subscribe({
+      stream,
+      retry: { initialDelayMs: 20, maxAttempts: 2 },
+      onStatus: (status) => statuses.push(`impatient ${status.state}`),
+    });
+    assert.equal(
+      codeOf(
+        await impatient[Symbol.asyncIterator]()
+          .next()
+          .catch((error: unknown) => error),
+      ),
+      'unavailable',
+    );
+    assert.deepEqual(
+      statuses.filter((state) => state.startsWith('impatient')),
+      ['impatient reconnecting', 'impatient reconnecting', 'impatient failed'],
+    );
 
     await sleep(300);
     await proxy.up();
@@ -231,11 +258,17 @@ describe('postgres faults', { skip }, () => {
   it('several processes migrating one schema at once all succeed', async () => {
     const shared = freshSchema();
     try {
-      const engines = await Promise.all(Array.from({ length: 4 }, () => openPostgresEngine({ url: postgresTestUrl(), schema: shared, poolSize: 1 })));
+      const engines = await Promise.all(
+        Array.from({ length: 4 }, () => openPostgresEngine({ url: postgresTestUrl(), schema: shared, poolSize: 1 })),
+      );
       await Promise.all(engines.map((engine) => engine.close()));
       const { rows } = await admin.query<{ version: number }>(`SELECT version FROM "${shared}".migrations ORDER BY version`);
       assert.ok(rows.length > 0);
-      assert.deepEqual(rows.map((row) => row.version), rows.map((_, index) => index + 1), 'each migration ran once, in order');
+      assert.deepEqual(
+        rows.map((row) => row.version),
+        rows.map((_, index) => index + 1),
+        'each migration ran once, in order',
+      );
     } finally {
       await dropSchema(shared);
     }

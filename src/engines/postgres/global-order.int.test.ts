@@ -115,7 +115,10 @@ describe('postgres global order', { skip }, () => {
       }),
     );
     const events = await stores[9]!.readStream(stream);
-    assert.deepEqual(events.map((event) => event.revision), [...Array(events.length).keys()]);
+    assert.deepEqual(
+      events.map((event) => event.revision),
+      [...Array(events.length).keys()],
+    );
     assert.equal(events.length, won.size);
     for (const event of events) assert.equal(won.get(event.revision), event.id);
     assert.ok(conflicts > 0, 'the writers did race');

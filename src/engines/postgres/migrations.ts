@@ -182,7 +182,9 @@ export const migrate = async (pool: pg.Pool, names: SchemaNames): Promise<void> 
     // Keyed by the schema name, since the schema (and so any table to key on) may not exist yet.
     await client.query(`SELECT pg_advisory_xact_lock(1095650881, hashtext($1))`, [names.schema]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${names.s}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${names.s}.migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${names.s}.migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${names.s}.migrations`);
     const current = rows[0]?.version ?? 0;
     if (current > all.length) {

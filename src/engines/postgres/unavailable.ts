@@ -49,7 +49,8 @@ export const checkPostgresUrl = (url: unknown): URL => {
 /** Failures that no retry can mend: the URL names a database or a role that the server does not have. */
 const configurationError = (error: unknown): AnnalsError | undefined => {
   if (!(error instanceof pg.DatabaseError)) return undefined;
-  if (error.code === '3D000') return new InvalidArgumentError(`PostgreSQL says: ${error.message}; create it, or name another database in the url`);
+  if (error.code === '3D000')
+    return new InvalidArgumentError(`PostgreSQL says: ${error.message}; create it, or name another database in the url`);
   if (error.code === '28000' || error.code === '28P01') {
     return new InvalidArgumentError(`PostgreSQL refused the credentials of the url: ${error.message}; check its user and password`);
   }

@@ -33,7 +33,9 @@ interface Acknowledged {
 
 /** Starts the writer; resolves when it is ready, with the acknowledgements it reports. */
 const startWriter = async (path: string, durability: 'fsync' | 'os', seed = 0) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', writer, path, durability, String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', writer, path, durability, String(seed)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   const acknowledged: Acknowledged[] = [];
   let ready!: () => void;
@@ -65,34 +67,38 @@ const checkFile = async (store: EventStore, acknowledged: Acknowledged[]) => {
     const last = events[ack.revision];
     assert.ok(last !== undefined, `acknowledged revision ${ack.revision} of ${ack.stream} is there`);
     assert.equal(String(last.position), ack.position);
-    assert.deepEqual(events.slice(ack.revision - ack.ids.length + 1, ack.revision + 1).map((event) => event.id), ack.ids);
+    assert.deepEqual(
+      events.slice(ack.revision - ack.ids.length + 1, ack.revision + 1).map((event) => event.id),
+      ack.ids,
+    );
   }
   return [...byStream.values()].reduce((total, events) => total + events.length, 0);
 };
 
 for (const durability of ['fsync', 'os'] as const) {
   describe(`crash test, durability ${durability}`, () => {
-    it(`loses no acknowledged append and shows no partial one over ${rounds} kills`, () => withSeed(import.meta.url, async (seed) => {
-      // The seed draws when each kill comes and what the writer appends (the interleaving is the machine's).
-      const random = seededRandom(seed);
-      const path = join(dir, `${durability}.db`);
-      const acknowledged: Acknowledged[] = [];
-      for (let round = 0; round < rounds; round++) {
-        const { child, exited, acknowledged: reported } = await startWriter(path, durability, seed + round);
-        await new Promise((resolve) => setTimeout(resolve, 50 + random() * 350));
-        child.kill('SIGKILL');
-        await exited;
-        acknowledged.push(...reported);
-        const store = await openEventStore({ engine: 'sqlite', path, durability });
-        try {
-          const events = await checkFile(store, acknowledged);
-          assert.ok(events >= acknowledged.length);
-        } finally {
-          await store.close();
+    it(`loses no acknowledged append and shows no partial one over ${rounds} kills`, () =>
+      withSeed(import.meta.url, async (seed) => {
+        // The seed draws when each kill comes and what the writer appends (the interleaving is the machine's).
+        const random = seededRandom(seed);
+        const path = join(dir, `${durability}.db`);
+        const acknowledged: Acknowledged[] = [];
+        for (let round = 0; round < rounds; round++) {
+          const { child, exited, acknowledged: reported } = await startWriter(path, durability, seed + round);
+          await new Promise((resolve) => setTimeout(resolve, 50 + random() * 350));
+          child.kill('SIGKILL');
+          await exited;
+          acknowledged.push(...reported);
+          const store = await openEventStore({ engine: 'sqlite', path, durability });
+          try {
+            const events = await checkFile(store, acknowledged);
+            assert.ok(events >= acknowledged.length);
+          } finally {
+            await store.close();
+          }
         }
-      }
-      assert.ok(acknowledged.length > rounds * 10, `the writer was under load (${acknowledged.length} acknowledged appends)`);
-    }));
+        assert.ok(acknowledged.length > rounds * 10, `the writer was under load (${acknowledged.length} acknowledged appends)`);
+      }));
   });
 }
 

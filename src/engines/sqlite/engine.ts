@@ -15,7 +15,16 @@ import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
-import { checkWrite, expectationHolds, nameAfterPrefix, replayedAppend, streamInfo, visibleWindow, type StoredEvent, type StreamState } from '../../store/rules.js';
+import {
+  checkWrite,
+  expectationHolds,
+  nameAfterPrefix,
+  replayedAppend,
+  streamInfo,
+  visibleWindow,
+  type StoredEvent,
+  type StreamState,
+} from '../../store/rules.js';
 import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
 import { migrate } from './migrations.js';
 import { createWriteQueue } from './write-queue.js';
@@ -29,7 +38,16 @@ export interface SqliteEngineOptions {
   maxSizeBytes?: number;
 }
 
-type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string | null, recordedAt: number];
+type EventRow = [
+  position: number,
+  stream: string,
+  revision: number,
+  id: string,
+  type: string,
+  data: string,
+  metadata: string | null,
+  recordedAt: number,
+];
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
   id: row[3],
@@ -57,8 +75,7 @@ const stateOf = (row: StreamRow | undefined): StreamState =>
 /** Streams whose state the writer keeps in memory, at most. */
 const maxCachedStates = 100_000;
 
-const isSqliteError = (error: unknown, code: string): boolean =>
-  error instanceof Database.SqliteError && error.code.startsWith(code);
+const isSqliteError = (error: unknown, code: string): boolean => error instanceof Database.SqliteError && error.code.startsWith(code);
 
 const openDatabase = (path: string): Database.Database => {
   // The log is private, whatever the umask: folders Annals creates are its owner's only, and so is the
@@ -108,14 +125,18 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       'SELECT id, stream, revision, position, type, data, metadata FROM events WHERE id = ?',
     ),
     firstRevision: db.prepare<[string], { first: number | null }>('SELECT min(revision) AS first FROM events WHERE stream = ?'),
-    forwards: db.prepare(
-      `SELECT ${eventColumns} FROM events
+    forwards: db
+      .prepare(
+        `SELECT ${eventColumns} FROM events
        WHERE stream = ? AND revision >= ? AND recorded_at >= ? ORDER BY revision LIMIT ?`,
-    ).raw(true),
-    backwards: db.prepare(
-      `SELECT ${eventColumns} FROM events
+      )
+      .raw(true),
+    backwards: db
+      .prepare(
+        `SELECT ${eventColumns} FROM events
        WHERE stream = ? AND revision <= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision DESC LIMIT ?`,
-    ).raw(true),
+      )
+      .raw(true),
     deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE stream = ?'),
     deleteAfter: db.prepare<[number]>('DELETE FROM events WHERE position > ?'),
     markDeleted: db.prepare<[string, number, number]>(
@@ -126,16 +147,23 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       `INSERT INTO streams (name, revision, live, metadata) VALUES (?, -1, 0, ?)
        ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata`,
     ),
-    streams: db.prepare<{ prefix: string; after: string | null; before: string | null; limit: number }, [string, number, number, number, number | null]>(
-      `SELECT name, revision, live, tombstoned, (SELECT position FROM events WHERE stream = name AND revision = streams.revision)
+    streams: db
+      .prepare<
+        { prefix: string; after: string | null; before: string | null; limit: number },
+        [string, number, number, number, number | null]
+      >(
+        `SELECT name, revision, live, tombstoned, (SELECT position FROM events WHERE stream = name AND revision = streams.revision)
        FROM streams
        WHERE name >= @prefix AND (@after IS NULL OR name > @after) AND (@before IS NULL OR name < @before)
          AND substr(name, 1, length(@prefix)) = @prefix AND revision >= 0
        ORDER BY name LIMIT @limit`,
-    ).raw(true),
-    acls: db.prepare<[], [string, string]>(
-      `SELECT name, json_extract(metadata, '$.acl') FROM streams WHERE json_extract(metadata, '$.acl') IS NOT NULL`,
-    ).raw(true),
+      )
+      .raw(true),
+    acls: db
+      .prepare<[], [string, string]>(
+        `SELECT name, json_extract(metadata, '$.acl') FROM streams WHERE json_extract(metadata, '$.acl') IS NOT NULL`,
+      )
+      .raw(true),
     saveLastPosition: db.prepare<[number]>('UPDATE log SET last_position = ?'),
     counts: db.prepare<[], { events: number; streams: number }>(
       'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM streams WHERE live = 1) AS streams',
@@ -156,7 +184,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     return state;
   };
 
-  let committedPosition = (db.prepare('SELECT last_position FROM log').pluck().get() as number);
+  let committedPosition = db.prepare('SELECT last_position FROM log').pluck().get() as number;
   let lastPosition = committedPosition;
   const changes = createChangeFeed(BigInt(committedPosition));
 

@@ -40,7 +40,10 @@ describe('sqlite engine: the database file', () => {
     await first.close();
 
     const second = await openEventStore({ engine: 'sqlite', path });
-    assert.deepEqual((await second.readStream('order-1')).map((e) => e.revision), [0, 1, 2]);
+    assert.deepEqual(
+      (await second.readStream('order-1')).map((e) => e.revision),
+      [0, 1, 2],
+    );
     assert.deepEqual(await second.getMetadata('order-1'), { custom: { owner: 'a' } });
     await rejectsWith(second.append('gone-1', events(1)), 'stream_deleted');
     assert.equal((await second.append('order-1', events(1), { expectedRevision: 2 })).revision, 3);

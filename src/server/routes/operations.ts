@@ -23,7 +23,11 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
     '/health/ready',
     {
       config: { access: 'public' },
-      schema: { summary: 'The store answers and the server is not shutting down', tags: ['operations'], response: { 200: Status, 503: Problem } },
+      schema: {
+        summary: 'The store answers and the server is not shutting down',
+        tags: ['operations'],
+        response: { 200: Status, 503: Problem },
+      },
     },
     async () => {
       if (isClosing()) throw new UnavailableError('the server is shutting down');
@@ -48,7 +52,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
 
   app.get(
     '/stats',
-    { config: { access: 'server' }, schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } } },
+    {
+      config: { access: 'server' },
+      schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
+    },
     async () => statsToJson(await store.stats()),
   );
 
@@ -59,7 +66,15 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
       schema: {
         summary: 'Where to go from here',
         tags: ['operations'],
-        response: { 200: Type.Object({ name: Type.String(), version: Type.String(), docs: Type.String(), openapi: Type.String(), health: Type.String() }) },
+        response: {
+          200: Type.Object({
+            name: Type.String(),
+            version: Type.String(),
+            docs: Type.String(),
+            openapi: Type.String(),
+            health: Type.String(),
+          }),
+        },
       },
     },
     async () => ({ name: 'Annals', version: version ?? '0', docs: 'docs/', openapi: 'openapi.json', health: 'health/ready' }),

@@ -4,7 +4,19 @@ import { Type } from '@sinclair/typebox';
 import type { RouteContext } from '../context.js';
 import { revisionOrKeyword } from '../context.js';
 import { sendRead } from '../reads.js';
-import { AppendBody, AppendResult, DeleteQuery, EventPage, Problem, StreamAcl, StreamMetadata, StreamList, StreamListQuery, StreamParams, StreamReadQuery } from '../schemas.js';
+import {
+  AppendBody,
+  AppendResult,
+  DeleteQuery,
+  EventPage,
+  Problem,
+  StreamAcl,
+  StreamMetadata,
+  StreamList,
+  StreamListQuery,
+  StreamParams,
+  StreamReadQuery,
+} from '../schemas.js';
 import { appendResultToJson, expectedRevisionOf, streamInfoToJson } from '../../protocol/wire.js';
 import { covers, narrowPrefix } from '../../auth/access.js';
 
@@ -15,10 +27,18 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
     '/streams/:stream',
     {
       config: { access: 'writer', acl: 'write' },
-      schema: { summary: 'Append events', tags: ['streams'], params: StreamParams, body: AppendBody, response: { 200: AppendResult, ...problems } },
+      schema: {
+        summary: 'Append events',
+        tags: ['streams'],
+        params: StreamParams,
+        body: AppendBody,
+        response: { 200: AppendResult, ...problems },
+      },
     },
     async ({ params, body }) => {
-      const result = await store.append(params.stream, body.events as Parameters<typeof store.append>[1], { expectedRevision: body.expectedRevision });
+      const result = await store.append(params.stream, body.events as Parameters<typeof store.append>[1], {
+        expectedRevision: body.expectedRevision,
+      });
       metrics.appendedEvents.inc(body.events.length);
       return appendResultToJson(result);
     },

@@ -17,7 +17,9 @@ import { sendSubscription } from '../sse.js';
 const lastEventIdOf = (header: string | string[] | undefined): bigint | undefined => {
   if (header === undefined) return undefined;
   if (typeof header !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(header) || BigInt(header) > maxPosition) {
-    throw new InvalidArgumentError(`Last-Event-ID is '${String(header).slice(0, 40)}'; allowed: a position from 0 to ${maxPosition} (the id of the last event received)`);
+    throw new InvalidArgumentError(
+      `Last-Event-ID is '${String(header).slice(0, 40)}'; allowed: a position from 0 to ${maxPosition} (the id of the last event received)`,
+    );
   }
   return BigInt(header);
 };
@@ -29,15 +31,25 @@ const revisionAtOrBefore = async (store: EventStore, stream: string, position: b
   return 'start';
 };
 
-export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, heartbeatMs, subscriptions, acls }) => {
+export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
+  app,
+  { store, metrics, heartbeatMs, subscriptions, acls },
+) => {
   const contextFor = (principal: Principal) => ({ heartbeatMs, metrics, open: subscriptions, readable: () => acls.readable(principal) });
-  const description = 'Server-Sent Events: one `id:`/`data:` message per event, `event: caught-up` at the end of history, heartbeats as comments.';
+  const description =
+    'Server-Sent Events: one `id:`/`data:` message per event, `event: caught-up` at the end of history, heartbeats as comments.';
 
   app.get(
     '/subscribe/streams/:stream',
     {
       config: { access: 'reader', acl: 'read' },
-      schema: { summary: 'Subscribe to a stream', description, tags: ['subscriptions'], params: StreamParams, querystring: StreamSubscribeQuery },
+      schema: {
+        summary: 'Subscribe to a stream',
+        description,
+        tags: ['subscriptions'],
+        params: StreamParams,
+        querystring: StreamSubscribeQuery,
+      },
     },
     async (request, reply) => {
       const { stream } = request.params;

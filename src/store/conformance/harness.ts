@@ -17,11 +17,7 @@ export const rejectsWith = async (promise: Promise<unknown>, code: ErrorCode): P
   assert.fail(`expected an error '${code}', but the call succeeded`);
 };
 
-export const rejectsWrongRevision = async (
-  promise: Promise<unknown>,
-  expected: unknown,
-  actual: number | 'no_stream',
-): Promise<void> => {
+export const rejectsWrongRevision = async (promise: Promise<unknown>, expected: unknown, actual: number | 'no_stream'): Promise<void> => {
   const error = await rejectsWith(promise, 'wrong_expected_revision');
   assert.ok(error instanceof WrongExpectedRevisionError);
   assert.deepEqual({ expected: error.expected, actual: error.actual }, { expected, actual });

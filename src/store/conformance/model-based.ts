@@ -24,10 +24,7 @@ type Operation =
   | { kind: 'readStream'; stream: string; options: ReadStreamOptions }
   | { kind: 'readAll'; options: ReadAllOptions };
 
-const expectedRevision = fc.oneof(
-  fc.constantFrom<ExpectedRevision>('any', 'no_stream', 'stream_exists'),
-  fc.integer({ min: 0, max: 6 }),
-);
+const expectedRevision = fc.oneof(fc.constantFrom<ExpectedRevision>('any', 'no_stream', 'stream_exists'), fc.integer({ min: 0, max: 6 }));
 const eventInput = fc.record({
   id: fc.option(fc.constantFrom(...ids), { nil: undefined }),
   type: fc.constantFrom('A', 'B'),
@@ -38,7 +35,11 @@ const limit = fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined });
 const withoutUndefined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 const readStreamOptions = fc
-  .record({ from: fc.option(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom('start' as const, 'end' as const)), { nil: undefined }), direction, limit })
+  .record({
+    from: fc.option(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom('start' as const, 'end' as const)), { nil: undefined }),
+    direction,
+    limit,
+  })
   .map(withoutUndefined);
 // Positions may differ between engines (a PostgreSQL sequence skips values), so `$all` reads start at an end.
 const readAllOptions = fc
@@ -56,10 +57,36 @@ const readAllOptions = fc
   })
   .map(withoutUndefined);
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), stream: fc.constantFrom(...streams), expected: expectedRevision, events: fc.array(eventInput, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), stream: fc.constantFrom(...streams), expected: expectedRevision, hard: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('metadata' as const), stream: fc.constantFrom(...streams), maxCount: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('readStream' as const), stream: fc.constantFrom(...streams), options: readStreamOptions }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      stream: fc.constantFrom(...streams),
+      expected: expectedRevision,
+      events: fc.array(eventInput, { minLength: 1, maxLength: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('delete' as const),
+      stream: fc.constantFrom(...streams),
+      expected: expectedRevision,
+      hard: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('metadata' as const),
+      stream: fc.constantFrom(...streams),
+      maxCount: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('readStream' as const), stream: fc.constantFrom(...streams), options: readStreamOptions }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readAll' as const), options: readAllOptions }) },
 );
 
@@ -81,7 +108,13 @@ const outcome = async (call: () => Promise<unknown>): Promise<unknown> => {
 const apply = (store: EventStore, op: Operation) => {
   switch (op.kind) {
     case 'append':
-      return outcome(() => store.append(op.stream, op.events.map((e) => (e.id === undefined ? { type: e.type, data: e.data } : e)), { expectedRevision: op.expected }));
+      return outcome(() =>
+        store.append(
+          op.stream,
+          op.events.map((e) => (e.id === undefined ? { type: e.type, data: e.data } : e)),
+          { expectedRevision: op.expected },
+        ),
+      );
     case 'delete':
       return outcome(() => (op.hard ? store.tombstoneStream : store.deleteStream)(op.stream, { expectedRevision: op.expected }));
     case 'metadata':
@@ -101,24 +134,28 @@ const snapshot = async (store: EventStore) => {
   return { all: comparable(all), byStream };
 };
 
-export const describeModelComparison = (name: string, openStore: OpenStore, numRuns = Number(process.env.ANNALS_PROPERTY_RUNS ?? 25)): void => {
+export const describeModelComparison = (
+  name: string,
+  openStore: OpenStore,
+  numRuns = Number(process.env.ANNALS_PROPERTY_RUNS ?? 25),
+): void => {
   it(`behaves like the reference model over random operations (${name})`, () =>
     withSeed(import.meta.url, (seed) =>
       fc.assert(
-      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
-        const model = createEventStore(createMemoryEngine());
-        const subject = await openStore();
-        try {
-          for (const op of operations) {
-            assert.deepEqual(await apply(subject, op), await apply(model, op), `outcome of ${JSON.stringify(op)}`);
+        fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
+          const model = createEventStore(createMemoryEngine());
+          const subject = await openStore();
+          try {
+            for (const op of operations) {
+              assert.deepEqual(await apply(subject, op), await apply(model, op), `outcome of ${JSON.stringify(op)}`);
+            }
+            assert.deepEqual(await snapshot(subject), await snapshot(model));
+          } finally {
+            await subject.close();
+            await model.close();
           }
-          assert.deepEqual(await snapshot(subject), await snapshot(model));
-        } finally {
-          await subject.close();
-          await model.close();
-        }
-      }),
-      { numRuns, seed },
-    ),
+        }),
+        { numRuns, seed },
+      ),
     ));
 };

@@ -62,9 +62,26 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       });
 
       test('round-trips any JSON value as data', async (store) => {
-        const values = [null, true, 0, -1.5, 1e21, 'text', 'ünïcödé 🎉', [], [1, [2, { a: null }]], { nested: { deep: [1, 'x'] }, 'key with space': 1 }];
-        await store.append('json-1', values.map((data) => event('Value', data)));
-        assert.deepEqual((await store.readStream('json-1')).map((e) => e.data), values);
+        const values = [
+          null,
+          true,
+          0,
+          -1.5,
+          1e21,
+          'text',
+          'ünïcödé 🎉',
+          [],
+          [1, [2, { a: null }]],
+          { nested: { deep: [1, 'x'] }, 'key with space': 1 },
+        ];
+        await store.append(
+          'json-1',
+          values.map((data) => event('Value', data)),
+        );
+        assert.deepEqual(
+          (await store.readStream('json-1')).map((e) => e.data),
+          values,
+        );
       });
 
       test('positions increase across streams in the order of the log', async (store) => {
@@ -72,7 +89,10 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('b-1', events(1));
         await store.append('a-1', events(1));
         const all = await store.readAll();
-        assert.deepEqual(all.map((e) => `${e.stream}@${e.revision}`), ['a-1@0', 'a-1@1', 'b-1@0', 'a-1@2']);
+        assert.deepEqual(
+          all.map((e) => `${e.stream}@${e.revision}`),
+          ['a-1@0', 'a-1@1', 'b-1@0', 'a-1@2'],
+        );
         for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
       });
 
@@ -113,15 +133,24 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('b-1', events(3));
         const all = await store.readAll();
         const third = all[2]!.position;
-        assert.deepEqual((await store.readAll({ from: third })).map((e) => e.position), all.slice(2).map((e) => e.position));
+        assert.deepEqual(
+          (await store.readAll({ from: third })).map((e) => e.position),
+          all.slice(2).map((e) => e.position),
+        );
         assert.deepEqual((await store.readAll({ from: third, limit: 2 })).length, 2);
         assert.deepEqual(
           (await store.readAll({ direction: 'backwards', limit: 4 })).map((e) => e.position),
-          all.slice(2).reverse().map((e) => e.position),
+          all
+            .slice(2)
+            .reverse()
+            .map((e) => e.position),
         );
         assert.deepEqual(
           (await store.readAll({ direction: 'backwards', from: third })).map((e) => e.position),
-          all.slice(0, 3).reverse().map((e) => e.position),
+          all
+            .slice(0, 3)
+            .reverse()
+            .map((e) => e.position),
         );
         assert.deepEqual(await store.readAll({ from: 'end' }), []);
         assert.deepEqual(await store.readAll({ from: all.at(-1)!.position + 1n }), []);
@@ -151,9 +180,18 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('axb-1', events(1));
         await store.append('100%-1', events(1));
         await store.append('1000-1', events(1));
-        assert.deepEqual((await store.readAll({ filter: { streams: ['a_b'] } })).map((e) => e.stream), ['a_b-1']);
-        assert.deepEqual((await store.readAll({ filter: { streams: ['100%'] } })).map((e) => e.stream), ['100%-1']);
-        assert.deepEqual((await store.readAll({ filter: { category: 'a_b' } })).map((e) => e.stream), ['a_b-1']);
+        assert.deepEqual(
+          (await store.readAll({ filter: { streams: ['a_b'] } })).map((e) => e.stream),
+          ['a_b-1'],
+        );
+        assert.deepEqual(
+          (await store.readAll({ filter: { streams: ['100%'] } })).map((e) => e.stream),
+          ['100%-1'],
+        );
+        assert.deepEqual(
+          (await store.readAll({ filter: { category: 'a_b' } })).map((e) => e.stream),
+          ['a_b-1'],
+        );
       });
 
       test('iterates long streams and the log in pages, in both directions', async (store) => {
@@ -162,14 +200,23 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('other-1', events(3));
         await store.append('long-1', batch.slice(1200));
         const forwards = await collect(store.iterateStream('long-1'));
-        assert.deepEqual(forwards.map((e) => e.revision), [...Array(2500).keys()]);
+        assert.deepEqual(
+          forwards.map((e) => e.revision),
+          [...Array(2500).keys()],
+        );
         const backwards = await collect(store.iterateStream('long-1', { direction: 'backwards', limit: 1100 }));
-        assert.deepEqual(backwards.map((e) => e.revision), [...Array(1100).keys()].map((i) => 2499 - i));
+        assert.deepEqual(
+          backwards.map((e) => e.revision),
+          [...Array(1100).keys()].map((i) => 2499 - i),
+        );
         const all = await collect(store.iterateAll());
         assert.equal(all.length, 2503);
         for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
         const allBackwards = await collect(store.iterateAll({ direction: 'backwards' }));
-        assert.deepEqual(allBackwards.map((e) => e.id), all.map((e) => e.id).reverse());
+        assert.deepEqual(
+          allBackwards.map((e) => e.id),
+          all.map((e) => e.id).reverse(),
+        );
         const filtered = await collect(store.iterateAll({ filter: { streams: ['other-'] } }));
         assert.equal(filtered.length, 3);
         const from = all[1500]!.position;
@@ -216,15 +263,24 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         for (const outcome of outcomes) {
           if (outcome.status === 'rejected') assert.equal((outcome.reason as { code: string }).code, 'wrong_expected_revision');
         }
-        assert.deepEqual((await store.readStream('race-1')).map((e) => e.revision), [0, 1, 2]);
+        assert.deepEqual(
+          (await store.readStream('race-1')).map((e) => e.revision),
+          [0, 1, 2],
+        );
       });
 
       test('concurrent appends with any all land, each with its own revisions', async (store) => {
         const results = await Promise.all(Array.from({ length: 20 }, () => store.append('busy-1', events(3))));
         const revisions = results.map((result) => result.revision).sort((a, b) => a - b);
-        assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => i * 3 + 2));
+        assert.deepEqual(
+          revisions,
+          Array.from({ length: 20 }, (_, i) => i * 3 + 2),
+        );
         const read = await store.readStream('busy-1');
-        assert.deepEqual(read.map((e) => e.revision), [...Array(60).keys()]);
+        assert.deepEqual(
+          read.map((e) => e.revision),
+          [...Array(60).keys()],
+        );
         for (const result of results) assert.equal(read[result.revision]!.position, result.position);
       });
     });
@@ -257,7 +313,10 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         const batch = withIds(2);
         await store.append('s-1', batch);
         const [first] = await store.readStream('s-1');
-        assert.deepEqual(await store.append('s-1', [batch[0]!], { expectedRevision: 'no_stream' }), { revision: 0, position: first!.position });
+        assert.deepEqual(await store.append('s-1', [batch[0]!], { expectedRevision: 'no_stream' }), {
+          revision: 0,
+          position: first!.position,
+        });
         assert.equal((await store.readStream('s-1')).length, 2);
       });
 
@@ -292,11 +351,17 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('keep-1', events(1));
         await store.deleteStream('s-1');
         assert.deepEqual(await store.readStream('s-1'), []);
-        assert.deepEqual((await store.readAll()).map((e) => e.stream), ['keep-1']);
+        assert.deepEqual(
+          (await store.readAll()).map((e) => e.stream),
+          ['keep-1'],
+        );
         assert.equal((await store.stats()).streams, 1);
         const result = await store.append('s-1', events(1), { expectedRevision: 'no_stream' });
         assert.equal(result.revision, 3);
-        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3]);
+        assert.deepEqual(
+          (await store.readStream('s-1')).map((e) => e.revision),
+          [3],
+        );
       });
 
       test('delete checks the expected revision', async (store) => {
@@ -326,7 +391,10 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await rejectsWith(store.tombstoneStream('s-1'), 'stream_deleted');
         await rejectsWith(store.getMetadata('s-1'), 'stream_deleted');
         await rejectsWith(store.setMetadata('s-1', { maxCount: 1 }), 'stream_deleted');
-        assert.deepEqual((await store.readAll()).map((e) => e.stream), ['keep-1']);
+        assert.deepEqual(
+          (await store.readAll()).map((e) => e.stream),
+          ['keep-1'],
+        );
       });
 
       test('an absent stream can be tombstoned', async (store) => {
@@ -362,7 +430,8 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
 
       test('pages by the last name, and narrows by prefix', async (store) => {
         for (const name of ['order', 'order-1', 'order-2', 'orders-1', 'ordes-1', 'a-1', 'z-1']) await store.append(name, events(1));
-        const names = async (options?: Parameters<EventStore['listStreams']>[0]) => (await store.listStreams(options)).map((info) => info.stream);
+        const names = async (options?: Parameters<EventStore['listStreams']>[0]) =>
+          (await store.listStreams(options)).map((info) => info.stream);
         assert.deepEqual(await names({ prefix: 'order' }), ['order', 'order-1', 'order-2', 'orders-1']);
         assert.deepEqual(await names({ prefix: 'order-' }), ['order-1', 'order-2']);
         assert.deepEqual(await names({ limit: 2 }), ['a-1', 'order']);
@@ -376,9 +445,18 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         const names = ['s-\u{1F600}', 's-\u{E000}', 's-z', 's-\u00e9', 's-\u{10FFFF}x', 's-\u{10FFFF}'];
         for (const name of names) await store.append(name, events(1));
         const expected = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-        assert.deepEqual((await store.listStreams({ prefix: 's-' })).map((info) => info.stream), expected);
-        assert.deepEqual((await store.listStreams({ prefix: 's-\u{10FFFF}' })).map((info) => info.stream), ['s-\u{10FFFF}', 's-\u{10FFFF}x']);
-        assert.deepEqual((await store.listStreams({ prefix: 's-\uD7FF' })).map((info) => info.stream), []);
+        assert.deepEqual(
+          (await store.listStreams({ prefix: 's-' })).map((info) => info.stream),
+          expected,
+        );
+        assert.deepEqual(
+          (await store.listStreams({ prefix: 's-\u{10FFFF}' })).map((info) => info.stream),
+          ['s-\u{10FFFF}', 's-\u{10FFFF}x'],
+        );
+        assert.deepEqual(
+          (await store.listStreams({ prefix: 's-\uD7FF' })).map((info) => info.stream),
+          [],
+        );
       });
 
       test('refuses bad options, naming them', async (store) => {
@@ -397,7 +475,12 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
     describe('stream metadata', () => {
       test('is empty until set, and reads back as set', async (store) => {
         assert.deepEqual(await store.getMetadata('s-1'), {});
-        const metadata: StreamMetadata = { maxCount: 5, truncateBefore: 1, acl: { read: { roles: ['reader'] }, write: { tokens: ['billing'] } }, custom: { owner: 'team-a' } };
+        const metadata: StreamMetadata = {
+          maxCount: 5,
+          truncateBefore: 1,
+          acl: { read: { roles: ['reader'] }, write: { tokens: ['billing'] } },
+          custom: { owner: 'team-a' },
+        };
         await store.setMetadata('s-1', metadata);
         assert.deepEqual(await store.getMetadata('s-1'), metadata);
         await store.setMetadata('s-1', { custom: { owner: 'team-b' } });
@@ -426,17 +509,32 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       test('maxCount keeps only the last events visible', async (store) => {
         await store.append('s-1', events(5));
         await store.setMetadata('s-1', { maxCount: 2 });
-        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3, 4]);
-        assert.deepEqual((await store.readStream('s-1', { direction: 'backwards' })).map((e) => e.revision), [4, 3]);
+        assert.deepEqual(
+          (await store.readStream('s-1')).map((e) => e.revision),
+          [3, 4],
+        );
+        assert.deepEqual(
+          (await store.readStream('s-1', { direction: 'backwards' })).map((e) => e.revision),
+          [4, 3],
+        );
         await store.append('s-1', events(1));
-        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [4, 5]);
+        assert.deepEqual(
+          (await store.readStream('s-1')).map((e) => e.revision),
+          [4, 5],
+        );
       });
 
       test('truncateBefore hides earlier revisions', async (store) => {
         await store.append('s-1', events(5));
         await store.setMetadata('s-1', { truncateBefore: 3 });
-        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [3, 4]);
-        assert.deepEqual((await store.readStream('s-1', { from: 0, limit: 1 })).map((e) => e.revision), [3]);
+        assert.deepEqual(
+          (await store.readStream('s-1')).map((e) => e.revision),
+          [3, 4],
+        );
+        assert.deepEqual(
+          (await store.readStream('s-1', { from: 0, limit: 1 })).map((e) => e.revision),
+          [3],
+        );
       });
 
       test('maxAgeSeconds hides old events', async (store) => {
@@ -445,7 +543,10 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         assert.equal((await store.readStream('s-1')).length, 2);
         await sleep(1100);
         await store.append('s-1', events(1));
-        assert.deepEqual((await store.readStream('s-1')).map((e) => e.revision), [2]);
+        assert.deepEqual(
+          (await store.readStream('s-1')).map((e) => e.revision),
+          [2],
+        );
       });
 
       test('survives a soft delete', async (store) => {
@@ -465,7 +566,10 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         const subscription = store.subscribe();
         const iterator = subscription[Symbol.asyncIterator]();
         const first = await Promise.all([iterator.next(), iterator.next(), iterator.next()]);
-        assert.deepEqual(first.map((r) => describeMessage(r.value as SubscriptionMessage)), ['a-1@0', 'a-1@1', 'caught-up']);
+        assert.deepEqual(
+          first.map((r) => describeMessage(r.value as SubscriptionMessage)),
+          ['a-1@0', 'a-1@1', 'caught-up'],
+        );
         const live = iterator.next();
         await store.append('b-1', events(1));
         assert.equal(describeMessage((await live).value as SubscriptionMessage), 'b-1@0');
@@ -560,7 +664,19 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
     });
 
     describe('bad input writes nothing', () => {
-      const badStreamNames: unknown[] = ['', 'x'.repeat(256), 'ü'.repeat(128), 'a\u0000b', 'line\nbreak', 'tab\t', 'del\u007f', '\ud800', 42, null, undefined];
+      const badStreamNames: unknown[] = [
+        '',
+        'x'.repeat(256),
+        'ü'.repeat(128),
+        'a\u0000b',
+        'line\nbreak',
+        'tab\t',
+        'del\u007f',
+        '\ud800',
+        42,
+        null,
+        undefined,
+      ];
       test('invalid stream names', async (store) => {
         for (const name of badStreamNames) {
           await rejectsWith(store.append(name as string, events(1)), 'invalid_argument');
@@ -612,7 +728,13 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await rejectsWith(store.append('s-1', [event('Big', big)]), 'payload_too_large');
         await rejectsWith(store.append('s-1', events(10_001)), 'payload_too_large');
         const nearlyMiB = 'x'.repeat(1024 * 1024 - 100);
-        await rejectsWith(store.append('s-1', Array.from({ length: 17 }, () => event('Big', nearlyMiB))), 'payload_too_large');
+        await rejectsWith(
+          store.append(
+            's-1',
+            Array.from({ length: 17 }, () => event('Big', nearlyMiB)),
+          ),
+          'payload_too_large',
+        );
         await nothingWritten(store);
       });
 
@@ -624,14 +746,39 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       });
 
       test('invalid read options', async (store) => {
-        const badStream: unknown[] = [{ limit: 0 }, { limit: -1 }, { limit: 1.5 }, { from: -1 }, { from: 'middle' }, { direction: 'up' }, { surprise: 1 }];
+        const badStream: unknown[] = [
+          { limit: 0 },
+          { limit: -1 },
+          { limit: 1.5 },
+          { from: -1 },
+          { from: 'middle' },
+          { direction: 'up' },
+          { surprise: 1 },
+        ];
         for (const options of badStream) await rejectsWith(store.readStream('s-1', options as never), 'invalid_argument');
-        const badAll: unknown[] = [{ from: -1n }, { from: 'x' }, { limit: 0 }, { filter: { types: [] } }, { filter: { category: 'a-b' } }, { filter: { streams: [''] } }, { filter: { other: 1 } }];
+        const badAll: unknown[] = [
+          { from: -1n },
+          { from: 'x' },
+          { limit: 0 },
+          { filter: { types: [] } },
+          { filter: { category: 'a-b' } },
+          { filter: { streams: [''] } },
+          { filter: { other: 1 } },
+        ];
         for (const options of badAll) await rejectsWith(store.readAll(options as never), 'invalid_argument');
       });
 
       test('invalid stream metadata', async (store) => {
-        const bad: unknown[] = [{ maxCount: 0 }, { maxCount: 1.5 }, { maxAgeSeconds: -1 }, { truncateBefore: 'x' }, { acl: { read: 'all' } }, { custom: [] }, { other: 1 }, null];
+        const bad: unknown[] = [
+          { maxCount: 0 },
+          { maxCount: 1.5 },
+          { maxAgeSeconds: -1 },
+          { truncateBefore: 'x' },
+          { acl: { read: 'all' } },
+          { custom: [] },
+          { other: 1 },
+          null,
+        ];
         const badAcls: [unknown, RegExp][] = [
           [{ read: ['alice'] }, /acl\.read must be \{ tokens\?: \[\.\.\.\], roles\?: \[\.\.\.\] \}/],
           [{ read: { roles: ['root'] } }, /acl\.read\.roles\[0\] is "root"; allowed: 'reader', 'writer', 'admin'/],

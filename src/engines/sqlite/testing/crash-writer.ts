@@ -27,7 +27,9 @@ const writeForever = async (caller: number) => {
     }));
     const result = await store.append(stream, events, { expectedRevision: own ? (revision === -1 ? 'no_stream' : revision) : 'any' });
     revision = result.revision;
-    process.stdout.write(`${JSON.stringify({ stream, ids: events.map((event) => event.id), revision, position: String(result.position) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ stream, ids: events.map((event) => event.id), revision, position: String(result.position) })}\n`,
+    );
   }
 };
 
