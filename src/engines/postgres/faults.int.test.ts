@@ -18,6 +18,15 @@ import { dropSchema, freshSchema, openTestPostgresEngine, postgresSkipReason, po
 const skip = await postgresSkipReason();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A TCP proxy in front of the test PostgreSQL, and the url that reaches the server through it. */
+const proxiedPostgres = async () => {
+  const target = new URL(postgresTestUrl());
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const url = new URL(target.href);
+  url.port = String(proxy.port);
+  return { proxy, url };
+};
+
 const codeOf = (error: unknown) => (error instanceof AnnalsError ? error.code : String(error));
 
 describe('postgres faults', { skip }, () => {
@@ -171,10 +180,7 @@ describe('postgres faults', { skip }, () => {
   });
 
   it('a restarted server: unavailable while it is down, then appends and wake-ups resume, nothing lost', async () => {
-    const target = new URL(postgresTestUrl());
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const url = new URL(target.href);
-    url.port = String(proxy.port);
+    const { proxy, url } = await proxiedPostgres();
     // No polling to speak of: after the restart only a re-established LISTEN can wake the subscriber.
     const engine = await openPostgresEngine({ url: url.href, schema, poolSize: 4, connectTimeoutMs: 500, pollIntervalMs: 600_000 });
     const store = createEventStore(engine);
@@ -210,10 +216,7 @@ describe('postgres faults', { skip }, () => {
   });
 
   it('an embedded subscription waits for a server that is down, reporting its state, as its retry policy says', async () => {
-    const target = new URL(postgresTestUrl());
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const url = new URL(target.href);
-    url.port = String(proxy.port);
+    const { proxy, url } = await proxiedPostgres();
     const store = createEventStore(await openPostgresEngine({ url: url.href, schema, poolSize: 2, connectTimeoutMs: 300 }));
     stores.push(store);
     const stream = `retry-${randomUUID()}`;
