@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openEventStore } from '../src/engines/open.js';
 import { createAuthenticator } from '../src/auth/tokens.js';
@@ -69,23 +69,21 @@ const run = (language: 'ts' | 'sh', code: string, env: Record<string, string>) =
   });
 };
 
-describe('examples in the docs', () => {
-  let env: Record<string, string>;
-  let close: () => Promise<void>;
-  before(async () => {
-    const store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store, { authenticator: createAuthenticator([{ name: 'docs', role: 'admin', token }]), token });
-    env = { ANNALS_URL: served.url, ANNALS_TOKEN: token };
-    close = () => served.client.close();
-  });
-  after(() => close());
+/** A fresh server for one example, so that examples never see each other's streams. */
+const serveForExample = async () => {
+  const store = await openEventStore({ engine: 'memory' });
+  const served = await serveForTest(store, { authenticator: createAuthenticator([{ name: 'docs', role: 'admin', token }]), token });
+  return { env: { ANNALS_URL: served.url, ANNALS_TOKEN: token }, close: () => served.client.close() };
+};
 
+describe('examples in the docs', () => {
   for (const file of readdirSync(docs)
     .filter((name) => name.endsWith('.md'))
     .sort()) {
     for (const { line, language, code } of examplesOf(file)) {
       it(`${file}:${line} runs`, async () => {
-        const { code: exitCode, output } = await run(language, code, env);
+        const { env, close } = await serveForExample();
+        const { code: exitCode, output } = await run(language, code, env).finally(close);
         if (exitCode !== 0) throw new Error(`the example at docs/${file}:${line} exited with ${exitCode}:\n${output}`);
       });
     }
