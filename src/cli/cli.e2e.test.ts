@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,6 +207,16 @@ describe('annals', () => {
     }
     assert.match(run(['serve', '--max-size', '1MB', '--engine', 'memory', '--dev']).stderr, /the memory engine does not take one/);
     assert.match(run(['serve', '--cors', 'https://admin.example.com/path', '--dev']).stderr, /is not an origin/);
+  });
+
+  it('tells the user of an unbuilt checkout to build first, instead of a stack trace', () => {
+    const checkout = join(dir, 'unbuilt');
+    mkdirSync(join(checkout, 'bin'), { recursive: true });
+    copyFileSync(join(root, 'bin', 'annals.js'), join(checkout, 'bin', 'annals.js'));
+    const result = spawnSync(process.execPath, [join(checkout, 'bin', 'annals.js'), '--help'], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /not built yet\. Run `npm run build`/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
 
   it('makes tokens: the file entry with its digest on stdout, the token once on stderr', () => {
