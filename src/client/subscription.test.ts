@@ -64,20 +64,26 @@ describe('client subscriptions', () => {
     // starts over after each reconnect lets the subscription outlive both.
     const subscription = client.subscribe({
       stream: 'quiet-1',
-      retry: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 12 },
+      retry: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 7 },
       onStatus: (status) => statuses.push(status),
     });
     const messages = subscription[Symbol.asyncIterator]();
     assert.ok(isCaughtUp((await messages.next()).value as SubscriptionMessage));
     const next = messages.next();
+    // Each outage lasts until the subscription has failed 4 times in a row (it may fail once or twice more
+    // while the server comes back): fewer than maxAttempts each, more than maxAttempts together.
+    const failedInARow = () => {
+      const last = statuses.at(-1);
+      return last?.state === 'reconnecting' ? last.attempt : 0;
+    };
     for (let outage = 0; outage < 2; outage++) {
       await server.close();
-      await sleep(300);
+      while (failedInARow() < 4) await sleep(5);
       ({ server } = await serve(port));
-      while (statuses.at(-1)?.state !== 'connected') await sleep(10);
+      while (statuses.at(-1)?.state !== 'connected') await sleep(5);
     }
     const attempts = statuses.filter((status) => status.state === 'reconnecting').map((status) => (status as { attempt: number }).attempt);
-    assert.ok(attempts.length > 12, `${attempts.length} attempts in all: ${JSON.stringify(statuses.map((status) => status.state))}`);
+    assert.ok(attempts.length > 7, `${attempts.length} attempts in all: ${JSON.stringify(statuses.map((status) => status.state))}`);
     assert.equal(attempts.filter((attempt) => attempt === 1).length, 2, 'the count started over after the first reconnect');
     assert.deepEqual(statuses.filter((status) => status.state === 'connected').length, 2);
     await store.append('quiet-1', [{ type: 'E', data: 0 }]);
