@@ -45,7 +45,7 @@ export const withClient = async ({ url, token }: ConnectionOptions, work: (store
 };
 
 /** Tables for people on a terminal; JSON lines for pipes, or with `--json`. */
-export const forPeople = (options: { json?: boolean }): boolean => options.json !== true && process.stdout.isTTY === true;
+const forPeople = (options: { json?: boolean }): boolean => options.json !== true && process.stdout.isTTY === true;
 
 /** Prints rows as a table (on a terminal) or as JSON lines. */
 export const printRows = (options: { json?: boolean }, columns: string[], rows: Record<string, unknown>[]): void => {

@@ -40,7 +40,7 @@ const sizeUnits: Record<string, number> = {
 };
 
 /** Origins as browsers send them: scheme, host and port, no path. */
-export const parseOrigins = (text: string): string[] =>
+const parseOrigins = (text: string): string[] =>
   text.split(',').map((origin) => {
     const trimmed = origin.trim();
     if (!URL.canParse(trimmed) || new URL(trimmed).origin !== trimmed) {
@@ -50,7 +50,7 @@ export const parseOrigins = (text: string): string[] =>
   });
 
 /** A size in bytes, or a number with a unit: `500MB`, `10GiB`, `1.5GB`. */
-export const parseSize = (text: string): number => {
+const parseSize = (text: string): number => {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   const unit = match?.[2] === '' ? 1 : sizeUnits[match?.[2]?.toUpperCase() ?? ''];
   const bytes = match === null || unit === undefined ? Number.NaN : Math.floor(Number(match[1]) * unit);
@@ -151,7 +151,7 @@ const serve = async (options: ServeOptions, version: string) => {
 };
 
 /** A port number, 0 for any free one. */
-export const parsePort = (text: string): string => {
+const parsePort = (text: string): string => {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new CommanderError(`'${text}' is not a port: give 0 to 65535`);
   return text;
 };

@@ -26,7 +26,7 @@ export interface ConnectionLimits {
 }
 
 /** Sockets accepted beyond `maxConnections`, to answer health and shed the rest. */
-export const headroomOf = (maxConnections: number) => Math.max(64, Math.ceil(maxConnections / 10));
+const headroomOf = (maxConnections: number) => Math.max(64, Math.ceil(maxConnections / 10));
 
 /** What Fastify needs to know at construction. Node looks for expired requests a few times per timeout. */
 export const timeoutOptions = (limits: ConnectionLimits) => ({

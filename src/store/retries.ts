@@ -8,7 +8,7 @@ import type { UnavailableError } from './errors.js';
 import type { RetryPolicy, SubscriptionStatus } from './model.js';
 
 /** The wait before retry number `failures + 1`. */
-export const retryDelayMs = ({ initialDelayMs, maxDelayMs }: Required<RetryPolicy>, failures: number): number => {
+const retryDelayMs = ({ initialDelayMs, maxDelayMs }: Required<RetryPolicy>, failures: number): number => {
   const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(failures, 30));
   return Math.round(delay / 2 + (Math.random() * delay) / 2);
 };
