@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
+import { shownUrl } from '../store/validate.js';
 import { errorFromResponse } from './problems.js';
 
 export interface TransportOptions {
@@ -46,9 +47,8 @@ export const checkServerUrl = (url: unknown): { origin: string; prefix: string }
           ? 'it has a query or a fragment'
           : undefined;
   if (problem !== undefined) {
-    const shown = typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url;
     throw new InvalidArgumentError(
-      `the server url is ${shown} (${problem}); allowed: http(s)://host[:port][/prefix], e.g. http://127.0.0.1:2113`,
+      `the server url is ${shownUrl(url)} (${problem}); allowed: http(s)://host[:port][/prefix], e.g. http://127.0.0.1:2113`,
     );
   }
   return { origin: parsed!.origin, prefix: parsed!.pathname.replace(/\/+$/, '') };

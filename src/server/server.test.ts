@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
 import { openEventStore } from '../engines/open.js';
 import type { EventStore } from '../store/event-store.js';
 import { createAuthenticator } from '../auth/tokens.js';
-import { httpCall } from './testing/http.js';
+import { httpCall, sseUntil } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 
 const tokens = {
@@ -31,24 +30,10 @@ const authenticator = createAuthenticator([
 
 /** Reads Server-Sent Events until `until` says enough; returns the raw messages. */
 const readEvents = async (url: string, path: string, until: (messages: string[]) => boolean, headers: Record<string, string> = {}) => {
-  const controller = new AbortController();
-  const response = await request(`${url}${path}`, {
-    headers: { authorization: `Bearer ${tokens.admin}`, ...headers },
-    signal: controller.signal,
-  });
-  assert.equal(response.statusCode, 200);
-  assert.match(String(response.headers['content-type']), /text\/event-stream/);
-  let text = '';
-  try {
-    for await (const chunk of response.body) {
-      text += (chunk as Buffer).toString();
-      const messages = text.split('\n\n').slice(0, -1);
-      if (until(messages)) return messages;
-    }
-  } finally {
-    controller.abort();
-  }
-  return text.split('\n\n');
+  const messagesOf = (text: string) => text.split('\n\n').slice(0, -1);
+  const { status, text } = await sseUntil(url, path, (received) => until(messagesOf(received)), { token: tokens.admin, headers });
+  assert.equal(status, 200);
+  return messagesOf(text);
 };
 
 describe('server', () => {

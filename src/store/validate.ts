@@ -73,6 +73,9 @@ export const shown = (value: unknown): string => {
   return describe(value);
 };
 
+/** A url a user gave, as a refusal quotes it: never with its password. */
+export const shownUrl = (url: unknown): string => (typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url);
+
 /** Checks a name (stream, event type, filter entry): 1 to 255 UTF-8 bytes, no control characters. */
 export const checkName = (what: string, value: unknown): string => {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, not ${describe(value)}`);

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { AnnalsError, InvalidArgumentError, UnavailableError } from '../../store/errors.js';
+import { shownUrl } from '../../store/validate.js';
 
 // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention: admin shutdown,
 // terminated backend, statement timeout), 58 (system error), plus lock_not_available.
@@ -40,8 +41,7 @@ export const checkPostgresUrl = (url: unknown): URL => {
     parsed = undefined;
   }
   if (parsed === undefined || !['postgres:', 'postgresql:'].includes(parsed.protocol)) {
-    const shown = typeof url === 'string' ? `'${url.replace(/:[^:@/]*@/, ':***@')}'` : typeof url;
-    throw new InvalidArgumentError(`the PostgreSQL url is ${shown}; allowed: postgres://user[:password]@host[:port]/database`);
+    throw new InvalidArgumentError(`the PostgreSQL url is ${shownUrl(url)}; allowed: postgres://user[:password]@host[:port]/database`);
   }
   return parsed;
 };
