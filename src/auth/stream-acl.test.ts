@@ -5,11 +5,9 @@
  * tombstoned stream, before a subscription starts).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { EventStore } from '../store/event-store.js';
-import { openEventStore } from '../engines/open.js';
+import { before, describe, it } from 'node:test';
 import { httpCall, sseUntil } from '../server/testing/http.js';
-import { serveForTest } from '../server/testing/serve.js';
+import { serveForSuite } from '../server/testing/serve.js';
 import { createAuthenticator } from './tokens.js';
 
 const tokens = {
@@ -38,32 +36,25 @@ const subscribeUntilCaughtUp = async (url: string, path: string, token: string) 
 };
 
 describe('stream acls', () => {
-  let store: EventStore;
-  let url: string;
-  let close: () => Promise<void>;
+  const suite = serveForSuite({ authenticator, token: tokens.admin });
 
   before(async () => {
-    store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store, { authenticator, token: tokens.admin });
-    url = served.url;
-    close = () => served.client.close();
-    await store.append('public-1', [{ type: 'Open', data: {} }]);
-    await store.append('secret-1', [{ type: 'Hidden', data: { pin: 1234 } }]);
-    await store.append('secret-1', [{ type: 'Hidden', data: { pin: 5678 } }]);
-    await store.append('public-2', [{ type: 'Open', data: {} }]);
-    await store.append('public-3', [{ type: 'Open', data: {} }]);
-    const set = await httpCall(url, 'PUT', '/streams/secret-1/metadata', {
+    await suite.store.append('public-1', [{ type: 'Open', data: {} }]);
+    await suite.store.append('secret-1', [{ type: 'Hidden', data: { pin: 1234 } }]);
+    await suite.store.append('secret-1', [{ type: 'Hidden', data: { pin: 5678 } }]);
+    await suite.store.append('public-2', [{ type: 'Open', data: {} }]);
+    await suite.store.append('public-3', [{ type: 'Open', data: {} }]);
+    const set = await httpCall(suite.url, 'PUT', '/streams/secret-1/metadata', {
       token: tokens.admin,
       body: { acl: { read: { tokens: ['alice'] } } },
     });
     assert.equal(set.status, 204, set.text);
   });
-  after(() => close());
 
   const streamsOf = (events: { stream: string }[]) => [...new Set(events.map((event) => event.stream))].sort();
 
   it('hide a stream from $all pages, and paging goes on past its events', async () => {
-    const all = (token: string, query = '') => httpCall(url, 'GET', `/all${query}`, { token });
+    const all = (token: string, query = '') => httpCall(suite.url, 'GET', `/all${query}`, { token });
     assert.deepEqual(streamsOf((await all(tokens.bob)).json().events), ['public-1', 'public-2', 'public-3']);
     assert.deepEqual(streamsOf((await all(tokens.alice)).json().events), ['public-1', 'public-2', 'public-3', 'secret-1']);
     assert.deepEqual(streamsOf((await all(tokens.admin)).json().events), ['public-1', 'public-2', 'public-3', 'secret-1']);
@@ -84,7 +75,7 @@ describe('stream acls', () => {
 
   it('hide a stream from stream listings, whose pages link on past it', async () => {
     const list = async (token: string, query = '') => {
-      const answer = await httpCall(url, 'GET', `/streams${query}`, { token });
+      const answer = await httpCall(suite.url, 'GET', `/streams${query}`, { token });
       assert.equal(answer.status, 200, answer.text);
       return answer.json() as { streams: { stream: string }[]; next?: string };
     };
@@ -97,7 +88,7 @@ describe('stream acls', () => {
   });
 
   it('hide a stream from $all read as NDJSON', async () => {
-    const answer = await httpCall(url, 'GET', '/all', { token: tokens.bob, headers: { accept: 'application/x-ndjson' } });
+    const answer = await httpCall(suite.url, 'GET', '/all', { token: tokens.bob, headers: { accept: 'application/x-ndjson' } });
     const events = answer.text
       .trim()
       .split('\n')
@@ -107,27 +98,29 @@ describe('stream acls', () => {
   });
 
   it('hide a stream from $all subscriptions, history and live', async () => {
-    const history = await subscribeUntilCaughtUp(url, '/subscribe/all', tokens.bob);
+    const history = await subscribeUntilCaughtUp(suite.url, '/subscribe/all', tokens.bob);
     assert.deepEqual(streamsOf(history), ['public-1', 'public-2', 'public-3']);
-    const allowed = await subscribeUntilCaughtUp(url, '/subscribe/all?category=secret', tokens.alice);
+    const allowed = await subscribeUntilCaughtUp(suite.url, '/subscribe/all?category=secret', tokens.alice);
     assert.deepEqual(streamsOf(allowed), ['secret-1']);
 
-    const { headPosition } = await store.stats();
-    const live = sseUntil(url, `/subscribe/all?from=${headPosition}`, (received) => received.includes('"public-4"'), { token: tokens.bob });
-    await store.append('secret-1', [{ type: 'Hidden', data: { pin: 9999 } }]);
-    await store.append('public-4', [{ type: 'Open', data: {} }]);
+    const { headPosition } = await suite.store.stats();
+    const live = sseUntil(suite.url, `/subscribe/all?from=${headPosition}`, (received) => received.includes('"public-4"'), {
+      token: tokens.bob,
+    });
+    await suite.store.append('secret-1', [{ type: 'Hidden', data: { pin: 9999 } }]);
+    await suite.store.append('public-4', [{ type: 'Open', data: {} }]);
     const { text } = await live;
     assert.ok(text.includes('"public-4"') && !text.includes('secret-1'), text);
   });
 
   it('name tokens and roles apart: a token named like a role is not that role', async () => {
-    await httpCall(url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { read: { roles: ['writer'] } } } });
-    await store.append('roles-1', [{ type: 'E', data: {} }]);
-    assert.equal((await httpCall(url, 'GET', '/streams/roles-1', { token: tokens.bob })).status, 403, "a reader named 'writer'");
-    assert.equal((await httpCall(url, 'GET', '/streams/roles-1', { token: tokens.writer })).status, 200, 'a writer');
-    const old = await httpCall(url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { read: ['alice'] } } });
+    await httpCall(suite.url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { read: { roles: ['writer'] } } } });
+    await suite.store.append('roles-1', [{ type: 'E', data: {} }]);
+    assert.equal((await httpCall(suite.url, 'GET', '/streams/roles-1', { token: tokens.bob })).status, 403, "a reader named 'writer'");
+    assert.equal((await httpCall(suite.url, 'GET', '/streams/roles-1', { token: tokens.writer })).status, 200, 'a writer');
+    const old = await httpCall(suite.url, 'PUT', '/streams/roles-1/metadata', { token: tokens.admin, body: { acl: { read: ['alice'] } } });
     assert.equal(old.status, 400, old.text);
-    const adminOnly = await httpCall(url, 'PUT', '/streams/roles-1/metadata', {
+    const adminOnly = await httpCall(suite.url, 'PUT', '/streams/roles-1/metadata', {
       token: tokens.admin,
       body: { acl: { delete: { roles: ['writer'] } } },
     });
@@ -135,23 +128,23 @@ describe('stream acls', () => {
   });
 
   it('tell a refused caller nothing of a tombstoned stream, and every permitted caller the same', async () => {
-    await store.append('secret-2', [{ type: 'Hidden', data: {} }]);
-    await httpCall(url, 'PUT', '/streams/secret-2/metadata', {
+    await suite.store.append('secret-2', [{ type: 'Hidden', data: {} }]);
+    await httpCall(suite.url, 'PUT', '/streams/secret-2/metadata', {
       token: tokens.admin,
       body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } },
     });
     const paths = ['/streams/secret-2', '/streams/secret-2/metadata', '/subscribe/streams/secret-2', '/streams/never-written-secret'];
-    await httpCall(url, 'PUT', '/streams/never-written-secret/metadata', {
+    await httpCall(suite.url, 'PUT', '/streams/never-written-secret/metadata', {
       token: tokens.admin,
       body: { acl: { read: { tokens: ['alice'] }, metaRead: { tokens: ['alice'] } } },
     });
-    const before = await Promise.all(paths.map(async (path) => (await httpCall(url, 'GET', path, { token: tokens.bob })).status));
+    const before = await Promise.all(paths.map(async (path) => (await httpCall(suite.url, 'GET', path, { token: tokens.bob })).status));
     assert.deepEqual(before, [403, 403, 403, 403]);
-    assert.equal((await httpCall(url, 'DELETE', '/streams/secret-2?hard=true', { token: tokens.admin })).status, 204);
+    assert.equal((await httpCall(suite.url, 'DELETE', '/streams/secret-2?hard=true', { token: tokens.admin })).status, 204);
     for (const path of paths.slice(0, 3)) {
-      assert.equal((await httpCall(url, 'GET', path, { token: tokens.bob })).status, 403, `refused: ${path}`);
+      assert.equal((await httpCall(suite.url, 'GET', path, { token: tokens.bob })).status, 403, `refused: ${path}`);
       for (const token of [tokens.alice, tokens.admin]) {
-        const answer = await httpCall(url, 'GET', path, { token });
+        const answer = await httpCall(suite.url, 'GET', path, { token });
         assert.equal(answer.status, 410, `${path}: ${answer.text}`);
         assert.equal(answer.json().code, 'stream_deleted');
       }

@@ -4,34 +4,26 @@
  * /docs, and a root that says where to go.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { openEventStore } from '../engines/open.js';
 import { createAuthenticator } from '../auth/tokens.js';
 import { httpCall } from './testing/http.js';
-import { serveForTest } from './testing/serve.js';
+import { serveForSuite, serveForTest } from './testing/serve.js';
 
 const token = 'browser-admin-token-0123456789';
 const origin = 'https://admin.example.com';
 
 describe('browsers', () => {
-  let url: string;
-  let close: () => Promise<void>;
-  before(async () => {
-    const store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store, {
-      authenticator: createAuthenticator([{ name: 'ui', role: 'admin', token }]),
-      token,
-      corsOrigins: [origin],
-      version: '1.2.3',
-    });
-    url = served.url;
-    close = () => served.client.close();
+  const suite = serveForSuite({
+    authenticator: createAuthenticator([{ name: 'ui', role: 'admin', token }]),
+    token,
+    corsOrigins: [origin],
+    version: '1.2.3',
   });
-  after(() => close());
 
   it('answer a preflight from a named origin without a token, and only from that origin', async () => {
     const preflight = (from: string) =>
-      fetch(`${url}/streams/order-1`, {
+      fetch(`${suite.url}/streams/order-1`, {
         method: 'OPTIONS',
         headers: { origin: from, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
       });
@@ -44,18 +36,18 @@ describe('browsers', () => {
   });
 
   it('still need a token for the calls themselves', async () => {
-    const refused = await fetch(`${url}/streams/order-1`, { headers: { origin } });
+    const refused = await fetch(`${suite.url}/streams/order-1`, { headers: { origin } });
     assert.equal(refused.status, 401);
     assert.equal(refused.headers.get('access-control-allow-origin'), origin, 'the page can read why');
-    const allowed = await fetch(`${url}/stats`, { headers: { origin, authorization: `Bearer ${token}` } });
+    const allowed = await fetch(`${suite.url}/stats`, { headers: { origin, authorization: `Bearer ${token}` } });
     assert.equal(allowed.status, 200);
   });
 
   it('serve an interactive reference at /docs and say where to go at /', async () => {
-    const docs = await fetch(`${url}/docs/`);
+    const docs = await fetch(`${suite.url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
-    assert.deepEqual((await httpCall(url, 'GET', '/')).json(), {
+    assert.deepEqual((await httpCall(suite.url, 'GET', '/')).json(), {
       name: 'Annals',
       version: '1.2.3',
       docs: 'docs/',

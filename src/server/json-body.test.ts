@@ -1,30 +1,22 @@
 /** JSON bodies over HTTP: bounded nesting, numbers kept exactly or refused, UTF-8 or refused; never a 500. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
-import type { EventStore } from '../store/event-store.js';
 import { maxJsonDepth } from '../store/limits.js';
-import { openEventStore } from '../engines/open.js';
 import { httpCall } from './testing/http.js';
-import { serveForTest } from './testing/serve.js';
+import { serveForSuite } from './testing/serve.js';
 
 const appendBody = (data: string) => `{"events":[{"type":"A","data":${data}}]}`;
 
 describe('JSON bodies', () => {
-  let store: EventStore;
-  let url: string;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store);
-    url = served.url;
-    close = () => served.client.close();
-  });
-  after(() => close());
+  const suite = serveForSuite();
 
   const refused = async (body: string | Buffer, detail: string) => {
-    const response = await request(`${url}/streams/json-1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await request(`${suite.url}/streams/json-1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const text = await response.body.text();
     assert.equal(response.statusCode, 400, text);
     assert.equal(JSON.parse(text).code, 'invalid_argument');
@@ -41,7 +33,7 @@ describe('JSON bodies', () => {
   });
 
   it(`takes ${maxJsonDepth} levels of nesting in data`, async () => {
-    const answer = await httpCall(url, 'POST', '/streams/json-2', {
+    const answer = await httpCall(suite.url, 'POST', '/streams/json-2', {
       body: appendBody(`${'['.repeat(maxJsonDepth)}${']'.repeat(maxJsonDepth)}`),
     });
     assert.equal(answer.status, 200, answer.text);
@@ -68,9 +60,9 @@ describe('JSON bodies', () => {
   it('keeps numbers that a double holds exactly (-0 is 0 in JSON), and digits inside strings', async () => {
     const data =
       '{"a":1.0,"b":1e2,"c":0.1,"d":-0,"e":1.5e300,"f":9007199254740991,"g":-9007199254740991,"h":0.30000000000000004,"s":"9007199254740993"}';
-    const answer = await httpCall(url, 'POST', '/streams/json-3', { body: appendBody(data) });
+    const answer = await httpCall(suite.url, 'POST', '/streams/json-3', { body: appendBody(data) });
     assert.equal(answer.status, 200, answer.text);
-    const [event] = await store.readStream('json-3');
+    const [event] = await suite.store.readStream('json-3');
     assert.deepEqual(event!.data, {
       a: 1,
       b: 100,
@@ -88,13 +80,13 @@ describe('JSON bodies', () => {
     const valid = Buffer.from(appendBody('"café ✓ 𝄞"'));
     const invalid = Buffer.concat([Buffer.from('{"events":[{"type":"A","data":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]);
     await refused(invalid, 'body is not valid UTF-8');
-    const response = await request(`${url}/streams/json-4`, {
+    const response = await request(`${suite.url}/streams/json-4`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: valid,
     });
     assert.equal(response.statusCode, 200, await response.body.text());
-    assert.equal((await store.readStream('json-4'))[0]!.data, 'café ✓ 𝄞');
+    assert.equal((await suite.store.readStream('json-4'))[0]!.data, 'café ✓ 𝄞');
   });
 
   it('still refuses malformed JSON and prototype poisoning with a 400', async () => {
@@ -108,7 +100,7 @@ describe('JSON bodies', () => {
       '{"events":[{"type":"A","data":{"__proto__":{"x":1}}}]}',
     ];
     for (const body of malformed) {
-      const answer = await httpCall(url, 'POST', '/streams/json-5', { body, headers: { 'content-type': 'application/json' } });
+      const answer = await httpCall(suite.url, 'POST', '/streams/json-5', { body, headers: { 'content-type': 'application/json' } });
       assert.equal(answer.status, 400, `${body}: ${answer.text}`);
       assert.equal(answer.json().code, 'invalid_argument');
     }

@@ -1,36 +1,27 @@
 /** A JSON page ends at its byte budget, however few events that is, and links to the rest. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { EventStore } from '../store/event-store.js';
-import { openEventStore } from '../engines/open.js';
+import { before, describe, it } from 'node:test';
 import { httpCall } from './testing/http.js';
-import { serveForTest } from './testing/serve.js';
+import { serveForSuite } from './testing/serve.js';
 
 describe('JSON pages under a byte budget', () => {
-  let store: EventStore;
-  let url: string;
-  let close: () => Promise<void>;
+  const suite = serveForSuite({ maxPageBytes: 10_000 });
 
   before(async () => {
-    store = await openEventStore({ engine: 'memory' });
-    const served = await serveForTest(store, { maxPageBytes: 10_000 });
-    url = served.url;
-    close = () => served.client.close();
-    await store.append(
+    await suite.store.append(
       'big-1',
       Array.from({ length: 10 }, (_, index) => ({ type: 'Big', data: { index, text: 'x'.repeat(3000) } })),
     );
-    await store.append('huge-1', [
+    await suite.store.append('huge-1', [
       { type: 'Huge', data: 'y'.repeat(50_000) },
       { type: 'Small', data: 1 },
     ]);
   });
-  after(() => close());
 
   const readPages = async (path: string) => {
     const pages: { events: { revision: number }[]; next?: string }[] = [];
     for (let from: string | undefined = '0'; from !== undefined; from = pages.at(-1)!.next) {
-      const answer = await httpCall(url, 'GET', `${path}${path.includes('?') ? '&' : '?'}from=${from}`);
+      const answer = await httpCall(suite.url, 'GET', `${path}${path.includes('?') ? '&' : '?'}from=${from}`);
       assert.equal(answer.status, 200, answer.text);
       assert.ok(answer.text.length <= 10_000 || answer.json().events.length === 1, `a page of ${answer.text.length} characters`);
       pages.push(answer.json());

@@ -4,28 +4,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../engines/open.js';
 import { httpCall, sseUntil } from './testing/http.js';
-import { serveForTest } from './testing/serve.js';
+import { serveForSuite } from './testing/serve.js';
 
 const maxPosition = '9223372036854775807';
 const dir = mkdtempSync(join(tmpdir(), 'annals-positions-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('positions at the edge', () => {
-  let store: EventStore;
-  let url: string;
-  let close: () => Promise<void>;
+  // SQLite, whose integers end at the largest position: one past it must never reach a query.
+  const suite = serveForSuite({}, () => openEventStore({ engine: 'sqlite', path: join(dir, 'edge.db') }));
   before(async () => {
-    // SQLite, whose integers end at the largest position: one past it must never reach a query.
-    store = await openEventStore({ engine: 'sqlite', path: join(dir, 'edge.db') });
-    const served = await serveForTest(store);
-    url = served.url;
-    close = () => served.client.close();
-    await store.append('a-1', [{ type: 'E', data: {} }]);
+    await suite.store.append('a-1', [{ type: 'E', data: {} }]);
   });
-  after(() => close());
 
   it('a subscription from the largest position, or past the head, is caught up and empty', async () => {
     for (const [path, headers] of [
@@ -35,7 +27,7 @@ describe('positions at the edge', () => {
       ['/subscribe/streams/a-1', { 'last-event-id': maxPosition }],
       ['/subscribe/all?from=1000', {}],
     ] as const) {
-      const { status, text } = await sseUntil(url, path, (received) => /event: (caught-up|problem)/.test(received), { headers });
+      const { status, text } = await sseUntil(suite.url, path, (received) => /event: (caught-up|problem)/.test(received), { headers });
       assert.equal(status, 200, path);
       assert.ok(text.includes('event: caught-up') && !text.includes('event: problem'), `${path}: ${text}`);
     }
@@ -43,19 +35,19 @@ describe('positions at the edge', () => {
 
   it('reads from the largest position answer with an empty page', async () => {
     for (const path of [`/all?from=${maxPosition}`, `/all?from=${maxPosition}&direction=backwards&limit=1`]) {
-      const answer = await httpCall(url, 'GET', path);
+      const answer = await httpCall(suite.url, 'GET', path);
       assert.equal(answer.status, 200, `${path}: ${answer.text}`);
     }
-    assert.deepEqual((await httpCall(url, 'GET', `/all?from=${maxPosition}`)).json().events, []);
+    assert.deepEqual((await httpCall(suite.url, 'GET', `/all?from=${maxPosition}`)).json().events, []);
   });
 
   it('positions beyond the largest are a 400 naming the field', async () => {
     for (const path of ['/all?from=9223372036854775808', '/subscribe/all?from=99999999999999999999']) {
-      const answer = await httpCall(url, 'GET', path);
+      const answer = await httpCall(suite.url, 'GET', path);
       assert.equal(answer.status, 400, `${path}: ${answer.text}`);
       assert.match(answer.json().detail, /from/);
     }
-    const resumed = await httpCall(url, 'GET', '/subscribe/all', { headers: { 'last-event-id': '9223372036854775808' } });
+    const resumed = await httpCall(suite.url, 'GET', '/subscribe/all', { headers: { 'last-event-id': '9223372036854775808' } });
     assert.equal(resumed.status, 400, resumed.text);
     assert.match(resumed.json().detail, /Last-Event-ID/);
   });

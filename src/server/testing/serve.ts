@@ -1,5 +1,7 @@
 /** A server on loopback for tests, and a client of it whose `close` closes the server and its store too. */
+import { after, before } from 'node:test';
 import { connect } from '../../client/connect.js';
+import { openEventStore } from '../../engines/open.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../auth/tokens.js';
@@ -25,4 +27,24 @@ export const serveForTest = async (
     await server.close();
   };
   return { server, url, client };
+};
+
+/**
+ * A server for the tests of one suite: its store opened (in memory unless `openStore` says otherwise) and
+ * served before them, both closed after. The fields are there once the suite's `before` hooks have run.
+ */
+export const serveForSuite = (
+  options: { authenticator?: Authenticator; token?: string } & Partial<ServerOptions> = {},
+  openStore: () => Promise<EventStore> = () => openEventStore({ engine: 'memory' }),
+) => {
+  const suite = {} as { store: EventStore; url: string };
+  let close = async () => {};
+  before(async () => {
+    suite.store = await openStore();
+    const served = await serveForTest(suite.store, options);
+    suite.url = served.url;
+    close = () => served.client.close();
+  });
+  after(() => close());
+  return suite;
 };
