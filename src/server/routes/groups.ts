@@ -128,7 +128,11 @@ export const SettleResult = Type.Object({
 });
 
 const ParkedPositions = Type.Array(Position, { minItems: 1, maxItems: 10_000 });
-const ParkedSelection = Type.Object({ ids: Type.Optional(ParkedPositions), limit: Type.Optional(Type.Integer({ minimum: 1 })) }, strict);
+/** A body that may be left out (Fastify validates a missing body as `null`). */
+const ParkedSelection = Type.Union(
+  [Type.Object({ ids: Type.Optional(ParkedPositions), limit: Type.Optional(Type.Integer({ minimum: 1 })) }, strict), Type.Null()],
+  { description: '{ ids?: positions of parked events, limit? }, or no body' },
+);
 const ParkedDeleteQuery = Type.Object(
   {
     ids: Type.Optional(Type.Union([Position, ParkedPositions], { description: 'positions of parked events (repeat the parameter)' })),
@@ -518,7 +522,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         description: 'The parked events at these positions (`ids`), or the first `limit` of them (all by default, at most 10,000).',
         tags,
         params: GroupParams,
-        body: Type.Optional(ParkedSelection),
+        body: ParkedSelection,
         response: { 200: Type.Object({ replayed: Type.Integer() }), ...problems },
       },
     },
@@ -539,7 +543,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         tags,
         params: GroupParams,
         querystring: ParkedDeleteQuery,
-        body: Type.Optional(ParkedSelection),
+        body: ParkedSelection,
         response: { 200: Type.Object({ deleted: Type.Integer() }), ...problems },
       },
     },
