@@ -10,15 +10,18 @@
  * it is parked with the reason `not readable by the consumer's token`, for an operator to look at.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   defaultGroupSettings,
   maxPullSize,
   maxWaitMs,
+  nackActions,
+  strategies,
   type Delivery as GroupDelivery,
   type GroupSettings as Settings,
   type MutableGroupSettings,
+  type NackAction,
 } from '../../bus/groups/model.js';
 import { checkGroupSettings } from '../../bus/groups/validate.js';
 import { covers, coversGroup, scopeOfNewGroup } from '../../auth/access.js';
@@ -57,7 +60,9 @@ export const GroupSource = Type.Union(
   { description: '{ stream }, { category }, { filter: { types?, streams?, category? } } or {} (the whole log)' },
 );
 
-const Strategy = Type.Union([Type.Literal('round_robin'), Type.Literal('pinned')]);
+/** Enumerations as `enum` (not unions of `const`), so that the OpenAPI document shows them as they are declared here. */
+const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
+const Strategy = oneOf(strategies);
 
 const mutableFields = {
   strategy: Strategy,
@@ -107,7 +112,7 @@ export const GroupInfo = Type.Object({
   parked: Type.Integer(),
   consumers: Type.Array(Type.Object({ name: Type.String(), inFlight: Type.Integer(), lastSeenAt: Type.String() })),
   rate: Type.Number(),
-  state: Type.Union([Type.Literal('live'), Type.Literal('catching_up'), Type.Literal('paused')]),
+  state: oneOf(['live', 'catching_up', 'paused'] as const),
   replay: Type.Optional(Type.Object({ from: Type.String(), to: Type.String(), next: Type.String() })),
 });
 
@@ -158,7 +163,8 @@ const settingsTtlMs = 1_000;
 /** Deliveries pushed over SSE and not yet settled, by delivery id: what frees a connection's credit. */
 type Outstanding = Map<string, { release: () => void; extend: (ms: number) => void }>;
 
-const settingsFromBody = (body: Static<typeof GroupSettingsInput>) => body as GroupSettingsInputJson;
+/** The body as the schema checked it (the type provider reads `enum` schemas as `unknown`). */
+const settingsFromBody = (body: object) => body as GroupSettingsInputJson;
 
 export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store, metrics, heartbeatMs, subscriptions, acls }) => {
   const { groups } = store;
@@ -441,7 +447,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         body: Type.Object(
           {
             ids: DeliveryIds,
-            action: Type.Union([Type.Literal('retry'), Type.Literal('park'), Type.Literal('skip')]),
+            action: oneOf(nackActions),
             reason: Type.Optional(Type.String({ maxLength: 1024 })),
           },
           strict,
@@ -451,11 +457,9 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     },
     async ({ params, body, principal }) => {
       await checkCovers(principal, params.group);
-      const result = await groups.nack(params.group, body.ids, {
-        action: body.action,
-        ...(body.reason === undefined ? {} : { reason: body.reason }),
-      });
-      settled(params.group, body.ids, body.action);
+      const action = body.action as NackAction;
+      const result = await groups.nack(params.group, body.ids, { action, ...(body.reason === undefined ? {} : { reason: body.reason }) });
+      settled(params.group, body.ids, action);
       return result;
     },
   );
