@@ -38,8 +38,24 @@ const openSqlite = () => openEventStore({ engine: 'sqlite', path: join(dir, `sto
 describeConformance('client on memory', throughClient(openMemory));
 describeConformance('client on sqlite', throughClient(openSqlite));
 describeGroupConformance('client on memory', { open: throughClient(openMemory) });
+/** A served SQLite file that can be served again after its server stops: what a restart of a group needs. */
+const sqliteGroupsThroughClient = () => {
+  const paths = new WeakMap<EventStore, string>();
+  const openAt = async (path: string) => {
+    const { client } = await serveForTest(await openEventStore({ engine: 'sqlite', path }));
+    paths.set(client, path);
+    return client;
+  };
+  return {
+    open: () => openAt(join(dir, `store-${++count}.db`)),
+    reopen: async (store: EventStore) => {
+      await store.close();
+      return openAt(paths.get(store)!);
+    },
+  };
+};
 describe('groups: client on sqlite', { skip: await groupsSkipReason(openSqlite) }, () => {
-  describeGroupConformance('client on sqlite', { open: throughClient(openSqlite) });
+  describeGroupConformance('client on sqlite', sqliteGroupsThroughClient());
 });
 
 const skip = await postgresSkipReason();
