@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { createAuthenticator } from '../auth/tokens.js';
+import { connect } from '../client/connect.js';
 import { httpCall } from './testing/http.js';
 import { serveForSuite } from './testing/serve.js';
 import { unreadableReason } from './routes/groups.js';
@@ -365,6 +366,29 @@ describe('consumer groups over HTTP', () => {
         info.consumers.some((consumer: { name: string }) => consumer.name === 'gone') ? [['gone', 0]] : [],
         'the consumer that left holds no lease',
       );
+    });
+  });
+
+  describe('the client', () => {
+    it('a pull whose signal aborts cancels its request, resolves [] at once, and leases nothing', async () => {
+      const client = connect(suite.url, { token: tokens.reader });
+      try {
+        await suite.store.groups.create('client-abort', { source: { stream: 'client-abort-1' }, ackTimeoutMs: 60_000 });
+        const controller = new AbortController();
+        const started = Date.now();
+        const pending = client.groups.pull('client-abort', { consumer: 'gone', waitMs: 20_000, signal: controller.signal });
+        await sleep(100);
+        controller.abort();
+        assert.deepEqual(await pending, []);
+        assert.ok(Date.now() - started < 2_000, 'resolved at the abort, not at waitMs');
+        await sleep(100);
+        await append('client-abort-1');
+        const [delivery] = await client.groups.pull('client-abort', { consumer: 'here', waitMs: 2_000 });
+        assert.equal(delivery?.attempt, 1, 'the aborted pull leased nothing: the event went straight to the next consumer');
+        assert.equal((await client.groups.info('client-abort')).inFlight, 1);
+      } finally {
+        await client.close();
+      }
     });
   });
 
