@@ -178,7 +178,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     if (cached !== undefined && cached.until > now) return cached.settings;
     const settings = groups.info(name).then((info) => info.settings);
     known.set(name, { settings, until: now + settingsTtlMs });
-    settings.catch(() => known.delete(name));
+    // A failed read is not kept: the next call asks again.
+    settings.catch(() => {
+      if (known.get(name)?.settings === settings) known.delete(name);
+    });
     if (known.size > 10_000) known.delete(known.keys().next().value!);
     return settings;
   };
