@@ -2,6 +2,7 @@
  * The engine contract: the little each storage engine implements. `createEventStore` wraps it into the
  * full `EventStore`, validating every argument first, so an engine only ever sees checked input.
  */
+import type { GroupsEngine } from '../bus/groups/engine.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata } from './model.js';
 import type { AllQuery, PreparedEvent, StreamListQuery, StreamQuery } from './validate.js';
@@ -10,6 +11,8 @@ export interface EngineCore {
   readonly name: string;
   /** Wakes subscriptions when events that readers may see are committed. */
   readonly changes: ChangeFeed;
+  /** Consumer groups (DESIGN.md section 7). */
+  readonly groups: GroupsEngine;
   /** All-or-nothing; checks `expected` atomically with the write; replays an already written append. */
   append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */
