@@ -4,3 +4,5 @@ export type { EventStore } from './store/event-store.js';
 export * from './store/model.js';
 export * from './store/errors.js';
 export { defaultLimits, type Limits } from './store/limits.js';
+export * from './bus/groups/model.js';
+export { ParkError, SkipError } from './bus/groups/consume.js';

@@ -1,7 +1,7 @@
 /**
  * The server side of the HTTP benchmark, in a process of its own so that it and the load generator each
  * get a core, as on real machines. `annals <file> <token>` serves the store on a SQLite file with
- * authentication on; `bare <ndjson-line-file> <count>` serves the same routes doing no work (the HTTP
+ * authentication on, `annals-postgres <schema> <token>` on a PostgreSQL schema; `bare <ndjson-line-file> <count>` serves the same routes doing no work (the HTTP
  * limit): appends answer a fixed result, `$all` streams a given line `count` times. Prints its URL.
  */
 import { readFileSync } from 'node:fs';
@@ -10,8 +10,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createAuthenticator } from '../../src/auth/tokens.js';
 import { createServer } from '../../src/server/server.js';
 import { openEventStore } from '../../src/engines/open.js';
+import { postgresTestUrl } from '../../src/engines/postgres/testing/test-database.js';
+import type { EventStore } from '../../src/store/event-store.js';
 
-const [mode, source, argument] = process.argv.slice(2) as ['annals' | 'bare', string, string];
+const [mode, source, argument] = process.argv.slice(2) as ['annals' | 'annals-postgres' | 'bare', string, string];
 
 const bare = (line: string, count: number): FastifyInstance => {
   const app = Fastify();
@@ -26,13 +28,15 @@ const bare = (line: string, count: number): FastifyInstance => {
   return app;
 };
 
+const annals = async (store: EventStore) =>
+  createServer({ store, authenticator: createAuthenticator([{ name: 'bench', role: 'admin', token: argument }]) });
+
 const app =
   mode === 'annals'
-    ? await createServer({
-        store: await openEventStore({ engine: 'sqlite', path: source, durability: 'fsync' }),
-        authenticator: createAuthenticator([{ name: 'bench', role: 'admin', token: argument }]),
-      })
-    : bare(readFileSync(source, 'utf8'), Number(argument));
+    ? await annals(await openEventStore({ engine: 'sqlite', path: source, durability: 'fsync' }))
+    : mode === 'annals-postgres'
+      ? await annals(await openEventStore({ engine: 'postgres', url: postgresTestUrl(), schema: source }))
+      : bare(readFileSync(source, 'utf8'), Number(argument));
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}\n`);

@@ -21,7 +21,7 @@ const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url))
 const callers = 64;
 
 /** Runs the server script in a child process until `work` is done with its URL. */
-const withServer = async <T>(args: string[], work: (url: string) => Promise<T>): Promise<T> => {
+export const withServer = async <T>(args: string[], work: (url: string) => Promise<T>): Promise<T> => {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', serverScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   try {

@@ -1,6 +1,6 @@
 /** The `annals` command as users run it: a real process serving real HTTP, and the client commands against it. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,43 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { cli, freePort, root, serve, stop } from './testing/processes.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
 const dir = mkdtempSync(join(tmpdir(), 'annals-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const freePort = async () => {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  return port;
-};
 
 const run = (args: string[], input?: string) => {
   const result = spawnSync(process.execPath, [...cli, ...args], { cwd: root, input, encoding: 'utf8', timeout: 20_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-};
-
-/** Starts `annals serve` and resolves once it listens, with everything it printed so far. */
-const serve = async (args: string[]) => {
-  const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (chunk) => (output.stdout += chunk));
-  child.stderr!.on('data', (chunk) => (output.stderr += chunk));
-  const exited = once(child, 'exit');
-  await Promise.race([
-    new Promise<void>((resolve) => child.stderr!.on('data', () => output.stderr.includes('listening on') && resolve())),
-    exited.then(() => undefined),
-  ]);
-  return { child, output, exited };
-};
-
-const stop = async (child: ChildProcess, exited: Promise<unknown[]>) => {
-  child.kill('SIGTERM');
-  const [code] = await exited;
-  return code;
 };
 
 describe('annals', () => {
@@ -73,7 +44,7 @@ describe('annals', () => {
       server = await serve(['--port', String(port), '--data', data]);
       token = JSON.parse(readFileSync(join(data, 'tokens.json'), 'utf8')).tokens[0].token;
     });
-    after(() => stop(server.child, server.exited));
+    after(() => stop(server));
 
     it('creates an admin token on first start, says where, and prints its URL', () => {
       assert.match(server.output.stdout, /created an admin token in [^"]*tokens\.json/);
@@ -199,7 +170,7 @@ describe('annals', () => {
     assert.equal(((await refused.json()) as { code: string }).code, 'unavailable');
     const read = await fetch(`${url}/streams/big-1?limit=1`);
     assert.equal(read.status, 200);
-    assert.equal(await stop(child, exited), 0);
+    assert.equal(await stop({ child, exited }), 0);
     for (const bad of ['12XB', '-5', 'many']) {
       const refusedFlag = run(['serve', '--max-size', bad, '--dev', '--data', join(dir, 'unused')]);
       assert.equal(refusedFlag.status, 1);
@@ -252,7 +223,7 @@ describe('annals', () => {
     assert.match(output.stdout, /authentication is OFF/);
     const stats = run(['stats', '--url', `http://127.0.0.1:${port}`]);
     assert.equal(JSON.parse(stats.stdout).engine, 'memory');
-    assert.equal(await stop(child, exited), 0);
+    assert.equal(await stop({ child, exited }), 0);
     assert.match(output.stdout, /shutting down/);
   });
 });

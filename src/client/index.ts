@@ -6,3 +6,5 @@ export { connect, type ConnectOptions } from './connect.js';
 export type { EventStore } from '../store/event-store.js';
 export * from '../store/model.js';
 export * from '../store/errors.js';
+export * from '../bus/groups/model.js';
+export { ParkError, SkipError } from '../bus/groups/consume.js';

@@ -1,3 +1,4 @@
+import { createGroups } from '../bus/groups/create-groups.js';
 import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -17,6 +18,7 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
 
   const core: StoreCore = {
     ...engine,
+    groups: createGroups(engine.groups, { changes: engine.changes, readAll: (query) => engine.readAll(query) }),
     iterateStream: (stream, query) => pagesOfStream((page) => engine.readStream(stream, page), query),
     iterateAll: (query) => pagesOfAll((page) => engine.readAll(page), query),
     async *subscribe({ stream, filter, from, checkpoints, retry, onStatus }, signal) {

@@ -11,7 +11,7 @@ export interface EngineCore {
   readonly name: string;
   /** Wakes subscriptions when events that readers may see are committed. */
   readonly changes: ChangeFeed;
-  /** Consumer groups (DESIGN.md section 7). */
+  /** Consumer groups' state, kept by the engine beside the events. */
   readonly groups: GroupsEngine;
   /** All-or-nothing; checks `expected` atomically with the write; replays an already written append. */
   append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;

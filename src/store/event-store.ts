@@ -1,3 +1,4 @@
+import type { Groups } from '../bus/groups/model.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -37,5 +38,7 @@ export interface EventStore {
   /** The stream can never be read or written again. */
   tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** Durable consumer groups over this store's log (DESIGN.md section 7). */
+  readonly groups: Groups;
   close(): Promise<void>;
 }

@@ -257,7 +257,7 @@ const checkLimit = (limit: unknown): number => {
   throw new InvalidArgumentError(`limit is ${shown(limit)}; allowed: a positive integer`);
 };
 
-const checkOptionsObject = (options: unknown, allowed: string[], what = 'options'): Record<string, unknown> => {
+export const checkOptionsObject = (options: unknown, allowed: string[], what = 'options'): Record<string, unknown> => {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${what} is ${shown(options)}; allowed: an object`);

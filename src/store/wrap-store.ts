@@ -4,6 +4,7 @@
  * the store closes. The embedded store (over an engine) and the client (over HTTP) are both this wrapper
  * around a core of their own, so a method is checked in one place whichever way it is called.
  */
+import { wrapGroups, type GroupsCore } from '../bus/groups/wrap-groups.js';
 import { UnavailableError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { Limits } from './limits.js';
@@ -53,6 +54,7 @@ export interface StoreCore {
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   readAcls(): Promise<Map<string, StreamAcl>>;
   stats(): Promise<StoreStats>;
+  groups: GroupsCore;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
       open();
       return core.stats();
     },
+    groups: wrapGroups(core.groups, open),
     async close() {
       if (closed) return;
       closed = true;

@@ -19,6 +19,7 @@ import {
 } from '../../store/rules.js';
 import type { AllQuery, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
+import { createMemoryGroups } from './groups.js';
 
 interface MemoryEvent extends StoredEvent {
   recordedAt: number;
@@ -45,6 +46,7 @@ export const createMemoryEngine = (): EngineCore => {
   /** The log in position order; soft-deleted and tombstoned events are removed from it. */
   let log: MemoryEvent[] = [];
   const byId = new Map<string, MemoryEvent>();
+  const byPosition = new Map<bigint, MemoryEvent>();
   let lastPosition = 0n;
   const changes = createChangeFeed();
 
@@ -59,7 +61,10 @@ export const createMemoryEngine = (): EngineCore => {
 
   const removeEvents = (stream: MemoryStream) => {
     const removed = new Set(stream.events);
-    for (const event of stream.events) byId.delete(event.id);
+    for (const event of stream.events) {
+      byId.delete(event.id);
+      byPosition.delete(event.position);
+    }
     log = log.filter((event) => !removed.has(event));
     stream.events = [];
     stream.exists = false;
@@ -68,6 +73,10 @@ export const createMemoryEngine = (): EngineCore => {
   return {
     name: 'memory',
     changes,
+    groups: createMemoryGroups((position) => {
+      const event = byPosition.get(position);
+      return event === undefined ? undefined : toRecorded(event);
+    }),
     async append(name, events, expected): Promise<AppendResult> {
       const stream = streamOf(name);
       if (stream.tombstoned) throw new StreamDeletedError(name);
@@ -82,6 +91,7 @@ export const createMemoryEngine = (): EngineCore => {
         stream.events.push(stored);
         log.push(stored);
         byId.set(stored.id, stored);
+        byPosition.set(stored.position, stored);
       }
       stream.exists = true;
       changes.advance(lastPosition);

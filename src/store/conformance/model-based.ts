@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { withSeed } from '../../testing/seed.js';
 import { createEventStore } from '../create-store.js';
@@ -13,6 +14,9 @@ import type { EventStore } from '../event-store.js';
 import { createMemoryEngine } from '../../engines/memory/engine.js';
 import type { EventInput, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../model.js';
 import type { OpenStore } from './harness.js';
+
+/** The test file that runs this shared suite: what a failure tells the reader to run again. */
+const testFile = pathToFileURL(process.argv[1] ?? '').href;
 
 const streams = ['order-1', 'order-2', 'user-1'];
 const ids = Array.from({ length: 12 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
@@ -140,7 +144,7 @@ export const describeModelComparison = (
   numRuns = Number(process.env.ANNALS_PROPERTY_RUNS ?? 25),
 ): void => {
   it(`behaves like the reference model over random operations (${name})`, () =>
-    withSeed(import.meta.url, (seed) =>
+    withSeed(testFile, (seed) =>
       fc.assert(
         fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
           const model = createEventStore(createMemoryEngine());
