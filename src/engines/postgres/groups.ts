@@ -93,17 +93,13 @@ const decodeCursor = (text: string): ReplayCursor => {
   return { ...stored, from: BigInt(stored.from), to: BigInt(stored.to), next: BigInt(stored.next) };
 };
 
-/** Distinct refs (the same id twice counts once), in the order given. */
-const distinct = (refs: DeliveryRef[]): DeliveryRef[] => {
-  const seen = new Set<string>();
-  return refs.filter((ref) => !seen.has(ref.id) && seen.add(ref.id));
-};
-
 /**
- * What a settle or extend did with each id, from the rows of `group_settle` / `group_extend`: `done`
- * rows name the (entry, attempt) changed, `present` rows the entries still there afterwards.
+ * What a settle or extend did with each id, in the order given, from the rows of `group_settle` /
+ * `group_extend`: `done` rows name the (entry, attempt) changed, `present` rows the entries still there
+ * afterwards. An entry settles once: a later id of it in the same call is `alreadySettled` (or `stale`
+ * for a retry, as the entry is still there); an extend holds for every id of the lease it extended.
  */
-const settleResult = (refs: DeliveryRef[], rows: string[][], anyAttempt: boolean): SettleResult => {
+const settleResult = (refs: DeliveryRef[], rows: string[][], anyAttempt: boolean, once = true): SettleResult => {
   const done = new Set<string>();
   const present = new Set<number>();
   for (const [entry, attempt, outcome] of rows) {
@@ -113,7 +109,7 @@ const settleResult = (refs: DeliveryRef[], rows: string[][], anyAttempt: boolean
   const result: SettleResult = { settled: [], alreadySettled: [], stale: [] };
   for (const ref of refs) {
     const key = anyAttempt ? String(ref.entry) : `${ref.entry}.${ref.attempt}`;
-    if (done.delete(key)) result.settled.push(ref.id);
+    if (once ? done.delete(key) : done.has(key)) result.settled.push(ref.id);
     else if (present.has(ref.entry)) result.stale.push(ref.id);
     else result.alreadySettled.push(ref.id);
   }
@@ -207,7 +203,7 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
         'adding replayed events to a group',
         `WITH g AS (
            UPDATE ${s}.groups
-           SET replay = CASE WHEN replay ->> 'to' = ($3::bigint)::text THEN NULL
+           SET replay = CASE WHEN (replay ->> 'to')::bigint <= $3::bigint THEN NULL
                              ELSE jsonb_set(replay, '{next}', to_jsonb(($3::bigint)::text)) END
            WHERE id = $1 AND replay ->> 'next' = ($2::bigint)::text RETURNING id
          ), added AS (
@@ -243,30 +239,28 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
     },
 
     async settle(groupId, refs, action: SettleAction, reason) {
-      const unique = distinct(refs);
       const rows = await retryConflicts(() =>
         query('settling group deliveries', `SELECT * FROM ${s}.group_settle($1, $2::bigint[], $3::int[], $4, $5)`, [
           groupId,
-          unique.map((ref) => ref.entry),
-          unique.map((ref) => ref.attempt),
+          refs.map((ref) => ref.entry),
+          refs.map((ref) => ref.attempt),
           action,
           reason ?? null,
         ]),
       );
-      return settleResult(unique, rows, action !== 'retry');
+      return settleResult(refs, rows, action !== 'retry');
     },
 
     async extend(groupId, refs, ms) {
-      const unique = distinct(refs);
       const rows = await retryConflicts(() =>
         query('extending group leases', `SELECT * FROM ${s}.group_extend($1, $2::bigint[], $3::int[], $4)`, [
           groupId,
-          unique.map((ref) => ref.entry),
-          unique.map((ref) => ref.attempt),
+          refs.map((ref) => ref.entry),
+          refs.map((ref) => ref.attempt),
           ms,
         ]),
       );
-      return settleResult(unique, rows, false);
+      return settleResult(refs, rows, false, false);
     },
 
     async state(groupId): Promise<GroupState> {

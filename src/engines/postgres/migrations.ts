@@ -318,7 +318,7 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
         DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (picked) AND e.attempt >= max_attempts
         RETURNING e.position, e.stream, e.attempt
       )
-      SELECT ${s}.group_park(gid, array_agg(x.position), array_agg(x.stream),
+      SELECT count(*), ${s}.group_park(gid, array_agg(x.position), array_agg(x.stream),
                array_agg('ack timeout after ' || x.attempt || ' attempts'), array_agg(x.attempt), now_ms)
         INTO n FROM expired x HAVING count(*) > 0;
       settles := settles + coalesce(n, 0);
@@ -355,6 +355,7 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
         EXIT WHEN picked IS NULL;
         IF gone IS NOT NULL THEN
           DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (gone);
+          settles := settles + cardinality(gone);
         END IF;
         RETURN QUERY
           WITH l AS (
@@ -473,7 +474,7 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     RETURN QUERY
       UPDATE ${s}.group_entries e SET lease_until = now_ms + ms
         FROM unnest(entries, attempts) AS t(entry, attempt)
-        WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.consumer IS NOT NULL
+        WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.lease_until > now_ms
         RETURNING e.entry, e.attempt, 'done';
     RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
   END
