@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import type { DeliveryRef, GroupRow, GroupsEngine, Lease } from '../../bus/groups/engine.js';
 import { defaultGroupSettings, type GroupSettings } from '../../bus/groups/model.js';
 import type { EngineCore } from '../../store/engine.js';
@@ -199,6 +200,76 @@ describe('postgres consumer groups on several servers', { skip }, () => {
     const inOrder = Array.from({ length: perStream }, (_, revision) => revision);
     for (const name of names) assert.deepEqual(acked.get(name), inOrder, `${name} in order`);
     assert.ok(retried > 0);
+    assert.equal((await a.groups.get(group.name))!.pending, 0);
+  });
+
+  it('pinned while leases expire: servers sweep and lease again at once, and the database never holds two leases of one stream', async () => {
+    const streams = 24;
+    const perStream = 6;
+    const { group, names } = await groupWith(
+      { strategy: 'pinned', ackTimeoutMs: 120, retryDelayMs: 5, maxRetries: 20 },
+      streams,
+      perStream,
+    );
+    const monitor = new pg.Client({ connectionString: postgresTestUrl() });
+    await monitor.connect();
+    const acked = new Map<string, number[]>(names.map((name) => [name, []]));
+    const violations: string[] = [];
+    let abandoned = 0;
+    let running = true;
+    const watching = (async () => {
+      while (running) {
+        const { rows } = await monitor.query<{ stream: string; leased: string; first: boolean }>(
+          `SELECT stream, count(*) FILTER (WHERE consumer IS NOT NULL) AS leased,
+                  bool_and(consumer IS NULL OR entry = (SELECT min(o.entry) FROM "${schema}".group_entries o
+                                                         WHERE o.group_id = $1 AND o.stream = e.stream)) AS first
+           FROM "${schema}".group_entries e WHERE group_id = $1 GROUP BY stream`,
+          [group.id],
+        );
+        for (const row of rows) {
+          if (Number(row.leased) > 1) violations.push(`${row.stream}: ${row.leased} leased entries`);
+          if (!row.first) violations.push(`${row.stream}: a leased entry that is not the stream's first`);
+        }
+      }
+    })();
+    const consumers = [a, b].flatMap((engine, server) =>
+      Array.from({ length: 5 }, async (_, i) => {
+        const consumer = `e${server}-${i}`;
+        for (let idle = 0; idle < 60;) {
+          const { leases } = await engine.groups.lease(group.id, consumer, 3);
+          if (leases.length === 0) {
+            idle++;
+            await sleep(5);
+            continue;
+          }
+          idle = 0;
+          // Some first attempts are abandoned: their leases run out, and whichever server leases next sweeps them.
+          const kept = leases.filter((lease) => lease.attempt > 1 || (lease.event.revision + i) % 5 !== 0);
+          abandoned += leases.length - kept.length;
+          await sleep(Math.random() * 3);
+          if (kept.length === 0) continue;
+          for (const lease of kept) acked.get(lease.event.stream)!.push(lease.event.revision);
+          const result = await engine.groups.settle(
+            group.id,
+            kept.map((lease) => refOf(group, lease)),
+            'ack',
+            undefined,
+          );
+          assert.equal(result.settled.length, kept.length);
+        }
+      }),
+    );
+    try {
+      await Promise.all(consumers);
+    } finally {
+      running = false;
+      await watching;
+      await monitor.end();
+    }
+    assert.deepEqual(violations, []);
+    assert.ok(abandoned > 0);
+    const inOrder = Array.from({ length: perStream }, (_, revision) => revision);
+    for (const name of names) assert.deepEqual(acked.get(name), inOrder, `${name} in order`);
     assert.equal((await a.groups.get(group.name))!.pending, 0);
   });
 

@@ -265,11 +265,12 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   END
   $$;
 
-  -- GroupsEngine.lease (engine.ts). Serialised per group by the group's row lock (FOR NO KEY UPDATE,
-  -- which settles and extends do not wait for); entry rows are locked with SKIP LOCKED, so a lease never
-  -- waits for a settle. Returns the leases with their events, in the order leased; when none, at most
-  -- one row with only next_due_in_ms. Planned afresh on each call: the choice between retries and new
-  -- entries is a variable, and only a plan made with its value can use the partial index for it.
+  -- GroupsEngine.lease (engine.ts); groups.ts says why it is correct with many leasers at once. Entry
+  -- rows are taken with SKIP LOCKED, so a lease waits neither for another lease nor for a settle, only
+  -- for an earlier lease of the same consumer (its group_consumers row). Returns the leases with their
+  -- events, in the order leased; when none, at most one row with only next_due_in_ms. Planned afresh on
+  -- each call: the choice between retries and new entries is a variable, and only a plan made with its
+  -- value can use the partial index for it.
   CREATE FUNCTION ${s}.group_lease(gid bigint, consumer_name text, max_leases int)
   RETURNS TABLE (
     l_entry bigint, l_attempt int, l_replay boolean, l_next_due_in_ms bigint,
@@ -291,16 +292,25 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     gone bigint[];
     next_ms bigint;
   BEGIN
-    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR NO KEY UPDATE;
+    -- KEY SHARE: a delete of the group waits for the lease (or the lease finds no group), and nothing
+    -- else does.
+    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
     IF NOT FOUND THEN
       RETURN;
     END IF;
-    now_ms := ${s}.now_ms(); -- read after the lock: the wait for it may have been long
-    INSERT INTO ${s}.group_consumers AS c (group_id, name, last_seen_at) VALUES (gid, consumer_name, now_ms)
+    -- The consumer's row, locked until commit: leases for one consumer take turns, so that each counts
+    -- the leases of the one before against maxInFlight.
+    INSERT INTO ${s}.group_consumers AS c (group_id, name, last_seen_at) VALUES (gid, consumer_name, ${s}.now_ms())
       ON CONFLICT (group_id, name) DO UPDATE SET last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at);
-    DELETE FROM ${s}.group_consumers c
-      WHERE c.group_id = gid AND c.last_seen_at <= now_ms - (st ->> 'consumerTimeoutMs')::bigint;
-    DELETE FROM ${s}.group_settles r WHERE r.group_id = gid AND r.second <= now_ms / 1000 - 60;
+    now_ms := ${s}.now_ms(); -- read after the wait for that row
+    DELETE FROM ${s}.group_consumers c USING (
+      SELECT o.name FROM ${s}.group_consumers o
+      WHERE o.group_id = gid AND o.last_seen_at <= now_ms - (st ->> 'consumerTimeoutMs')::bigint
+      FOR UPDATE SKIP LOCKED
+    ) silent WHERE c.group_id = gid AND c.name = silent.name;
+    DELETE FROM ${s}.group_settles r USING (
+      SELECT o.second FROM ${s}.group_settles o WHERE o.group_id = gid AND o.second <= now_ms / 1000 - 60 FOR UPDATE SKIP LOCKED
+    ) old WHERE r.group_id = gid AND r.second = old.second;
     IF (st ->> 'paused')::boolean THEN
       RETURN;
     END IF;
