@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { DeliveryRef, GroupRow, GroupsEngine, Lease } from '../../bus/groups/engine.js';
 import { defaultGroupSettings, type GroupSettings } from '../../bus/groups/model.js';
+import { createEventStore } from '../../store/create-store.js';
 import type { EngineCore } from '../../store/engine.js';
 import { AnnalsError } from '../../store/errors.js';
 import { openPostgresEngine } from './engine.js';
@@ -271,6 +272,62 @@ describe('postgres consumer groups on several servers', { skip }, () => {
     const inOrder = Array.from({ length: perStream }, (_, revision) => revision);
     for (const name of names) assert.deepEqual(acked.get(name), inOrder, `${name} in order`);
     assert.equal((await a.groups.get(group.name))!.pending, 0);
+  });
+
+  it('store.groups on two servers: consumers on each share a pinned group while events arrive, each event handled once and in stream order', async () => {
+    const stores = [createEventStore(await server()), createEventStore(await server())];
+    const name = `g-${randomUUID()}`;
+    await stores[0]!.groups.create(name, { strategy: 'pinned', from: 'end', ackTimeoutMs: 10_000 });
+    const handled = new Map<bigint, number>();
+    const order = new Map<string, number[]>();
+    const busy = new Set<string>();
+    const violations: string[] = [];
+    const consumers = stores.flatMap((store, server) =>
+      [0, 1].map((i) =>
+        store.groups.consume(
+          name,
+          async (event) => {
+            if (busy.has(event.stream)) violations.push(`${event.stream} handled twice at once`);
+            busy.add(event.stream);
+            await sleep(Math.random() * 2);
+            busy.delete(event.stream);
+            handled.set(event.position, (handled.get(event.position) ?? 0) + 1);
+            order.set(event.stream, [...(order.get(event.stream) ?? []), event.revision]);
+          },
+          { consumer: `s${server}-${i}`, concurrency: 4 },
+        ),
+      ),
+    );
+    const streams = Array.from({ length: 10 }, () => `order-${randomUUID()}`);
+    await Promise.all(
+      streams.map(async (stream, index) => {
+        for (let revision = 0; revision < 20; revision++) {
+          await stores[index % 2]!.append(stream, [{ type: 'Placed', data: { revision } }]);
+        }
+      }),
+    );
+    const deadline = Date.now() + 20_000;
+    while (handled.size < 200 && Date.now() < deadline) await sleep(20);
+    await Promise.all(consumers.map((consumer) => consumer.close()));
+    assert.equal(handled.size, 200);
+    assert.ok(
+      [...handled.values()].every((times) => times === 1),
+      'each event handled once',
+    );
+    assert.deepEqual(violations, []);
+    for (const stream of streams)
+      assert.deepEqual(
+        order.get(stream),
+        Array.from({ length: 20 }, (_, revision) => revision),
+        stream,
+      );
+    const info = await stores[1]!.groups.info(name);
+    assert.equal(info.pending, 0);
+    assert.equal(info.checkpoint, info.lastPosition);
+    assert.deepEqual(
+      info.consumers.map((consumer) => consumer.name),
+      ['s0-0', 's0-1', 's1-0', 's1-1'],
+    );
   });
 
   it('a consumer holds at most maxInFlight leases, however many servers lease for it at once', async () => {
