@@ -2,7 +2,8 @@
  * Consumer groups on PostgreSQL (bus/groups/engine.ts, DESIGN.md section 7): all group state lives in the
  * database, and any number of Annals servers call these functions at once on the same groups. The tables
  * and the three functions that do the work (`group_lease`, `group_settle`, `group_extend`) are in
- * migrations.ts; each call here is one statement, so one transaction and one round trip.
+ * migrations.ts; each call here is one statement, so one transaction and one round trip (`create`
+ * reads the row back with a second).
  *
  * ## How concurrent servers stay correct
  *

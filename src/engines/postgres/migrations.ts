@@ -11,6 +11,10 @@
  * its tombstone and its metadata. `log` keeps the last position ever given, so positions are never reused.
  * The write rules live in two small functions, so that an append is one statement and one round trip; the
  * comments in engine.ts say why both take the append lock first.
+ *
+ * Consumer groups (migration 3) keep all their state in `groups`, `group_entries`, `group_parked`,
+ * `group_consumers` and `group_settles`, leased and settled by three functions; groups.ts says how they
+ * stay correct with many servers at once.
  */
 import type pg from 'pg';
 import { InvalidArgumentError, UnavailableError } from '../../store/errors.js';
