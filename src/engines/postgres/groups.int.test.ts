@@ -330,6 +330,44 @@ describe('postgres consumer groups on several servers', { skip }, () => {
     );
   });
 
+  it('pinned with a long backlog in one stream: the other streams are leased past it, first entries only', async () => {
+    const head = (await a.stats()).headPosition;
+    const { group } = await a.groups.create(`g-${randomUUID()}`, settingsOf({ from: head, strategy: 'pinned', retryDelayMs: 0 }), head);
+    const hot = `hot-${randomUUID()}`;
+    await a.append(
+      hot,
+      Array.from({ length: 600 }, () => ({ id: randomUUID(), type: 'Placed', data: '{}', metadata: null })),
+      'any',
+    );
+    const others = await appendEvents(a, 5, 2);
+    await feed(a.groups, group);
+    const [first] = (await a.groups.lease(group.id, 'w', 1)).leases;
+    assert.equal(first!.event.stream, hot);
+    const rest = (await b.groups.lease(group.id, 'v', 100)).leases;
+    assert.deepEqual(
+      rest.map((lease) => [lease.event.stream, lease.event.revision]),
+      others.map((stream) => [stream, 0]),
+    );
+    // A retry of the hot stream's first entry goes before everything; the rest of its backlog still waits.
+    await a.groups.settle(group.id, [refOf(group, first!)], 'retry', undefined);
+    const again = (await b.groups.lease(group.id, 'v', 100)).leases;
+    assert.deepEqual(
+      again.map((lease) => [lease.event.stream, lease.event.revision, lease.attempt]),
+      [[hot, 0, 2]],
+    );
+    await b.groups.settle(
+      group.id,
+      [...rest, ...again].map((lease) => refOf(group, lease)),
+      'ack',
+      undefined,
+    );
+    const next = (await a.groups.lease(group.id, 'w', 100)).leases;
+    assert.deepEqual(
+      next.map((lease) => [lease.event.stream, lease.event.revision]).sort(),
+      [[hot, 1], ...others.map((stream) => [stream, 1])].sort(),
+    );
+  });
+
   it('a consumer holds at most maxInFlight leases, however many servers lease for it at once', async () => {
     const { group } = await groupWith({ maxInFlight: 7 }, 5, 10);
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? a : b).groups.lease(group.id, 'w', 3)));

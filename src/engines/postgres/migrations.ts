@@ -36,6 +36,15 @@ export const schemaNames = (schema: string): SchemaNames => {
   return { schema, s: `"${schema}"`, channel: `${schema}.events` };
 };
 
+/**
+ * The pinned rule for the entry under `alias`: another entry of its stream comes before it or is leased.
+ * (groups.ts says why the first part alone already keeps one delivery per stream.)
+ */
+const blockedBy = (s: string, alias: string) => `
+  SELECT FROM ${s}.group_entries o
+  WHERE o.group_id = ${alias}.group_id AND o.stream = ${alias}.stream AND o.entry <> ${alias}.entry
+    AND (o.entry < ${alias}.entry OR o.consumer IS NOT NULL)`;
+
 /** The append lock: one per schema, taken by every write that changes revisions or positions. */
 const appendLock = (s: string) => `pg_advisory_xact_lock('${s}.events'::regclass::oid::int, 0)`;
 
@@ -294,6 +303,10 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     retries boolean;
     picked bigint[];
     gone bigint[];
+    more bigint[];
+    more_gone bigint[];
+    bound bigint;
+    scanned int;
     next_ms bigint;
   BEGIN
     -- KEY SHARE: a delete of the group waits for the lease (or the lease finds no group), and nothing
@@ -351,6 +364,20 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
       LOOP
         room := least(max_leases, (st ->> 'maxInFlight')::int - in_flight) - leased;
         EXIT WHEN room <= 0;
+        -- Under pinned, the entries of a stream with a backlog all wait behind its first one. So that such
+        -- a backlog is not read through on every lease, only the first 256 candidates are looked at one by
+        -- one; beyond them, only the first entry of each stream, found by a skip scan of the stream index.
+        bound := NULL;
+        scanned := 0;
+        IF pinned THEN
+          SELECT max(p.entry), count(*) INTO bound, scanned FROM (
+            SELECT e.entry FROM ${s}.group_entries e
+            WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
+              AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
+            ORDER BY e.entry LIMIT 256
+          ) p;
+          EXIT WHEN bound IS NULL;
+        END IF;
         SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
           INTO picked, gone
           FROM (
@@ -358,14 +385,36 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
             FROM ${s}.group_entries e
             WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
               AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
-              AND (NOT pinned OR NOT EXISTS (
-                SELECT FROM ${s}.group_entries o
-                WHERE o.group_id = gid AND o.stream = e.stream AND o.entry <> e.entry
-                  AND (o.entry < e.entry OR o.consumer IS NOT NULL)))
+              AND (bound IS NULL OR e.entry <= bound)
+              AND (NOT pinned OR NOT EXISTS (${blockedBy(s, 'e')}))
             ORDER BY e.entry
             LIMIT room
             FOR UPDATE OF e SKIP LOCKED
           ) x;
+        IF scanned = 256 AND coalesce(cardinality(picked), 0) < room THEN
+          WITH RECURSIVE heads (stream, entry) AS (
+            (SELECT o.stream, o.entry FROM ${s}.group_entries o WHERE o.group_id = gid ORDER BY o.stream, o.entry LIMIT 1)
+            UNION ALL
+            SELECT n.stream, n.entry FROM heads h CROSS JOIN LATERAL (
+              SELECT o.stream, o.entry FROM ${s}.group_entries o
+              WHERE o.group_id = gid AND o.stream > h.stream ORDER BY o.stream, o.entry LIMIT 1
+            ) n
+          )
+          SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
+            INTO more, more_gone
+            FROM (
+              SELECT e.entry, EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position) AS present
+              FROM heads h JOIN ${s}.group_entries e ON e.entry = h.entry
+              WHERE e.group_id = gid AND e.entry > bound AND e.consumer IS NULL AND e.due_at <= now_ms
+                AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
+                AND NOT EXISTS (${blockedBy(s, 'e')})
+              ORDER BY e.entry
+              LIMIT room - coalesce(cardinality(picked), 0)
+              FOR UPDATE OF e SKIP LOCKED
+            ) x;
+          picked := picked || more;
+          gone := gone || more_gone;
+        END IF;
         EXIT WHEN picked IS NULL;
         IF gone IS NOT NULL THEN
           DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (gone);
