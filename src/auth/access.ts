@@ -5,6 +5,7 @@
  * whole server (statistics, metrics), which any unlimited token may.
  */
 import { AccessDeniedError } from '../store/errors.js';
+import type { GroupSettings } from '../bus/groups/model.js';
 import type { AllFilter } from '../store/model.js';
 import { roles, type Role } from '../store/model.js';
 import type { Principal } from './tokens.js';
@@ -49,4 +50,45 @@ export const narrowFilter = (principal: Principal, filter: AllFilter | undefined
   const outside = asked.find((prefix) => !allowed.some((own) => prefix.startsWith(own)));
   if (outside !== undefined) throw new AccessDeniedError(`token '${principal.name}' may not read streams '${outside}…'`);
   return filter;
+};
+
+/** Whether every stream name that starts with `prefix` also starts with one of `own`. */
+const within = (prefix: string, own: string[]) => own.some((mine) => prefix.startsWith(mine));
+
+/**
+ * Whether a principal may consume a group (pull, settle, push) or see it: a token without prefixes covers
+ * every group; one with prefixes covers a group confined to a scope within them, or whose source names
+ * only streams within them (a stream, a category whose every stream starts with one of them, or a filter
+ * of such prefixes).
+ */
+export const coversGroup = (principal: Principal, settings: Pick<GroupSettings, 'source' | 'scope'>): boolean => {
+  const own = principal.streams;
+  if (own === undefined) return true;
+  if (settings.scope !== undefined && settings.scope.every((prefix) => within(prefix, own))) return true;
+  const { source } = settings;
+  if ('stream' in source) return within(source.stream, own);
+  if ('category' in source) return within(source.category, own);
+  if ('filter' in source) {
+    const { streams, category } = source.filter;
+    if (streams !== undefined && streams.every((prefix) => within(prefix, own))) return true;
+    return category !== undefined && within(category, own);
+  }
+  return false;
+};
+
+/**
+ * The scope of a group created by `principal`: its prefixes (or the narrower scope it asks for, which
+ * must lie within them); for a token without prefixes, what it asks for.
+ */
+export const scopeOfNewGroup = (principal: Principal, asked: string[] | undefined): string[] | undefined => {
+  const own = principal.streams;
+  if (own === undefined) return asked;
+  if (asked === undefined) return own;
+  const outside = asked.find((prefix) => !within(prefix, own));
+  if (outside !== undefined) {
+    throw new AccessDeniedError(
+      `token '${principal.name}' may not create a group over streams '${outside}…' (scope); allowed: within ${own.join(', ')}`,
+    );
+  }
+  return asked;
 };

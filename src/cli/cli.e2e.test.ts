@@ -22,7 +22,7 @@ describe('annals', () => {
   it('explains itself and each command with --help', () => {
     const top = run(['--help']);
     assert.equal(top.status, 0);
-    for (const command of ['serve', 'append', 'read', 'tail', 'stats', 'streams', 'delete', 'metadata', 'tokens']) {
+    for (const command of ['serve', 'append', 'read', 'tail', 'stats', 'streams', 'delete', 'metadata', 'groups', 'tokens']) {
       assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
       const help = run([command, '--help']);
       assert.equal(help.status, 0, command);

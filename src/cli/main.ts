@@ -9,6 +9,7 @@ import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { deleteCommand } from './delete.js';
+import { groupsCommand } from './groups.js';
 import { metadataCommand } from './metadata.js';
 import { streamsCommand } from './streams.js';
 import { tokensCommand } from './tokens.js';
@@ -26,6 +27,7 @@ const program = new Command('annals')
   .addCommand(streamsCommand())
   .addCommand(deleteCommand())
   .addCommand(metadataCommand())
+  .addCommand(groupsCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

@@ -17,6 +17,7 @@ import {
   type AppendResultJson,
   type StoreStatsJson,
 } from '../protocol/wire.js';
+import { remoteGroups } from './groups.js';
 import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
 import { subscriptionMessages } from './subscription.js';
@@ -125,6 +126,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     },
     readAcls: async () => new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' }))),
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
+    groups: remoteGroups(transport),
     close: () => transport.close(),
   };
   return wrapStore(core, unbounded);

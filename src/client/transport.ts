@@ -16,12 +16,14 @@ export interface TransportOptions {
 }
 
 export interface Request {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: string;
   accept?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** A call that may wait long for its answer (a long poll): sent on the pool of long responses. */
+  long?: boolean;
 }
 
 export interface Transport {
@@ -83,7 +85,7 @@ export const createTransport = (url: string, options: TransportOptions): Transpo
 
   return {
     async call<T>(request: Request): Promise<T> {
-      const response = await send(calls, request);
+      const response = await send(request.long === true ? streams : calls, request);
       let text: string;
       try {
         text = await response.body.text();

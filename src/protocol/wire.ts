@@ -2,6 +2,7 @@
  * How the HTTP API spells the model: positions as strings of decimal digits (JSON numbers lose precision
  * above 2^53), times as ISO 8601. Shared by the server and the client; it imports nothing of HTTP.
  */
+import type { Delivery, GroupInfo, GroupSettings, GroupSource, ParkedEvent, ParkedPage } from '../bus/groups/model.js';
 import type { AppendResult, ExpectedRevision, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
 
 export interface RecordedEventJson {
@@ -127,3 +128,103 @@ export const streamInfoFromJson = ({ position, ...info }: StreamInfoJson): Strea
 export const statsToJson = (stats: StoreStats): StoreStatsJson => ({ ...stats, headPosition: String(stats.headPosition) });
 
 export const statsFromJson = (stats: StoreStatsJson): StoreStats => ({ ...stats, headPosition: BigInt(stats.headPosition) });
+
+// Consumer groups (DESIGN.md section 7): the same shapes as `store.groups`, positions as decimal strings.
+
+export type GroupSourceJson = GroupSource;
+
+export interface GroupSettingsJson extends Omit<GroupSettings, 'from'> {
+  from: string;
+}
+
+/** Settings as a caller sends them: `from` is `'start'`, `'end'` or a position; unset fields are left out. */
+export interface GroupSettingsInputJson extends Partial<Omit<GroupSettings, 'from'>> {
+  from?: string;
+}
+
+export interface GroupInfoJson {
+  name: string;
+  settings: GroupSettingsJson;
+  checkpoint: string;
+  lastPosition: string;
+  lag: { events: number; estimated: boolean; seconds: number };
+  pending: number;
+  inFlight: number;
+  parked: number;
+  consumers: { name: string; inFlight: number; lastSeenAt: string }[];
+  rate: number;
+  state: GroupInfo['state'];
+  replay?: { from: string; to: string; next: string };
+}
+
+export interface DeliveryJson {
+  id: string;
+  attempt: number;
+  replay: boolean;
+  event: RecordedEventJson;
+}
+
+export interface ParkedEventJson {
+  event: RecordedEventJson;
+  reason: string;
+  attempts: number;
+  parkedAt: string;
+}
+
+export interface ParkedPageJson {
+  parked: ParkedEventJson[];
+  next?: string;
+}
+
+export const groupSettingsToJson = ({ from, ...settings }: GroupSettings): GroupSettingsJson => ({ ...settings, from: String(from) });
+
+export const groupSettingsFromJson = ({ from, ...settings }: GroupSettingsJson): GroupSettings => ({ ...settings, from: BigInt(from) });
+
+/** Checked settings (or a patch) as a request body: a position `from` as a string. */
+export const groupSettingsInputToJson = ({
+  from,
+  ...settings
+}: Omit<GroupSettingsInputJson, 'from'> & { from?: 'start' | 'end' | bigint }) => ({
+  ...settings,
+  ...(from === undefined ? {} : { from: String(from) }),
+});
+
+export const groupInfoToJson = ({ replay, ...info }: GroupInfo): GroupInfoJson => ({
+  ...info,
+  settings: groupSettingsToJson(info.settings),
+  checkpoint: String(info.checkpoint),
+  lastPosition: String(info.lastPosition),
+  consumers: info.consumers.map((consumer) => ({ ...consumer, lastSeenAt: consumer.lastSeenAt.toISOString() })),
+  ...(replay === undefined ? {} : { replay: { from: String(replay.from), to: String(replay.to), next: String(replay.next) } }),
+});
+
+export const groupInfoFromJson = ({ replay, ...info }: GroupInfoJson): GroupInfo => ({
+  ...info,
+  settings: groupSettingsFromJson(info.settings),
+  checkpoint: BigInt(info.checkpoint),
+  lastPosition: BigInt(info.lastPosition),
+  consumers: info.consumers.map((consumer) => ({ ...consumer, lastSeenAt: new Date(consumer.lastSeenAt) })),
+  ...(replay === undefined ? {} : { replay: { from: BigInt(replay.from), to: BigInt(replay.to), next: BigInt(replay.next) } }),
+});
+
+/** `JSON.stringify` of a delivery as the wire spells it, the event written out directly. */
+export const deliveryToJsonText = (delivery: Delivery): string =>
+  `{"id":${JSON.stringify(delivery.id)},"attempt":${delivery.attempt},"replay":${delivery.replay},"event":${recordedToJsonText(delivery.event)}}`;
+
+export const deliveryFromJson = (delivery: DeliveryJson): Delivery => ({ ...delivery, event: recordedFromJson(delivery.event) });
+
+export const parkedEventToJson = (parked: ParkedEvent): ParkedEventJson => ({
+  ...parked,
+  event: recordedToJson(parked.event),
+  parkedAt: parked.parkedAt.toISOString(),
+});
+
+export const parkedPageToJson = (page: ParkedPage): ParkedPageJson => ({
+  parked: page.parked.map(parkedEventToJson),
+  ...(page.next === undefined ? {} : { next: String(page.next) }),
+});
+
+export const parkedPageFromJson = (page: ParkedPageJson): ParkedPage => ({
+  parked: page.parked.map((parked) => ({ ...parked, event: recordedFromJson(parked.event), parkedAt: new Date(parked.parkedAt) })),
+  ...(page.next === undefined ? {} : { next: BigInt(page.next) }),
+});

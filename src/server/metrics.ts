@@ -17,6 +17,18 @@ export const createMetrics = () => {
     appendedEvents: new Counter({ name: 'annals_appended_events_total', help: 'Events written by acknowledged appends', registers }),
     readEvents: new Counter({ name: 'annals_read_events_total', help: 'Events sent by reads', labelNames: ['source'], registers }),
     subscriptions: new Gauge({ name: 'annals_subscriptions_active', help: 'Open subscriptions', registers }),
+    groupDeliveries: new Counter({
+      name: 'annals_group_deliveries_total',
+      help: 'Deliveries of consumer groups sent to consumers (pulls and pushes)',
+      labelNames: ['group'],
+      registers,
+    }),
+    groupSettles: new Counter({
+      name: 'annals_group_settles_total',
+      help: 'Delivery ids of consumer groups settled, by action (ack, retry, park, skip)',
+      labelNames: ['group', 'action'],
+      registers,
+    }),
     errors: new Counter({ name: 'annals_errors_total', help: 'Error responses by code', labelNames: ['code'], registers }),
     requests: new Histogram({
       name: 'annals_http_request_duration_seconds',

@@ -52,6 +52,11 @@ describe('the OpenAPI document', () => {
     assert.ok(document.paths['/all']!.get!.responses['200']!.content!['application/x-ndjson']);
     assert.ok(document.paths['/streams/{stream}']!.get!.responses['200']!.content!['application/x-ndjson']);
     assert.ok(document.paths['/subscribe/all']!.get!.responses['200']!.content!['text/event-stream']);
+    assert.ok(document.paths['/subscribe/groups/{group}']!.get!.responses['200']!.content!['text/event-stream']);
+    assert.equal(
+      document.paths['/groups/{group}']!.get!.responses['200']!.content!['application/json']!.schema!.$ref,
+      '#/components/schemas/GroupInfo',
+    );
     assert.equal(
       document.paths['/all']!.get!.responses['200']!.content!['application/json']!.schema!.$ref,
       '#/components/schemas/EventPage',

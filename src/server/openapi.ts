@@ -3,11 +3,23 @@
  * components referenced by name, every error typed `application/problem+json`, the NDJSON and SSE bodies
  * described, and an operation id on every call.
  */
+import { DeliverySchema, GroupInfo, GroupSettingsSchema, ParkedPage, SettleResult } from './routes/groups.js';
 import { EventPage, Problem, RecordedEvent, StreamAcl, StreamMetadata } from './schemas.js';
 
 type Json = Record<string, unknown>;
 
-const components: Record<string, unknown> = { Problem, RecordedEvent, EventPage, StreamMetadata, StreamAcl };
+const components: Record<string, unknown> = {
+  Problem,
+  RecordedEvent,
+  EventPage,
+  StreamMetadata,
+  StreamAcl,
+  GroupSettings: GroupSettingsSchema,
+  GroupInfo,
+  Delivery: DeliverySchema,
+  SettleResult,
+  ParkedPage,
+};
 
 /** Operation ids by `METHOD path`: stable names for generated clients. */
 const operationIds: Record<string, string> = {
@@ -21,6 +33,20 @@ const operationIds: Record<string, string> = {
   'GET /all': 'readAll',
   'GET /subscribe/streams/{stream}': 'subscribeToStream',
   'GET /subscribe/all': 'subscribeToAll',
+  'PUT /groups/{group}': 'putGroup',
+  'PATCH /groups/{group}': 'updateGroup',
+  'GET /groups/{group}': 'getGroup',
+  'DELETE /groups/{group}': 'deleteGroup',
+  'GET /groups': 'listGroups',
+  'POST /groups/{group}/pull': 'pullGroup',
+  'POST /groups/{group}/ack': 'ackGroup',
+  'POST /groups/{group}/nack': 'nackGroup',
+  'POST /groups/{group}/extend': 'extendGroupLeases',
+  'GET /groups/{group}/parked': 'listParked',
+  'POST /groups/{group}/parked/replay': 'replayParked',
+  'DELETE /groups/{group}/parked': 'deleteParked',
+  'POST /groups/{group}/replay': 'replayGroup',
+  'GET /subscribe/groups/{group}': 'subscribeToGroup',
   'GET /health/live': 'live',
   'GET /health/ready': 'ready',
   'GET /metrics': 'metrics',
@@ -49,6 +75,12 @@ const sse = {
   schema: { type: 'string' },
 };
 
+const groupSse = {
+  description:
+    'Server-Sent Events: `event: delivery` with a Delivery (`{ id, attempt, replay, event }`) as `data:`, `event: problem` before a failure ends the stream, comments as heartbeats',
+  schema: { type: 'string' },
+};
+
 export const toOpenApiDocument = (document: Json): Json => {
   const paths = document.paths as Record<string, Record<string, Json>>;
   for (const [path, operations] of Object.entries(paths)) {
@@ -65,6 +97,8 @@ export const toOpenApiDocument = (document: Json): Json => {
         responses['200']!.content = { ...responses['200']!.content, 'application/x-ndjson': ndjson };
       if (id === 'subscribeToStream' || id === 'subscribeToAll')
         responses['200'] = { description: 'a stream of events', content: { 'text/event-stream': sse } };
+      if (id === 'subscribeToGroup')
+        responses['200'] = { description: 'a stream of deliveries', content: { 'text/event-stream': groupSse } };
     }
   }
   const schemas = {

@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import { toOpenApiDocument } from './openapi.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
 import { allRoutes } from './routes/all.js';
+import { groupRoutes } from './routes/groups.js';
 import { operationRoutes } from './routes/operations.js';
 import { streamRoutes } from './routes/streams.js';
 import { subscribeRoutes } from './routes/subscribe.js';
@@ -178,6 +179,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(streamRoutes, context);
   await app.register(allRoutes, context);
   await app.register(subscribeRoutes, context);
+  await app.register(groupRoutes, context);
   await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version });
   return app;
 };
