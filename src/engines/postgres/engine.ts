@@ -58,6 +58,7 @@ import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.
 import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
+import { createPostgresGroups } from './groups.js';
 import { migrate, schemaNames } from './migrations.js';
 import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
@@ -213,6 +214,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
   return {
     name: 'postgres',
     changes,
+    groups: createPostgresGroups({ s, query, read }),
 
     append(stream, events, expected) {
       let bytes = 0;

@@ -61,11 +61,14 @@ export const openTestPostgresEngine = async (
   return { engine, schema, drop: () => dropSchema(schema) };
 };
 
-/** A store in a fresh schema, dropped when the store closes. */
-export const openTestPostgresStore = async (): Promise<EventStore> => {
-  const { engine, drop } = await openTestPostgresEngine();
+/** How to close a test store without dropping its schema, for `reopenTestPostgresStore`. */
+const keepers = new WeakMap<EventStore, () => Promise<string>>();
+
+/** A store in a fresh schema (or in `schema`), dropped when the store closes. */
+export const openTestPostgresStore = async (schema?: string): Promise<EventStore> => {
+  const { engine, schema: opened, drop } = await openTestPostgresEngine(schema === undefined ? {} : { schema });
   const store = createEventStore(engine);
-  return {
+  const test: EventStore = {
     ...store,
     async close() {
       try {
@@ -75,4 +78,16 @@ export const openTestPostgresStore = async (): Promise<EventStore> => {
       }
     },
   };
+  keepers.set(test, async () => {
+    await store.close();
+    return opened;
+  });
+  return test;
+};
+
+/** Closes a store of `openTestPostgresStore` and opens its schema again: a server restart. */
+export const reopenTestPostgresStore = async (store: EventStore): Promise<EventStore> => {
+  const closeKeepingSchema = keepers.get(store);
+  if (closeKeepingSchema === undefined) throw new Error('reopenTestPostgresStore takes a store of openTestPostgresStore');
+  return openTestPostgresStore(await closeKeepingSchema());
 };
