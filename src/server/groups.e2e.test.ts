@@ -30,11 +30,12 @@ interface ConsumerLine {
 }
 
 /** Everything the consumers reported, in the order the test received it. */
-const startConsumers = async (assignments: { url: string; consumer: string }[], group: string, handleMs: number) => {
+/** `handleMs` of an assignment, if given, is that consumer's own handling time. */
+const startConsumers = async (assignments: { url: string; consumer: string; handleMs?: number }[], group: string, handleMs: number) => {
   const lines: ConsumerLine[] = [];
   const processes = await Promise.all(
-    assignments.map(async ({ url, consumer }) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', consumerScript, url, group, consumer, String(handleMs)], {
+    assignments.map(async ({ url, consumer, handleMs: own }) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', consumerScript, url, group, consumer, String(own ?? handleMs)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const exited = once(child, 'exit');
@@ -88,7 +89,8 @@ describe('consumer groups across processes (SQLite server)', () => {
       await store.groups.create('billing', { ackTimeoutMs: 1_000, retryDelayMs: 0, strategy: 'pinned' });
       const positions = await appendMany(store, 300);
       const { lines, processes } = await startConsumers(
-        ['c1', 'c2', 'c3'].map((consumer) => ({ url, consumer })),
+        // c1 handles its batch for long, so that it surely still holds it (has not acked) when it is killed.
+        ['c1', 'c2', 'c3'].map((consumer) => ({ url, consumer, ...(consumer === 'c1' ? { handleMs: 60_000 } : {}) })),
         'billing',
         20,
       );
