@@ -84,9 +84,17 @@ export const consumeGroup = <E extends RecordedEvent>(
     const batch = waiting.get(key) ?? { outcome, ids: [] };
     batch.ids.push(id);
     waiting.set(key, batch);
+    startSending();
+  };
+
+  // A settle queued after `send` saw nothing waiting, but before `sending` was cleared, starts the next send.
+  const startSending = (): void => {
     sending ??= Promise.resolve()
       .then(send)
-      .finally(() => (sending = undefined));
+      .finally(() => {
+        sending = undefined;
+        if (waiting.size > 0) startSending();
+      });
   };
 
   const handle = (delivery: Delivery) => {
