@@ -1,2 +1,27 @@
+import type { RecordedEvent } from '../../store/model.js';
+
 /** The columns every event read selects, in the order `EventRow` expects them. */
 export const eventColumns = 'position, stream, revision, id, type, data, metadata, recorded_at';
+
+/** An event row as `eventColumns` selects it, raw. */
+export type EventRow = [
+  position: number,
+  stream: string,
+  revision: number,
+  id: string,
+  type: string,
+  data: string,
+  metadata: string | null,
+  recordedAt: number,
+];
+
+export const toRecorded = (row: EventRow): RecordedEvent => ({
+  id: row[3],
+  stream: row[1],
+  revision: row[2],
+  position: BigInt(row[0]),
+  type: row[4],
+  data: JSON.parse(row[5]),
+  metadata: row[6] === null ? {} : JSON.parse(row[6]),
+  recordedAt: new Date(row[7]),
+});

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
+import type { AppendResult, ExpectedRevision, StreamAcl, StreamMetadata } from '../../store/model.js';
 import {
   checkWrite,
   expectationHolds,
@@ -29,7 +29,8 @@ import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.
 import { migrate } from './migrations.js';
 import { createWriteQueue } from './write-queue.js';
 import { allQuerySql } from './all-query.js';
-import { eventColumns } from './columns.js';
+import { eventColumns, toRecorded, type EventRow } from './columns.js';
+import { createSqliteGroups } from './groups.js';
 
 export interface SqliteEngineOptions {
   path: string;
@@ -37,28 +38,6 @@ export interface SqliteEngineOptions {
   /** A disk budget for the file: writes that would grow it beyond fail with `unavailable`. */
   maxSizeBytes?: number;
 }
-
-type EventRow = [
-  position: number,
-  stream: string,
-  revision: number,
-  id: string,
-  type: string,
-  data: string,
-  metadata: string | null,
-  recordedAt: number,
-];
-
-const toRecorded = (row: EventRow): RecordedEvent => ({
-  id: row[3],
-  stream: row[1],
-  revision: row[2],
-  position: BigInt(row[0]),
-  type: row[4],
-  data: JSON.parse(row[5]),
-  metadata: row[6] === null ? {} : JSON.parse(row[6]),
-  recordedAt: new Date(row[7]),
-});
 
 interface StreamRow {
   revision: number;
@@ -249,6 +228,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
   return {
     name: 'sqlite',
     changes,
+    groups: createSqliteGroups(db, queue),
 
     append(stream, events, expected) {
       return queue.write(() => appendNow(stream, events, expected));

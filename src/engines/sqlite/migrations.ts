@@ -6,6 +6,12 @@
  * `streams` holds each stream's last revision (kept through soft deletes so revisions continue), whether
  * it has visible events, its tombstone and its metadata. `log` keeps the last position ever given, so
  * positions are never reused when the newest events are deleted.
+ *
+ * Consumer groups (migration 3): `groups` holds each group's settings, the last source position read and
+ * a replay under way; `group_entries` the unsettled events read ahead, with their attempts and leases (a
+ * settled entry is deleted); `group_parked`, `group_consumers` and `group_settles` (per second, for the
+ * rate) the rest. AUTOINCREMENT keeps group ids and entry numbers from ever being given twice, so a
+ * delivery id can never come to mean another delivery.
  */
 import type Database from 'better-sqlite3';
 
@@ -41,6 +47,55 @@ const migrations: string[] = [
   // The streams that have an ACL, found without reading every stream.
   `
   CREATE INDEX streams_with_acl ON streams (name) WHERE json_extract(metadata, '$.acl') IS NOT NULL;
+  `,
+  `
+  CREATE TABLE groups (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT    NOT NULL UNIQUE,
+    settings      TEXT    NOT NULL,
+    last_position INTEGER NOT NULL,
+    replay        TEXT
+  ) STRICT;
+
+  CREATE TABLE group_entries (
+    entry       INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id    INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    stream      TEXT    NOT NULL,
+    replay      INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL DEFAULT 0,
+    consumer    TEXT,
+    lease_until INTEGER,
+    due_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX group_entries_in_order ON group_entries (group_id, entry);
+  CREATE INDEX group_entries_by_stream ON group_entries (group_id, stream, entry);
+  CREATE INDEX group_entries_leased ON group_entries (group_id, consumer) WHERE consumer IS NOT NULL;
+  CREATE UNIQUE INDEX group_entries_live ON group_entries (group_id, position) WHERE replay = 0;
+
+  CREATE TABLE group_parked (
+    group_id  INTEGER NOT NULL,
+    position  INTEGER NOT NULL,
+    stream    TEXT    NOT NULL,
+    reason    TEXT    NOT NULL,
+    attempts  INTEGER NOT NULL,
+    parked_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, position)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE group_consumers (
+    group_id     INTEGER NOT NULL,
+    name         TEXT    NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE group_settles (
+    group_id INTEGER NOT NULL,
+    second   INTEGER NOT NULL,
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, second)
+  ) STRICT, WITHOUT ROWID;
   `,
 ];
 
