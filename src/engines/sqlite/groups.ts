@@ -29,7 +29,6 @@ interface GroupRecord {
   settings: string;
   last_position: number;
   replay: string | null;
-  pending: number;
 }
 
 interface EntryRecord {
@@ -45,7 +44,7 @@ interface EntryRecord {
 const retryDelaySql = `min($retryDelayMs * (1 << min(attempt - 1, 30)), ${maxRetryDelayMs})`;
 
 export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): GroupsEngine => {
-  const groupColumns = `id, name, settings, last_position, replay, (SELECT count(*) FROM group_entries e WHERE e.group_id = groups.id) AS pending`;
+  const groupColumns = 'id, name, settings, last_position, replay';
   const sql = {
     byName: db.prepare<[string], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE name = ?`),
     byId: db.prepare<[number], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE id = ?`),
@@ -78,20 +77,27 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       `UPDATE group_entries SET due_at = lease_until + ${retryDelaySql}, consumer = NULL, lease_until = NULL
        WHERE group_id = $group AND consumer IS NOT NULL AND lease_until <= $now`,
     ),
+    pending: db.prepare<[number]>('SELECT count(*) FROM group_entries WHERE group_id = ?').pluck(),
     held: db.prepare<[number, string]>('SELECT count(*) FROM group_entries WHERE group_id = ? AND consumer = ?').pluck(),
-    due: db
-      .prepare(
-        `SELECT e.entry, e.attempt, e.replay, ${eventColumns
-          .split(', ')
-          .map((column) => `ev.${column}`)
-          .join(', ')}
-       FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-       WHERE e.group_id = $group AND e.consumer IS NULL AND e.due_at <= $now AND (e.attempt > 0) = $retries
-         AND ($pinned = 0 OR NOT EXISTS (
-           SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
-       ORDER BY e.entry LIMIT $limit`,
-      )
-      .raw(true),
+    /** Due entries never delivered (`new`) or waiting for a retry, in entry order; under `pinned`, only the first of their stream. */
+    due: Object.fromEntries(
+      (['new', 'retried'] as const).map((kind) => [
+        kind,
+        db
+          .prepare(
+            `SELECT e.entry, e.attempt, e.replay, ${eventColumns
+              .split(', ')
+              .map((column) => `ev.${column}`)
+              .join(', ')}
+             FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
+             WHERE e.group_id = $group AND ${kind === 'new' ? 'e.attempt = 0' : 'e.attempt > 0 AND e.consumer IS NULL'} AND e.due_at <= $now
+               AND ($pinned = 0 OR NOT EXISTS (
+                 SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
+             ORDER BY e.entry LIMIT $limit`,
+          )
+          .raw(true),
+      ]),
+    ) as Record<'new' | 'retried', Database.Statement>,
     lease: db.prepare<[string, number, number]>(
       'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
     ),
@@ -155,7 +161,6 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     name: record.name,
     settings: decodeSettings(record.settings),
     lastPosition: BigInt(record.last_position),
-    pending: record.pending,
     ...(record.replay === null ? {} : { replay: decodeCursor(record.replay) }),
   });
 
@@ -178,14 +183,9 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     for (const { position, stream } of entries) sql.addEntry.run(group, Number(position), stream, replay ? 1 : 0, now);
   };
 
-  const settleOne = (group: number, entry: EntryRecord, now: number) => {
-    sql.deleteEntry.run(entry.entry);
-    counted(group, now, 1);
-  };
-
   const parkOne = (group: number, entry: EntryRecord, reason: string, now: number) => {
     sql.park.run(group, entry.position, entry.stream, reason, entry.attempt, now);
-    settleOne(group, entry, now);
+    sql.deleteEntry.run(entry.entry);
   };
 
   const selectParked = (group: number, positions: bigint[] | undefined, limit: number) =>
@@ -267,9 +267,9 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         let room = Math.min(max, settings.maxInFlight - (sql.held.get(group.id, consumer) as number));
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
-        for (const retries of [1, 0]) {
+        for (const kind of ['retried', 'new'] as const) {
           if (room <= 0) break;
-          const rows = sql.due.all({ group: group.id, now, retries, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
+          const rows = sql.due[kind].all({ group: group.id, now, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
             number,
             number,
             number,
@@ -295,6 +295,7 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     settle: (groupId, refs: DeliveryRef[], action: SettleAction, reason) =>
       onGroup(groupId, noSettles(), (group, settings, now) => {
         const result = noSettles();
+        let removed = 0;
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) {
@@ -306,12 +307,19 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
               result.stale.push(ref.id);
               continue;
             }
-            if (entry.attempt >= settings.maxRetries + 1) parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
-            else sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
-          } else if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
-          else settleOne(group.id, entry, now);
+            if (entry.attempt < settings.maxRetries + 1) sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
+            else {
+              parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
+              removed += 1;
+            }
+          } else {
+            if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
+            else sql.deleteEntry.run(entry.entry);
+            removed += 1;
+          }
           result.settled.push(ref.id);
         }
+        counted(group.id, now, removed);
         return result;
       }),
 
@@ -334,12 +342,13 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       const now = Date.now();
       const since = Math.floor(now / 1000) - 60;
       const record = sql.byId.get(groupId);
-      if (record === undefined) return { checkpoint: 0n, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
+      if (record === undefined) return { checkpoint: 0n, pending: 0, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
       const settings = decodeSettings(record.settings);
       const lowest = sql.lowestLive.get(groupId) as number | undefined;
       const recordedAt = lowest === undefined ? undefined : (sql.recordedAt.get(lowest) as number | undefined);
       return {
         checkpoint: lowest === undefined ? BigInt(record.last_position) : BigInt(lowest) - 1n,
+        pending: sql.pending.get(groupId) as number,
         inFlight: sql.inFlight.get(groupId, now) as number,
         parked: sql.parkedCount.get(groupId) as number,
         consumers: sql.consumers
@@ -348,6 +357,10 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         settledLastMinute: sql.settledSince.get(groupId, since) as number,
         ...(recordedAt === undefined ? {} : { oldestUnsettledAt: new Date(recordedAt) }),
       };
+    },
+
+    async pending(groupId) {
+      return sql.pending.get(groupId) as number;
     },
 
     async parked(groupId, after, limit) {
