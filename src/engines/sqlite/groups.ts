@@ -98,9 +98,14 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
           .raw(true),
       ]),
     ) as Record<'new' | 'retried', Database.Statement>,
-    lease: db.prepare<[string, number, number]>(
-      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
+    lease: db.prepare<[string, number, string]>(
+      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry IN (SELECT value FROM json_each(?))',
     ),
+    settleAll: db
+      .prepare<[number, string]>(
+        'DELETE FROM group_entries WHERE group_id = ? AND entry IN (SELECT value FROM json_each(?)) RETURNING entry',
+      )
+      .pluck(),
     deleteEntry: db.prepare<[number]>('DELETE FROM group_entries WHERE entry = ?'),
     nextDue: db
       .prepare<[number, number]>(
@@ -198,6 +203,18 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
 
   const noSettles = (): SettleResult => ({ settled: [], alreadySettled: [], stale: [] });
 
+  /** Acks or skips in one statement: an entry still there is settled by the first id that names it. */
+  const settleAll = (group: number, refs: DeliveryRef[], now: number): SettleResult => {
+    const removed = new Set(sql.settleAll.all(group, JSON.stringify(refs.map((ref) => ref.entry))) as number[]);
+    counted(group, now, removed.size);
+    const result = noSettles();
+    for (const ref of refs) {
+      if (removed.delete(ref.entry)) result.settled.push(ref.id);
+      else result.alreadySettled.push(ref.id);
+    }
+    return result;
+  };
+
   return {
     create: (name, settings, lastPosition) =>
       queue.write(() => {
@@ -282,18 +299,21 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
               counted(group.id, now, 1);
               continue;
             }
-            sql.lease.run(consumer, now + settings.ackTimeoutMs, entry);
             leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
             room -= 1;
           }
         }
-        if (leases.length > 0) return { leases };
+        if (leases.length > 0) {
+          sql.lease.run(consumer, now + settings.ackTimeoutMs, JSON.stringify(leases.map((lease) => lease.entry)));
+          return { leases };
+        }
         const next = sql.nextDue.get(group.id, now) as number | null;
         return next === null ? { leases } : { leases, nextDueInMs: next - now };
       }),
 
     settle: (groupId, refs: DeliveryRef[], action: SettleAction, reason) =>
       onGroup(groupId, noSettles(), (group, settings, now) => {
+        if (action === 'ack' || action === 'skip') return settleAll(group.id, refs, now);
         const result = noSettles();
         let removed = 0;
         for (const ref of refs) {
