@@ -39,6 +39,7 @@ interface EntryRecord {
   replay: number;
   attempt: number;
   consumer: string | null;
+  lease_until: number | null;
 }
 
 /** The wait before the next attempt, as retryDelay of model.ts computes it, in SQL over an entry's attempt. */
@@ -103,7 +104,7 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       )
       .pluck(),
     entry: db.prepare<[number, number], EntryRecord>(
-      'SELECT entry, position, stream, replay, attempt, consumer FROM group_entries WHERE entry = ? AND group_id = ?',
+      'SELECT entry, position, stream, replay, attempt, consumer, lease_until FROM group_entries WHERE entry = ? AND group_id = ?',
     ),
     release: db.prepare<[number, number]>('UPDATE group_entries SET due_at = ?, consumer = NULL, lease_until = NULL WHERE entry = ?'),
     extend: db.prepare<[number, number]>('UPDATE group_entries SET lease_until = ? WHERE entry = ?'),
@@ -268,23 +269,29 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
         for (const retries of [1, 0]) {
-          if (room <= 0) break;
-          const rows = sql.due.all({ group: group.id, now, retries, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
-            number,
-            number,
-            number,
-            ...EventRow,
-          ][];
-          for (const [entry, attempt, replay, ...event] of rows) {
-            if (event[0] === null) {
-              // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
-              sql.deleteEntry.run(entry);
-              counted(group.id, now, 1);
-              continue;
+          // Entries whose event is gone are settled and take no room, so read again until the room is
+          // filled or a read finds only entries to deliver (then nothing more is due).
+          let gone = 1;
+          while (room > 0 && gone > 0) {
+            const rows = sql.due.all({ group: group.id, now, retries, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
+              number,
+              number,
+              number,
+              ...EventRow,
+            ][];
+            gone = 0;
+            for (const [entry, attempt, replay, ...event] of rows) {
+              if (event[0] === null) {
+                // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
+                sql.deleteEntry.run(entry);
+                gone += 1;
+                continue;
+              }
+              sql.lease.run(consumer, now + settings.ackTimeoutMs, entry);
+              leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
+              room -= 1;
             }
-            sql.lease.run(consumer, now + settings.ackTimeoutMs, entry);
-            leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
-            room -= 1;
+            counted(group.id, now, gone);
           }
         }
         if (leases.length > 0) return { leases };
@@ -321,7 +328,8 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) result.alreadySettled.push(ref.id);
-          else if (entry.attempt !== ref.attempt || entry.consumer === null) result.stale.push(ref.id);
+          // An expired lease (not yet swept by a lease call) is not kept: it may already be due again.
+          else if (entry.attempt !== ref.attempt || entry.consumer === null || entry.lease_until! <= now) result.stale.push(ref.id);
           else {
             sql.extend.run(now + ms, entry.entry);
             result.settled.push(ref.id);
