@@ -80,19 +80,22 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
        WHERE group_id = $group AND consumer IS NOT NULL AND lease_until <= $now`,
     ),
     held: db.prepare<[number, string]>('SELECT count(*) FROM group_entries WHERE group_id = ? AND consumer = ?').pluck(),
-    due: db
-      .prepare(
-        `SELECT e.entry, e.attempt, e.replay, ${eventColumns
-          .split(', ')
-          .map((column) => `ev.${column}`)
-          .join(', ')}
-       FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-       WHERE e.group_id = $group AND e.consumer IS NULL AND e.due_at <= $now AND (e.attempt > 0) = $retries
-         AND ($pinned = 0 OR NOT EXISTS (
-           SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
-       ORDER BY e.entry LIMIT $limit`,
-      )
-      .raw(true),
+    /** Due entries waiting for a lease: retries (`attempt > 0`, on their own index) or new ones, in entry order. */
+    due: (['e.attempt > 0', 'e.attempt = 0'] as const).map((which) =>
+      db
+        .prepare(
+          `SELECT e.entry, e.attempt, e.replay, ${eventColumns
+            .split(', ')
+            .map((column) => `ev.${column}`)
+            .join(', ')}
+         FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
+         WHERE e.group_id = $group AND e.consumer IS NULL AND ${which} AND e.due_at <= $now
+           AND ($pinned = 0 OR NOT EXISTS (
+             SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
+         ORDER BY e.entry LIMIT $limit`,
+        )
+        .raw(true),
+    ),
     lease: db.prepare<[string, number, number]>(
       'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
     ),
@@ -268,12 +271,12 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         let room = Math.min(max, settings.maxInFlight - (sql.held.get(group.id, consumer) as number));
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
-        for (const retries of [1, 0]) {
+        for (const due of sql.due) {
           // Entries whose event is gone are settled and take no room, so read again until the room is
           // filled or a read finds only entries to deliver (then nothing more is due).
           let gone = 1;
           while (room > 0 && gone > 0) {
-            const rows = sql.due.all({ group: group.id, now, retries, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
+            const rows = due.all({ group: group.id, now, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
               number,
               number,
               number,

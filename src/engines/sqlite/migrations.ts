@@ -11,7 +11,8 @@
  * a replay under way; `group_entries` the unsettled events read ahead, with their attempts and leases (a
  * settled entry is deleted); `group_parked`, `group_consumers` and `group_settles` (per second, for the
  * rate) the rest. AUTOINCREMENT keeps group ids and entry numbers from ever being given twice, so a
- * delivery id can never come to mean another delivery.
+ * delivery id can never come to mean another delivery. Migration 4 indexes the entries waiting for a lease,
+ * and among them the retries, so that a lease finds them without reading past every leased or new entry.
  */
 import type Database from 'better-sqlite3';
 
@@ -96,6 +97,10 @@ const migrations: string[] = [
     count    INTEGER NOT NULL,
     PRIMARY KEY (group_id, second)
   ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  CREATE INDEX group_entries_waiting ON group_entries (group_id, entry) WHERE consumer IS NULL;
+  CREATE INDEX group_entries_retries ON group_entries (group_id, entry) WHERE consumer IS NULL AND attempt > 0;
   `,
 ];
 
