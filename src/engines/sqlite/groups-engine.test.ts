@@ -341,6 +341,27 @@ describe('sqlite groups engine', () => {
     }
   });
 
+  test('a parked position given twice is replayed or deleted once', async () => {
+    const { engine } = fresh();
+    try {
+      const id = await groupWith(engine, {}, 's-1', 's-2', 's-3');
+      const leases = (await engine.groups.lease(id, 'w', 3)).leases;
+      await engine.groups.settle(id, leases.map(ref), 'park', 'bad');
+      assert.equal(await engine.groups.replayParked(id, [2n, 2n, 9n], 10), 1);
+      assert.equal((await engine.groups.get('g'))?.pending, 1);
+      assert.equal(await engine.groups.deleteParked(id, [3n, 3n], 10), 1);
+      assert.deepEqual(
+        (await engine.groups.parked(id, 0n, 10)).map(({ event }) => event.position),
+        [1n],
+      );
+      // Without positions: the first `limit` in position order.
+      assert.equal(await engine.groups.replayParked(id, undefined, 1), 1);
+      assert.equal((await engine.groups.state(id)).parked, 0);
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('add and addReplay move only from the position they were read after', async () => {
     const { engine } = fresh();
     try {

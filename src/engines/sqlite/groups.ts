@@ -192,10 +192,11 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     settleOne(group, entry, now);
   };
 
+  /** The parked events chosen (a position given twice counts once), in position order. */
   const selectParked = (group: number, positions: bigint[] | undefined, limit: number) =>
     positions === undefined
       ? sql.parkedPositions.all(group, limit)
-      : positions
+      : [...new Set(positions)]
           .flatMap((position) => sql.parkedAt.get(group, Number(position)) ?? [])
           .sort((a, b) => a.position - b.position)
           .slice(0, limit);
