@@ -1,6 +1,7 @@
 /** `annals groups ...` as users run it: real processes, a server and the command against it. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +17,17 @@ describe('annals groups', () => {
   let server: ServerProcess;
   let url: string;
   let store: EventStore;
-  const run = (args: string[]) => {
-    const result = spawnSync(process.execPath, [...cli, 'groups', ...args, '--url', url], { cwd: root, encoding: 'utf8', timeout: 20_000 });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: () => JSON.parse(result.stdout) };
+  /** Runs the command without blocking this process, whose client keeps connections to the server alive. */
+  const run = async (args: string[]) => {
+    const result = await promisify(execFile)(process.execPath, [...cli, 'groups', ...args, '--url', url], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+    }).then(
+      (done) => ({ status: 0, ...done }),
+      (failed: { code: number; stdout: string; stderr: string }) => ({ status: failed.code, stdout: failed.stdout, stderr: failed.stderr }),
+    );
+    return { ...result, json: () => JSON.parse(result.stdout) };
   };
   const lines = (stdout: string) =>
     stdout
@@ -46,44 +55,55 @@ describe('annals groups', () => {
     }
   });
 
-  it('creates, lists, shows, updates and deletes a group', () => {
-    const created = run(['create', 'billing', '--category', 'order', '--strategy', 'pinned', '--ack-timeout', '10s', '--max-retries', '0']);
+  it('creates, lists, shows, updates and deletes a group', async () => {
+    const created = await run([
+      'create',
+      'billing',
+      '--category',
+      'order',
+      '--strategy',
+      'pinned',
+      '--ack-timeout',
+      '10s',
+      '--max-retries',
+      '0',
+    ]);
     assert.equal(created.status, 0, created.stderr);
     assert.deepEqual(created.json().created, true);
     assert.equal(created.json().settings.ackTimeoutMs, 10_000);
     assert.equal(created.json().settings.maxRetries, 0);
     assert.deepEqual(created.json().settings.source, { category: 'order' });
     assert.equal(
-      run(['create', 'billing', '--category', 'order', '--strategy', 'pinned', '--ack-timeout', '10s', '--max-retries', '0']).json()
+      (await run(['create', 'billing', '--category', 'order', '--strategy', 'pinned', '--ack-timeout', '10s', '--max-retries', '0'])).json()
         .created,
       false,
     );
-    const conflict = run(['create', 'billing', '--category', 'invoice']);
+    const conflict = await run(['create', 'billing', '--category', 'invoice']);
     assert.equal(conflict.status, 1);
     assert.match(conflict.stderr, /^error conflict: .*source/);
 
-    const filtered = run(['create', 'audit', '--types', 'Placed,Paid', '--streams', 'order-', '--from', 'end']);
+    const filtered = await run(['create', 'audit', '--types', 'Placed,Paid', '--streams', 'order-', '--from', 'end']);
     assert.deepEqual(filtered.json().settings.source, { filter: { types: ['Placed', 'Paid'], streams: ['order-'] } });
 
-    const listed = lines(run(['list']).stdout);
+    const listed = lines((await run(['list'])).stdout);
     assert.deepEqual(
       listed.map((info) => info.name),
       ['audit', 'billing'],
     );
-    const info = run(['info', 'billing']).json();
+    const info = (await run(['info', 'billing'])).json();
     assert.equal(info.settings.strategy, 'pinned');
     assert.equal(typeof info.checkpoint, 'string');
 
-    const updated = run(['update', 'billing', '--pause', '--retry-delay', '2s']);
+    const updated = await run(['update', 'billing', '--pause', '--retry-delay', '2s']);
     assert.equal(updated.status, 0, updated.stderr);
     assert.equal(updated.json().paused, true);
     assert.equal(updated.json().retryDelayMs, 2000);
-    assert.equal(run(['update', 'billing', '--resume']).json().paused, false);
-    assert.match(run(['update', 'billing']).stderr, /nothing to change/);
-    assert.match(run(['update', 'billing', '--ack-timeout', 'soon']).stderr, /--ack-timeout is 'soon'/);
+    assert.equal((await run(['update', 'billing', '--resume'])).json().paused, false);
+    assert.match((await run(['update', 'billing'])).stderr, /nothing to change/);
+    assert.match((await run(['update', 'billing', '--ack-timeout', 'soon'])).stderr, /--ack-timeout is 'soon'/);
 
-    assert.equal(run(['delete', 'audit']).status, 0);
-    const gone = run(['info', 'audit']);
+    assert.equal((await run(['delete', 'audit'])).status, 0);
+    const gone = await run(['info', 'audit']);
     assert.equal(gone.status, 1);
     assert.match(gone.stderr, /^error not_found: group 'audit' does not exist/);
   });
@@ -98,16 +118,16 @@ describe('annals groups', () => {
       { action: 'park', reason: 'broken' },
     );
 
-    const parked = lines(run(['parked', 'repair']).stdout);
+    const parked = lines((await run(['parked', 'repair'])).stdout);
     assert.equal(parked.length, 3);
     assert.equal(parked[0].reason, 'broken');
     assert.equal(parked[0].event.stream, 'order-1');
-    assert.equal(lines(run(['parked', 'repair', '--limit', '1']).stdout).length, 1);
+    assert.equal(lines((await run(['parked', 'repair', '--limit', '1'])).stdout).length, 1);
 
-    assert.deepEqual(run(['replay-parked', 'repair', '--ids', parked[0].event.position]).json(), { replayed: 1 });
-    assert.deepEqual(run(['delete-parked', 'repair', '--ids', parked[1].event.position]).json(), { deleted: 1 });
-    assert.deepEqual(run(['replay-parked', 'repair']).json(), { replayed: 1 });
-    assert.match(run(['replay-parked', 'repair', '--ids', 'x']).stderr, /--ids has 'x'/);
+    assert.deepEqual((await run(['replay-parked', 'repair', '--ids', parked[0].event.position])).json(), { replayed: 1 });
+    assert.deepEqual((await run(['delete-parked', 'repair', '--ids', parked[1].event.position])).json(), { deleted: 1 });
+    assert.deepEqual((await run(['replay-parked', 'repair'])).json(), { replayed: 1 });
+    assert.match((await run(['replay-parked', 'repair', '--ids', 'x'])).stderr, /--ids has 'x'/);
 
     const again = await store.groups.pull('repair', { consumer: 'c1', max: 3, waitMs: 1000 });
     assert.equal(again.length, 2);
@@ -115,9 +135,9 @@ describe('annals groups', () => {
       'repair',
       again.map((delivery) => delivery.id),
     );
-    const replay = run(['replay', 'repair', '--from', '1', '--to', '2']);
+    const replay = await run(['replay', 'repair', '--from', '1', '--to', '2']);
     assert.equal(replay.status, 0, replay.stderr);
     assert.deepEqual(replay.json(), { from: '1', to: '2' });
-    assert.match(run(['replay', 'repair']).stderr, /required option '--from <position>'/);
+    assert.match((await run(['replay', 'repair'])).stderr, /required option '--from <position>'/);
   });
 });

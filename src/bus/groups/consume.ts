@@ -84,9 +84,18 @@ export const consumeGroup = <E extends RecordedEvent>(
     const batch = waiting.get(key) ?? { outcome, ids: [] };
     batch.ids.push(id);
     waiting.set(key, batch);
-    sending ??= Promise.resolve()
+    flush();
+  };
+
+  /** Sends what waits, unless a send is under way; one that ends with more waiting starts another. */
+  const flush = () => {
+    if (sending !== undefined) return;
+    sending = Promise.resolve()
       .then(send)
-      .finally(() => (sending = undefined));
+      .finally(() => {
+        sending = undefined;
+        if (waiting.size > 0) flush();
+      });
   };
 
   const handle = (delivery: Delivery) => {

@@ -545,6 +545,20 @@ describe('postgres consumer groups on several servers', { skip }, () => {
     assert.equal((await a.groups.get(group.name))!.pending, 1);
   });
 
+  it('pinned: all waiting entries of a deleted stream go at the first lease that meets one', async () => {
+    const { group, names } = await groupWith({ strategy: 'pinned' }, 1, 40);
+    const [kept] = await appendEvents(a, 1, 1);
+    await feed(a.groups, group);
+    await a.deleteStream(names[0]!, 'any', false);
+    const { leases } = await b.groups.lease(group.id, 'w', 100);
+    assert.deepEqual(
+      leases.map((lease) => lease.event.stream),
+      [kept],
+    );
+    assert.equal((await a.groups.get(group.name))!.pending, 1);
+    assert.equal((await a.groups.state(group.id)).settledLastMinute, 40);
+  });
+
   it('replay cursors: one at a time, moved by compare-and-set, gone once the range is read in', async () => {
     const { group } = await groupWith({}, 1, 4);
     const lastPosition = (await a.groups.get(group.name))!.lastPosition;

@@ -43,8 +43,9 @@
  *   `alreadySettled`; a retry or extend of an attempt that is not current (or of a lease released)
  *   matches no row and is `stale`.
  *
- * Entries whose event is gone from the log (a soft-deleted stream) are deleted when a lease comes to
- * them, and parked events whose event is gone when a page of parked events reaches them.
+ * Entries whose event is gone from the log (a soft-deleted stream) are deleted, and counted as settled,
+ * when a lease comes to one of them (then all waiting entries of that stream whose events are gone go
+ * together); parked events whose event is gone are deleted when a page of parked events reaches them.
  */
 import pg from 'pg';
 import type {

@@ -12,7 +12,7 @@
  * The write rules live in two small functions, so that an append is one statement and one round trip; the
  * comments in engine.ts say why both take the append lock first.
  *
- * Consumer groups (migration 3) keep all their state in `groups`, `group_entries`, `group_parked`,
+ * Consumer groups (migrations 3 and 4) keep all their state in `groups`, `group_entries`, `group_parked`,
  * `group_consumers` and `group_settles`, leased and settled by three functions; groups.ts says how they
  * stay correct with many servers at once.
  */
@@ -540,6 +540,203 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
         WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.lease_until > now_ms
         RETURNING e.entry, e.attempt, 'done';
     RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
+  END
+  $$;
+  `,
+  // Groups, second step: settle counts kept per connection (backend), so that concurrent settles never wait
+  // for each other's commit on one hot row; and a lease that meets an entry of a deleted stream removes all
+  // of that stream's waiting entries at once (under pinned it removed one per round).
+  `
+  ALTER TABLE ${s}.group_settles ADD COLUMN backend int NOT NULL DEFAULT 0;
+  ALTER TABLE ${s}.group_settles DROP CONSTRAINT group_settles_pkey, ADD PRIMARY KEY (group_id, second, backend);
+  ALTER TABLE ${s}.group_settles ALTER COLUMN backend DROP DEFAULT;
+
+  CREATE OR REPLACE FUNCTION ${s}.group_count_settles(gid bigint, n int, at_ms bigint) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO ${s}.group_settles AS r (group_id, second, backend, count) VALUES (gid, at_ms / 1000, pg_backend_pid(), n)
+    ON CONFLICT (group_id, second, backend) DO UPDATE SET count = r.count + excluded.count
+  $$;
+
+  CREATE OR REPLACE FUNCTION ${s}.group_lease(gid bigint, consumer_name text, max_leases int)
+  RETURNS TABLE (
+    l_entry bigint, l_attempt int, l_replay boolean, l_next_due_in_ms bigint,
+    e_position bigint, e_stream text, e_revision bigint, e_id uuid, e_type text, e_data text, e_metadata text, e_recorded_at float8
+  )
+  LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_custom_plan AS $$
+  DECLARE
+    now_ms bigint;
+    st jsonb;
+    max_attempts int;
+    pinned boolean;
+    in_flight int;
+    room int;
+    leased int := 0;
+    settles int := 0;
+    n int;
+    retries boolean;
+    picked bigint[];
+    gone bigint[];
+    more bigint[];
+    more_gone bigint[];
+    bound bigint;
+    scanned int;
+    next_ms bigint;
+  BEGIN
+    -- KEY SHARE: a delete of the group waits for the lease (or the lease finds no group), and nothing
+    -- else does.
+    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
+    IF NOT FOUND THEN
+      RETURN;
+    END IF;
+    -- The consumer's row, locked until commit: leases for one consumer take turns, so that each counts
+    -- the leases of the one before against maxInFlight.
+    INSERT INTO ${s}.group_consumers AS c (group_id, name, last_seen_at) VALUES (gid, consumer_name, ${s}.now_ms())
+      ON CONFLICT (group_id, name) DO UPDATE SET last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at);
+    now_ms := ${s}.now_ms(); -- read after the wait for that row
+    DELETE FROM ${s}.group_consumers c USING (
+      SELECT o.name FROM ${s}.group_consumers o
+      WHERE o.group_id = gid AND o.last_seen_at <= now_ms - (st ->> 'consumerTimeoutMs')::bigint
+      FOR UPDATE SKIP LOCKED
+    ) silent WHERE c.group_id = gid AND c.name = silent.name;
+    DELETE FROM ${s}.group_settles r USING (
+      SELECT o.second, o.backend FROM ${s}.group_settles o
+      WHERE o.group_id = gid AND o.second <= now_ms / 1000 - 60 FOR UPDATE SKIP LOCKED
+    ) old WHERE r.group_id = gid AND r.second = old.second AND r.backend = old.backend;
+    IF (st ->> 'paused')::boolean THEN
+      RETURN;
+    END IF;
+    max_attempts := (st ->> 'maxRetries')::int + 1;
+    pinned := st ->> 'strategy' = 'pinned';
+
+    -- Expired leases: park those whose next attempt would exceed maxRetries + 1, release the others.
+    SELECT array_agg(x.entry) INTO picked FROM (
+      SELECT e.entry FROM ${s}.group_entries e
+      WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.lease_until <= now_ms
+      ORDER BY e.entry FOR UPDATE SKIP LOCKED
+    ) x;
+    IF picked IS NOT NULL THEN
+      WITH expired AS (
+        DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (picked) AND e.attempt >= max_attempts
+        RETURNING e.position, e.stream, e.attempt
+      )
+      SELECT count(*), ${s}.group_park(gid, array_agg(x.position), array_agg(x.stream),
+               array_agg('ack timeout after ' || x.attempt || ' attempts'), array_agg(x.attempt), now_ms)
+        INTO n FROM expired x HAVING count(*) > 0;
+      settles := settles + coalesce(n, 0);
+      UPDATE ${s}.group_entries e
+        SET consumer = NULL, lease_until = NULL, due_at = e.lease_until + ${s}.group_retry_delay(st, e.attempt)
+        WHERE e.entry = ANY (picked) AND e.attempt < max_attempts;
+    END IF;
+
+    SELECT count(*) INTO in_flight FROM ${s}.group_entries e
+      WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.consumer = consumer_name;
+
+    -- Retries first, then new entries, each in entry order. Under pinned an entry qualifies only when no
+    -- other entry of its stream comes before it or is leased. Entries whose event is gone from the log
+    -- (a deleted stream) are settled here, and their places filled.
+    FOREACH retries IN ARRAY ARRAY[true, false] LOOP
+      LOOP
+        room := least(max_leases, (st ->> 'maxInFlight')::int - in_flight) - leased;
+        EXIT WHEN room <= 0;
+        -- Under pinned, the entries of a stream with a backlog all wait behind its first one. So that such
+        -- a backlog is not read through on every lease, only the first 256 candidates are looked at one by
+        -- one; beyond them, only the first entry of each stream, found by a skip scan of the stream index.
+        bound := NULL;
+        scanned := 0;
+        IF pinned THEN
+          SELECT max(p.entry), count(*) INTO bound, scanned FROM (
+            SELECT e.entry FROM ${s}.group_entries e
+            WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
+              AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
+            ORDER BY e.entry LIMIT 256
+          ) p;
+          EXIT WHEN bound IS NULL;
+        END IF;
+        SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
+          INTO picked, gone
+          FROM (
+            SELECT e.entry, EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position) AS present
+            FROM ${s}.group_entries e
+            WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
+              AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
+              AND (bound IS NULL OR e.entry <= bound)
+              AND (NOT pinned OR NOT EXISTS (${blockedBy(s, 'e')}))
+            ORDER BY e.entry
+            LIMIT room
+            FOR UPDATE OF e SKIP LOCKED
+          ) x;
+        IF scanned = 256 AND coalesce(cardinality(picked), 0) < room THEN
+          WITH RECURSIVE heads (stream, entry) AS (
+            (SELECT o.stream, o.entry FROM ${s}.group_entries o WHERE o.group_id = gid ORDER BY o.stream, o.entry LIMIT 1)
+            UNION ALL
+            SELECT n.stream, n.entry FROM heads h CROSS JOIN LATERAL (
+              SELECT o.stream, o.entry FROM ${s}.group_entries o
+              WHERE o.group_id = gid AND o.stream > h.stream ORDER BY o.stream, o.entry LIMIT 1
+            ) n
+          )
+          SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
+            INTO more, more_gone
+            FROM (
+              SELECT e.entry, EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position) AS present
+              FROM heads h JOIN ${s}.group_entries e ON e.entry = h.entry
+              WHERE e.group_id = gid AND e.entry > bound AND e.consumer IS NULL AND e.due_at <= now_ms
+                AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
+                AND NOT EXISTS (${blockedBy(s, 'e')})
+              ORDER BY e.entry
+              LIMIT room - coalesce(cardinality(picked), 0)
+              FOR UPDATE OF e SKIP LOCKED
+            ) x;
+          picked := picked || more;
+          gone := gone || more_gone;
+        END IF;
+        EXIT WHEN picked IS NULL;
+        IF gone IS NOT NULL THEN
+          -- The stream was deleted: every waiting entry of it whose event is gone goes now, not one lease
+          -- (under pinned, one entry) at a time. Entries that others hold are left to them.
+          WITH doomed AS (
+            SELECT e.entry FROM ${s}.group_entries e
+            WHERE e.group_id = gid
+              AND e.stream IN (SELECT d.stream FROM ${s}.group_entries d WHERE d.entry = ANY (gone))
+              AND (e.entry = ANY (gone) OR e.consumer IS NULL)
+              AND NOT EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position)
+            FOR UPDATE OF e SKIP LOCKED
+          )
+          DELETE FROM ${s}.group_entries e USING doomed WHERE e.entry = doomed.entry;
+          GET DIAGNOSTICS n = ROW_COUNT;
+          settles := settles + n;
+        END IF;
+        RETURN QUERY
+          WITH l AS (
+            UPDATE ${s}.group_entries e
+              SET attempt = e.attempt + 1, consumer = consumer_name, lease_until = now_ms + (st ->> 'ackTimeoutMs')::bigint
+              WHERE e.entry = ANY (picked) AND NOT e.entry = ANY (coalesce(gone, '{}'))
+              RETURNING e.entry, e.attempt, e.replay, e.position
+          )
+          SELECT l.entry, l.attempt, l.replay, NULL::bigint,
+                 ev.position, ev.stream, ev.revision, ev.id, ev.type, ev.data, ev.metadata,
+                 extract(epoch FROM ev.recorded_at)::float8 * 1000
+          FROM l JOIN ${s}.events ev ON ev.position = l.position
+          ORDER BY l.entry;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        leased := leased + n;
+        EXIT WHEN gone IS NULL;
+      END LOOP;
+    END LOOP;
+
+    IF settles > 0 THEN
+      PERFORM ${s}.group_count_settles(gid, settles, now_ms);
+    END IF;
+    IF leased = 0 THEN
+      SELECT least(
+          (SELECT min(e.due_at) FROM ${s}.group_entries e
+            WHERE e.group_id = gid AND e.attempt > 0 AND e.consumer IS NULL AND e.due_at > now_ms),
+          (SELECT min(e.lease_until) FROM ${s}.group_entries e
+            WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.lease_until > now_ms))
+        INTO next_ms;
+      IF next_ms IS NOT NULL THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::int, NULL::boolean, next_ms - now_ms,
+          NULL::bigint, NULL::text, NULL::bigint, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::float8;
+      END IF;
+    END IF;
   END
   $$;
   `,

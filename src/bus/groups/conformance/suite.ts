@@ -530,6 +530,25 @@ export const describeGroupConformance = (name: string, { open, reopen }: GroupCo
         );
       });
 
+      test('settles every event when many handlers finish together', async (store) => {
+        await store.groups.create('g', quick);
+        for (let index = 0; index < 10; index++) await store.append(`s-${index}`, events(50));
+        let handled = 0;
+        const consumers = [1, 2, 3, 4].map((index) =>
+          store.groups.consume(
+            'g',
+            () => {
+              handled++;
+            },
+            { consumer: `helper-${index}`, concurrency: 64 },
+          ),
+        );
+        await eventually(async () => handled >= 500, 'every event is handled');
+        await Promise.all(consumers.map((consumer) => consumer.close()));
+        const info = await store.groups.info('g');
+        assert.deepEqual({ pending: info.pending, checkpoint: info.checkpoint }, { pending: 0, checkpoint: info.lastPosition });
+      });
+
       test('close waits for running handlers and acks them', async (store) => {
         await store.groups.create('g', quick);
         await store.append('a-1', events(1));
