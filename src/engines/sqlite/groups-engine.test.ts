@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import type { DeliveryRef, Lease } from '../../bus/groups/engine.js';
 import { defaultGroupSettings, type GroupSettings } from '../../bus/groups/model.js';
 import type { EngineCore } from '../../store/engine.js';
 import { openSqliteEngine } from './engine.js';
+import { schemaVersion } from './migrations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-sqlite-groups-engine-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +107,33 @@ describe('sqlite groups engine', () => {
       assert.deepEqual((await reopened.groups.settle(id, [ref(first!)], 'ack', undefined)).alreadySettled, [ref(first!).id]);
     } finally {
       await reopened.close();
+    }
+  });
+
+  test('a file made at schema 3 (groups without the waiting indexes) is migrated with its groups intact', async () => {
+    const { path, engine } = fresh();
+    const id = await groupWith(engine, {}, 's-1', 's-2');
+    const [first] = (await engine.groups.lease(id, 'w', 1)).leases;
+    await engine.close();
+    const db = new Database(path);
+    db.exec('DROP INDEX group_entries_waiting; DROP INDEX group_entries_retries; PRAGMA user_version = 3;');
+    db.close();
+
+    const reopened = open(path);
+    try {
+      const [second] = (await reopened.groups.lease(id, 'w', 10)).leases;
+      assert.deepEqual([second!.event.position, second!.attempt], [2n, 1]);
+      assert.deepEqual((await reopened.groups.settle(id, [ref(first!)], 'ack', undefined)).settled, [ref(first!).id]);
+    } finally {
+      await reopened.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      assert.equal(check.pragma('user_version', { simple: true }), schemaVersion);
+      const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'group_entries_%'").pluck().all();
+      assert.ok(indexes.includes('group_entries_waiting') && indexes.includes('group_entries_retries'), String(indexes));
+    } finally {
+      check.close();
     }
   });
 
