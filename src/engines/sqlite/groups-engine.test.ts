@@ -195,6 +195,80 @@ describe('sqlite groups engine', () => {
     }
   });
 
+  test('pinned: past a long backlog in one stream, the other streams are leased in entry order', async () => {
+    const { engine } = fresh();
+    try {
+      const backlog = Array.from({ length: 300 }, () => 'a-1');
+      const id = await groupWith(engine, { strategy: 'pinned' }, ...backlog, 'b-1', 'a-1', 'c-1', 'b-1');
+      const first = (await engine.groups.lease(id, 'w', 10)).leases;
+      assert.deepEqual(
+        first.map(({ event }) => [event.stream, event.position]),
+        [
+          ['a-1', 1n],
+          ['b-1', 301n],
+          ['c-1', 303n],
+        ],
+      );
+      assert.deepEqual((await engine.groups.lease(id, 'w', 10)).leases, []);
+      await engine.groups.settle(id, [ref(first[1]!)], 'ack', undefined);
+      assert.deepEqual(
+        (await engine.groups.lease(id, 'w', 10)).leases.map(({ event }) => event.position),
+        [304n],
+      );
+      await engine.groups.settle(id, [ref(first[0]!)], 'ack', undefined);
+      assert.deepEqual(
+        (await engine.groups.lease(id, 'w', 10)).leases.map(({ event }) => event.position),
+        [2n],
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('pinned: random backlogs over a few streams, each lease exactly the first unsettled of each free stream', async () => {
+    const { engine } = fresh();
+    try {
+      let seed = 7;
+      const random = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      // Skewed: most events in one stream, so that the window (256) is passed.
+      const streams = Array.from({ length: 700 }, () => (random(4) === 0 ? `s${random(6)}-1` : 'big-1'));
+      const id = await groupWith(engine, { strategy: 'pinned' }, ...streams);
+      const settled = new Set<bigint>();
+      const held = new Map<bigint, Lease>();
+      for (let round = 0; settled.size < streams.length; round++) {
+        assert.ok(round < 2_000, 'the group drains');
+        const max = 1 + random(5);
+        const { leases } = await engine.groups.lease(id, 'w', max);
+        const heads = new Map<string, bigint>();
+        streams.forEach((stream, index) => {
+          const position = BigInt(index + 1);
+          if (!settled.has(position) && !heads.has(stream)) heads.set(stream, position);
+        });
+        const expected = [...heads.values()]
+          .filter((position) => !held.has(position))
+          .sort((a, b) => (a < b ? -1 : 1))
+          .slice(0, max);
+        assert.deepEqual(
+          leases.map(({ event }) => event.position),
+          expected,
+          `round ${round}`,
+        );
+        for (const lease of leases) held.set(lease.event.position, lease);
+        const done = [...held.values()].filter(() => random(2) === 0);
+        if (done.length > 0) await engine.groups.settle(id, done.map(ref), 'ack', undefined);
+        for (const lease of done) {
+          held.delete(lease.event.position);
+          settled.add(lease.event.position);
+        }
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('pinned: a replayed parked event waits behind its stream and holds the stream once leased', async () => {
     const { engine } = fresh();
     try {

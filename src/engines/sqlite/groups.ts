@@ -42,6 +42,12 @@ interface EntryRecord {
   lease_until: number | null;
 }
 
+/** A due entry as the lease reads it: entry, attempt, replay, stream, then its event (all null when gone). */
+type DueRow = [number, number, number, string, ...EventRow];
+
+/** Under pinned, new entries checked one by one before only each stream's first is looked at. */
+const pinnedWindow = 256;
+
 /** The wait before the next attempt, as retryDelay of model.ts computes it, in SQL over an entry's attempt. */
 const retryDelaySql = `min($retryDelayMs * (1 << min(attempt - 1, 30)), ${maxRetryDelayMs})`;
 
@@ -89,13 +95,42 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
             .map((column) => `ev.${column}`)
             .join(', ')}
          FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-         WHERE e.group_id = $group AND e.consumer IS NULL AND ${which} AND e.due_at <= $now
+         WHERE e.group_id = $group AND e.consumer IS NULL AND ${which} AND e.due_at <= $now AND e.entry <= $edge
            AND ($pinned = 0 OR NOT EXISTS (
              SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
          ORDER BY e.entry LIMIT $limit`,
         )
         .raw(true),
     ),
+    /** The last of the first `pinnedWindow` new entries waiting, if there are more. */
+    windowEdge: db
+      .prepare<[number, number]>(
+        'SELECT entry FROM group_entries WHERE group_id = ? AND consumer IS NULL AND attempt = 0 ORDER BY entry LIMIT 1 OFFSET ?',
+      )
+      .pluck(),
+    /**
+     * Under pinned, past the window: each stream's first entry (found by a skip scan of the stream index,
+     * one step per stream), if it is a new entry after `$edge`, waiting and due; in entry order.
+     */
+    heads: db
+      .prepare(
+        `WITH RECURSIVE streams (name) AS (
+           SELECT min(stream) FROM group_entries WHERE group_id = $group
+           UNION ALL
+           SELECT (SELECT min(stream) FROM group_entries WHERE group_id = $group AND stream > streams.name)
+           FROM streams WHERE streams.name IS NOT NULL
+         )
+         SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
+           .split(', ')
+           .map((column) => `ev.${column}`)
+           .join(', ')}
+         FROM streams
+         JOIN group_entries e ON e.entry = (SELECT min(entry) FROM group_entries f WHERE f.group_id = $group AND f.stream = streams.name)
+         LEFT JOIN events ev ON ev.position = e.position
+         WHERE e.entry > $edge AND e.consumer IS NULL AND e.attempt = 0 AND e.due_at <= $now
+         ORDER BY e.entry LIMIT $limit`,
+      )
+      .raw(true),
     lease: db.prepare<[string, number, number]>(
       'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
     ),
@@ -208,6 +243,21 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
 
   const noSettles = (): SettleResult => ({ settled: [], alreadySettled: [], stale: [] });
 
+  /**
+   * Due entries of one pass (retries, or new entries), at most `limit`, in entry order. Under pinned an
+   * entry qualifies only as the first unsettled entry of its stream; new entries are checked one by one
+   * among the first `pinnedWindow` waiting, and beyond them only each stream's first entry is looked at,
+   * so that a long backlog in one stream is not read through on every lease. (Retries need no window: under
+   * pinned an entry is delivered only as its stream's first, and stays first until it is settled.)
+   */
+  const dueRows = (pass: 0 | 1, group: number, now: number, pinned: boolean, limit: number): DueRow[] => {
+    const params = { group, now, pinned: pinned ? 1 : 0, limit };
+    const edge = pinned && pass === 1 ? (sql.windowEdge.get(group, pinnedWindow - 1) as number | undefined) : undefined;
+    const rows = sql.due[pass]!.all({ ...params, edge: edge ?? Number.MAX_SAFE_INTEGER }) as DueRow[];
+    if (edge === undefined || rows.length >= limit) return rows;
+    return [...rows, ...(sql.heads.all({ group, now, edge, limit: limit - rows.length }) as DueRow[])];
+  };
+
   return {
     create: (name, settings, lastPosition) =>
       queue.write(() => {
@@ -277,20 +327,14 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         let room = Math.min(max, settings.maxInFlight - (sql.held.get(group.id, consumer) as number));
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
-        for (const due of sql.due) {
+        for (const pass of [0, 1] as const) {
           // Entries whose event is gone are settled and take no room, so read again until the room is
           // filled or a read finds only entries to deliver (then nothing more is due). Meeting one settles
           // every waiting entry of its stream whose event is gone, so that a deleted backlog (under pinned
           // met one entry per read) costs one statement, not one read per entry.
           let gone = 1;
           while (room > 0 && gone > 0) {
-            const rows = due.all({ group: group.id, now, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
-              number,
-              number,
-              number,
-              string,
-              ...EventRow,
-            ][];
+            const rows = dueRows(pass, group.id, now, settings.strategy === 'pinned', room);
             gone = 0;
             for (const [entry, attempt, replay, stream, ...event] of rows) {
               if (event[0] === null) {
