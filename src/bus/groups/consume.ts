@@ -113,12 +113,13 @@ export const consumeGroup = <E extends RecordedEvent>(
     running.add(task);
   };
 
+  const stopped = new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
   const freeSlot = () => new Promise<void>((resolve) => (slotFreed = resolve));
 
   const loop = async () => {
     for (let delay = retryDelaysMs.first; !stopping.signal.aborted;) {
       if (running.size >= concurrency) {
-        await Promise.race([freeSlot(), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]);
+        await Promise.race([freeSlot(), stopped]);
         continue;
       }
       try {

@@ -26,8 +26,6 @@ export interface GroupRow {
   settings: GroupSettings;
   /** The last source position read into the group's entries. */
   lastPosition: bigint;
-  /** Unsettled entries, live and replayed. */
-  pending: number;
   /** A replay under way, until its whole range is read in. */
   replay?: ReplayCursor;
 }
@@ -64,6 +62,8 @@ export type SettleAction = 'ack' | 'retry' | 'park' | 'skip';
 export interface GroupState {
   /** Every live entry at or below this position is settled: the lowest unsettled live position - 1, or `lastPosition`. */
   checkpoint: bigint;
+  /** Unsettled entries, live and replayed. */
+  pending: number;
   inFlight: number;
   parked: number;
   /** Consumers seen within the group's `consumerTimeoutMs`, in name order. */
@@ -110,6 +110,8 @@ export interface GroupsEngine {
   /** Sets the leases of current attempts to expire `ms` from now; other ids are `alreadySettled` or `stale`. */
   extend(groupId: number, refs: DeliveryRef[], ms: number): Promise<SettleResult>;
   state(groupId: number): Promise<GroupState>;
+  /** Unsettled entries, live and replayed: what limits how far the group reads ahead. */
+  pending(groupId: number): Promise<number>;
   /** Parked events after `after`, in position order. */
   parked(groupId: number, after: bigint, limit: number): Promise<ParkedEvent[]>;
   /** Moves parked events (these positions, or the first `limit`) back to entries at attempt 0, marked replay. */

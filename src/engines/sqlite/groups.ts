@@ -29,7 +29,6 @@ interface GroupRecord {
   settings: string;
   last_position: number;
   replay: string | null;
-  pending: number;
 }
 
 interface EntryRecord {
@@ -52,7 +51,7 @@ const pinnedWindow = 256;
 const retryDelaySql = `min($retryDelayMs * (1 << min(attempt - 1, 30)), ${maxRetryDelayMs})`;
 
 export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): GroupsEngine => {
-  const groupColumns = `id, name, settings, last_position, replay, (SELECT count(*) FROM group_entries e WHERE e.group_id = groups.id) AS pending`;
+  const groupColumns = 'id, name, settings, last_position, replay';
   const sql = {
     byName: db.prepare<[string], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE name = ?`),
     byId: db.prepare<[number], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE id = ?`),
@@ -85,32 +84,42 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       `UPDATE group_entries SET due_at = lease_until + ${retryDelaySql}, consumer = NULL, lease_until = NULL
        WHERE group_id = $group AND consumer IS NOT NULL AND lease_until <= $now`,
     ),
+    pending: db.prepare<[number]>('SELECT count(*) FROM group_entries WHERE group_id = ?').pluck(),
     held: db.prepare<[number, string]>('SELECT count(*) FROM group_entries WHERE group_id = ? AND consumer = ?').pluck(),
-    /** Due entries waiting for a lease: retries (`attempt > 0`, on their own index) or new ones, in entry order. */
-    due: (['e.attempt > 0', 'e.attempt = 0'] as const).map((which) =>
-      db
-        .prepare(
-          `SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
-            .split(', ')
-            .map((column) => `ev.${column}`)
-            .join(', ')}
-         FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-         WHERE e.group_id = $group AND e.consumer IS NULL AND ${which} AND e.due_at <= $now AND e.entry <= $edge
-           AND ($pinned = 0 OR NOT EXISTS (
-             SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
-         ORDER BY e.entry LIMIT $limit`,
-        )
-        .raw(true),
+    /** Due entries never delivered (`new`) or waiting for a retry, in entry order; under `pinned`, only the first of their stream. */
+    due: Object.fromEntries(
+      (['new', 'retried'] as const).map((kind) => [
+        kind,
+        db
+          .prepare(
+            `SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
+              .split(', ')
+              .map((column) => `ev.${column}`)
+              .join(', ')}
+             FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
+             WHERE e.group_id = $group AND ${kind === 'new' ? 'e.attempt = 0' : 'e.attempt > 0 AND e.consumer IS NULL'} AND e.due_at <= $now AND e.entry <= $edge
+               AND ($pinned = 0 OR NOT EXISTS (
+                 SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
+             ORDER BY e.entry LIMIT $limit`,
+          )
+          .raw(true),
+      ]),
+    ) as Record<'new' | 'retried', Database.Statement>,
+    lease: db.prepare<[string, number, string]>(
+      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry IN (SELECT value FROM json_each(?))',
     ),
-    /** The last of the first `pinnedWindow` new entries waiting, if there are more. */
-    windowEdge: db
-      .prepare<[number, number]>(
-        'SELECT entry FROM group_entries WHERE group_id = ? AND consumer IS NULL AND attempt = 0 ORDER BY entry LIMIT 1 OFFSET ?',
+    settleAll: db
+      .prepare<[number, string]>(
+        'DELETE FROM group_entries WHERE group_id = ? AND entry IN (SELECT value FROM json_each(?)) RETURNING entry',
       )
+      .pluck(),
+    /** The last of the first `pinnedWindow` new entries, if there are more. */
+    windowEdge: db
+      .prepare<[number, number]>('SELECT entry FROM group_entries WHERE group_id = ? AND attempt = 0 ORDER BY entry LIMIT 1 OFFSET ?')
       .pluck(),
     /**
      * Under pinned, past the window: each stream's first entry (found by a skip scan of the stream index,
-     * one step per stream), if it is a new entry after `$edge`, waiting and due; in entry order.
+     * one step per stream), if it is a new entry after `$edge` and due; in entry order.
      */
     heads: db
       .prepare(
@@ -127,13 +136,10 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
          FROM streams
          JOIN group_entries e ON e.entry = (SELECT min(entry) FROM group_entries f WHERE f.group_id = $group AND f.stream = streams.name)
          LEFT JOIN events ev ON ev.position = e.position
-         WHERE e.entry > $edge AND e.consumer IS NULL AND e.attempt = 0 AND e.due_at <= $now
+         WHERE e.entry > $edge AND e.attempt = 0 AND e.due_at <= $now
          ORDER BY e.entry LIMIT $limit`,
       )
       .raw(true),
-    lease: db.prepare<[string, number, number]>(
-      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
-    ),
     deleteEntry: db.prepare<[number]>('DELETE FROM group_entries WHERE entry = ?'),
     /** The waiting entries of a stream whose events are gone (a deleted stream), all at once. */
     deleteGone: db.prepare<[number, string]>(
@@ -199,7 +205,6 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     name: record.name,
     settings: decodeSettings(record.settings),
     lastPosition: BigInt(record.last_position),
-    pending: record.pending,
     ...(record.replay === null ? {} : { replay: decodeCursor(record.replay) }),
   });
 
@@ -222,14 +227,9 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     for (const { position, stream } of entries) sql.addEntry.run(group, Number(position), stream, replay ? 1 : 0, now);
   };
 
-  const settleOne = (group: number, entry: EntryRecord, now: number) => {
-    sql.deleteEntry.run(entry.entry);
-    counted(group, now, 1);
-  };
-
   const parkOne = (group: number, entry: EntryRecord, reason: string, now: number) => {
     sql.park.run(group, entry.position, entry.stream, reason, entry.attempt, now);
-    settleOne(group, entry, now);
+    sql.deleteEntry.run(entry.entry);
   };
 
   /** The parked events chosen (a position given twice counts once), in position order. */
@@ -244,18 +244,30 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
   const noSettles = (): SettleResult => ({ settled: [], alreadySettled: [], stale: [] });
 
   /**
-   * Due entries of one pass (retries, or new entries), at most `limit`, in entry order. Under pinned an
-   * entry qualifies only as the first unsettled entry of its stream; new entries are checked one by one
-   * among the first `pinnedWindow` waiting, and beyond them only each stream's first entry is looked at,
-   * so that a long backlog in one stream is not read through on every lease. (Retries need no window: under
-   * pinned an entry is delivered only as its stream's first, and stays first until it is settled.)
+   * Due entries of one kind, at most `limit`, in entry order. Under pinned an entry qualifies only as the
+   * first unsettled entry of its stream; new entries are checked one by one among the first `pinnedWindow`,
+   * and beyond them only each stream's first entry is looked at, so that a long backlog in one stream is not
+   * read through on every lease. (Retries need no window: under pinned an entry is delivered only as its
+   * stream's first, and stays first until it is settled.)
    */
-  const dueRows = (pass: 0 | 1, group: number, now: number, pinned: boolean, limit: number): DueRow[] => {
+  const dueRows = (kind: 'new' | 'retried', group: number, now: number, pinned: boolean, limit: number): DueRow[] => {
     const params = { group, now, pinned: pinned ? 1 : 0, limit };
-    const edge = pinned && pass === 1 ? (sql.windowEdge.get(group, pinnedWindow - 1) as number | undefined) : undefined;
-    const rows = sql.due[pass]!.all({ ...params, edge: edge ?? Number.MAX_SAFE_INTEGER }) as DueRow[];
+    const edge = pinned && kind === 'new' ? (sql.windowEdge.get(group, pinnedWindow - 1) as number | undefined) : undefined;
+    const rows = sql.due[kind].all({ ...params, edge: edge ?? Number.MAX_SAFE_INTEGER }) as DueRow[];
     if (edge === undefined || rows.length >= limit) return rows;
     return [...rows, ...(sql.heads.all({ group, now, edge, limit: limit - rows.length }) as DueRow[])];
+  };
+
+  /** Acks or skips in one statement: an entry still there is settled by the first id that names it. */
+  const settleAll = (group: number, refs: DeliveryRef[], now: number): SettleResult => {
+    const removed = new Set(sql.settleAll.all(group, JSON.stringify(refs.map((ref) => ref.entry))) as number[]);
+    counted(group, now, removed.size);
+    const result = noSettles();
+    for (const ref of refs) {
+      if (removed.delete(ref.entry)) result.settled.push(ref.id);
+      else result.alreadySettled.push(ref.id);
+    }
+    return result;
   };
 
   return {
@@ -327,26 +339,28 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         let room = Math.min(max, settings.maxInFlight - (sql.held.get(group.id, consumer) as number));
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
-        for (const pass of [0, 1] as const) {
+        for (const kind of ['retried', 'new'] as const) {
           // Entries whose event is gone are settled and take no room, so read again until the room is
           // filled or a read finds only entries to deliver (then nothing more is due). Meeting one settles
           // every waiting entry of its stream whose event is gone, so that a deleted backlog (under pinned
           // met one entry per read) costs one statement, not one read per entry.
           let gone = 1;
           while (room > 0 && gone > 0) {
-            const rows = dueRows(pass, group.id, now, settings.strategy === 'pinned', room);
+            const batch: Lease[] = [];
             gone = 0;
-            for (const [entry, attempt, replay, stream, ...event] of rows) {
+            for (const [entry, attempt, replay, stream, ...event] of dueRows(kind, group.id, now, settings.strategy === 'pinned', room)) {
               if (event[0] === null) {
                 // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
                 gone += sql.deleteGone.run(group.id, stream).changes;
                 continue;
               }
-              sql.lease.run(consumer, now + settings.ackTimeoutMs, entry);
-              leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
+              batch.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
               room -= 1;
             }
             counted(group.id, now, gone);
+            // Marked before any read again, which must not find them waiting.
+            if (batch.length > 0) sql.lease.run(consumer, now + settings.ackTimeoutMs, JSON.stringify(batch.map((lease) => lease.entry)));
+            leases.push(...batch);
           }
         }
         if (leases.length > 0) return { leases };
@@ -356,7 +370,9 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
 
     settle: (groupId, refs: DeliveryRef[], action: SettleAction, reason) =>
       onGroup(groupId, noSettles(), (group, settings, now) => {
+        if (action === 'ack' || action === 'skip') return settleAll(group.id, refs, now);
         const result = noSettles();
+        let removed = 0;
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) {
@@ -368,12 +384,19 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
               result.stale.push(ref.id);
               continue;
             }
-            if (entry.attempt >= settings.maxRetries + 1) parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
-            else sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
-          } else if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
-          else settleOne(group.id, entry, now);
+            if (entry.attempt < settings.maxRetries + 1) sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
+            else {
+              parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
+              removed += 1;
+            }
+          } else {
+            if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
+            else sql.deleteEntry.run(entry.entry);
+            removed += 1;
+          }
           result.settled.push(ref.id);
         }
+        counted(group.id, now, removed);
         return result;
       }),
 
@@ -397,12 +420,13 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       const now = Date.now();
       const since = Math.floor(now / 1000) - 60;
       const record = sql.byId.get(groupId);
-      if (record === undefined) return { checkpoint: 0n, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
+      if (record === undefined) return { checkpoint: 0n, pending: 0, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
       const settings = decodeSettings(record.settings);
       const lowest = sql.lowestLive.get(groupId) as number | undefined;
       const recordedAt = lowest === undefined ? undefined : (sql.recordedAt.get(lowest) as number | undefined);
       return {
         checkpoint: lowest === undefined ? BigInt(record.last_position) : BigInt(lowest) - 1n,
+        pending: sql.pending.get(groupId) as number,
         inFlight: sql.inFlight.get(groupId, now) as number,
         parked: sql.parkedCount.get(groupId) as number,
         consumers: sql.consumers
@@ -411,6 +435,10 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         settledLastMinute: sql.settledSince.get(groupId, since) as number,
         ...(recordedAt === undefined ? {} : { oldestUnsettledAt: new Date(recordedAt) }),
       };
+    },
+
+    async pending(groupId) {
+      return sql.pending.get(groupId) as number;
     },
 
     async parked(groupId, after, limit) {

@@ -11,8 +11,7 @@
  * a replay under way; `group_entries` the unsettled events read ahead, with their attempts and leases (a
  * settled entry is deleted); `group_parked`, `group_consumers` and `group_settles` (per second, for the
  * rate) the rest. AUTOINCREMENT keeps group ids and entry numbers from ever being given twice, so a
- * delivery id can never come to mean another delivery. Migration 4 indexes the entries waiting for a lease,
- * and among them the retries, so that a lease finds them without reading past every leased or new entry.
+ * delivery id can never come to mean another delivery.
  */
 import type Database from 'better-sqlite3';
 
@@ -69,7 +68,8 @@ const migrations: string[] = [
     lease_until INTEGER,
     due_at      INTEGER NOT NULL
   ) STRICT;
-  CREATE INDEX group_entries_in_order ON group_entries (group_id, entry);
+  CREATE INDEX group_entries_new ON group_entries (group_id, entry) WHERE attempt = 0;
+  CREATE INDEX group_entries_retried ON group_entries (group_id, entry) WHERE attempt > 0 AND consumer IS NULL;
   CREATE INDEX group_entries_by_stream ON group_entries (group_id, stream, entry);
   CREATE INDEX group_entries_leased ON group_entries (group_id, consumer) WHERE consumer IS NOT NULL;
   CREATE UNIQUE INDEX group_entries_live ON group_entries (group_id, position) WHERE replay = 0;
@@ -97,10 +97,6 @@ const migrations: string[] = [
     count    INTEGER NOT NULL,
     PRIMARY KEY (group_id, second)
   ) STRICT, WITHOUT ROWID;
-  `,
-  `
-  CREATE INDEX group_entries_waiting ON group_entries (group_id, entry) WHERE consumer IS NULL;
-  CREATE INDEX group_entries_retries ON group_entries (group_id, entry) WHERE consumer IS NULL AND attempt > 0;
   `,
 ];
 
