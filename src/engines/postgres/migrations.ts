@@ -247,16 +247,19 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   );
 
   -- Settles per second of the database clock, for the rate over the last minute; lease prunes the rest.
+  -- Counted per connection (backend), so that concurrent settles never wait for each other's commit on
+  -- one hot row.
   CREATE TABLE ${s}.group_settles (
     group_id bigint NOT NULL REFERENCES ${s}.groups ON DELETE CASCADE,
     second   bigint NOT NULL,
+    backend  int    NOT NULL,
     count    int    NOT NULL,
-    PRIMARY KEY (group_id, second)
+    PRIMARY KEY (group_id, second, backend)
   );
 
   CREATE FUNCTION ${s}.group_count_settles(gid bigint, n int, at_ms bigint) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO ${s}.group_settles AS r (group_id, second, count) VALUES (gid, at_ms / 1000, n)
-    ON CONFLICT (group_id, second) DO UPDATE SET count = r.count + excluded.count
+    INSERT INTO ${s}.group_settles AS r (group_id, second, backend, count) VALUES (gid, at_ms / 1000, pg_backend_pid(), n)
+    ON CONFLICT (group_id, second, backend) DO UPDATE SET count = r.count + excluded.count
   $$;
 
   -- Parks entries (already deleted) in position order, as every parking statement does, so that two
@@ -285,278 +288,6 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   -- each call: the choice between retries and new entries is a variable, and only a plan made with its
   -- value can use the partial index for it.
   CREATE FUNCTION ${s}.group_lease(gid bigint, consumer_name text, max_leases int)
-  RETURNS TABLE (
-    l_entry bigint, l_attempt int, l_replay boolean, l_next_due_in_ms bigint,
-    e_position bigint, e_stream text, e_revision bigint, e_id uuid, e_type text, e_data text, e_metadata text, e_recorded_at float8
-  )
-  LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_custom_plan AS $$
-  DECLARE
-    now_ms bigint;
-    st jsonb;
-    max_attempts int;
-    pinned boolean;
-    in_flight int;
-    room int;
-    leased int := 0;
-    settles int := 0;
-    n int;
-    retries boolean;
-    picked bigint[];
-    gone bigint[];
-    more bigint[];
-    more_gone bigint[];
-    bound bigint;
-    scanned int;
-    next_ms bigint;
-  BEGIN
-    -- KEY SHARE: a delete of the group waits for the lease (or the lease finds no group), and nothing
-    -- else does.
-    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
-    IF NOT FOUND THEN
-      RETURN;
-    END IF;
-    -- The consumer's row, locked until commit: leases for one consumer take turns, so that each counts
-    -- the leases of the one before against maxInFlight.
-    INSERT INTO ${s}.group_consumers AS c (group_id, name, last_seen_at) VALUES (gid, consumer_name, ${s}.now_ms())
-      ON CONFLICT (group_id, name) DO UPDATE SET last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at);
-    now_ms := ${s}.now_ms(); -- read after the wait for that row
-    DELETE FROM ${s}.group_consumers c USING (
-      SELECT o.name FROM ${s}.group_consumers o
-      WHERE o.group_id = gid AND o.last_seen_at <= now_ms - (st ->> 'consumerTimeoutMs')::bigint
-      FOR UPDATE SKIP LOCKED
-    ) silent WHERE c.group_id = gid AND c.name = silent.name;
-    DELETE FROM ${s}.group_settles r USING (
-      SELECT o.second FROM ${s}.group_settles o WHERE o.group_id = gid AND o.second <= now_ms / 1000 - 60 FOR UPDATE SKIP LOCKED
-    ) old WHERE r.group_id = gid AND r.second = old.second;
-    IF (st ->> 'paused')::boolean THEN
-      RETURN;
-    END IF;
-    max_attempts := (st ->> 'maxRetries')::int + 1;
-    pinned := st ->> 'strategy' = 'pinned';
-
-    -- Expired leases: park those whose next attempt would exceed maxRetries + 1, release the others.
-    SELECT array_agg(x.entry) INTO picked FROM (
-      SELECT e.entry FROM ${s}.group_entries e
-      WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.lease_until <= now_ms
-      ORDER BY e.entry FOR UPDATE SKIP LOCKED
-    ) x;
-    IF picked IS NOT NULL THEN
-      WITH expired AS (
-        DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (picked) AND e.attempt >= max_attempts
-        RETURNING e.position, e.stream, e.attempt
-      )
-      SELECT count(*), ${s}.group_park(gid, array_agg(x.position), array_agg(x.stream),
-               array_agg('ack timeout after ' || x.attempt || ' attempts'), array_agg(x.attempt), now_ms)
-        INTO n FROM expired x HAVING count(*) > 0;
-      settles := settles + coalesce(n, 0);
-      UPDATE ${s}.group_entries e
-        SET consumer = NULL, lease_until = NULL, due_at = e.lease_until + ${s}.group_retry_delay(st, e.attempt)
-        WHERE e.entry = ANY (picked) AND e.attempt < max_attempts;
-    END IF;
-
-    SELECT count(*) INTO in_flight FROM ${s}.group_entries e
-      WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.consumer = consumer_name;
-
-    -- Retries first, then new entries, each in entry order. Under pinned an entry qualifies only when no
-    -- other entry of its stream comes before it or is leased. Entries whose event is gone from the log
-    -- (a deleted stream) are settled here, and their places filled.
-    FOREACH retries IN ARRAY ARRAY[true, false] LOOP
-      LOOP
-        room := least(max_leases, (st ->> 'maxInFlight')::int - in_flight) - leased;
-        EXIT WHEN room <= 0;
-        -- Under pinned, the entries of a stream with a backlog all wait behind its first one. So that such
-        -- a backlog is not read through on every lease, only the first 256 candidates are looked at one by
-        -- one; beyond them, only the first entry of each stream, found by a skip scan of the stream index.
-        bound := NULL;
-        scanned := 0;
-        IF pinned THEN
-          SELECT max(p.entry), count(*) INTO bound, scanned FROM (
-            SELECT e.entry FROM ${s}.group_entries e
-            WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
-              AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
-            ORDER BY e.entry LIMIT 256
-          ) p;
-          EXIT WHEN bound IS NULL;
-        END IF;
-        SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
-          INTO picked, gone
-          FROM (
-            SELECT e.entry, EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position) AS present
-            FROM ${s}.group_entries e
-            WHERE e.group_id = gid AND e.consumer IS NULL AND e.due_at <= now_ms
-              AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
-              AND (bound IS NULL OR e.entry <= bound)
-              AND (NOT pinned OR NOT EXISTS (${blockedBy(s, 'e')}))
-            ORDER BY e.entry
-            LIMIT room
-            FOR UPDATE OF e SKIP LOCKED
-          ) x;
-        IF scanned = 256 AND coalesce(cardinality(picked), 0) < room THEN
-          WITH RECURSIVE heads (stream, entry) AS (
-            (SELECT o.stream, o.entry FROM ${s}.group_entries o WHERE o.group_id = gid ORDER BY o.stream, o.entry LIMIT 1)
-            UNION ALL
-            SELECT n.stream, n.entry FROM heads h CROSS JOIN LATERAL (
-              SELECT o.stream, o.entry FROM ${s}.group_entries o
-              WHERE o.group_id = gid AND o.stream > h.stream ORDER BY o.stream, o.entry LIMIT 1
-            ) n
-          )
-          SELECT array_agg(x.entry ORDER BY x.entry), array_agg(x.entry) FILTER (WHERE NOT x.present)
-            INTO more, more_gone
-            FROM (
-              SELECT e.entry, EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position) AS present
-              FROM heads h JOIN ${s}.group_entries e ON e.entry = h.entry
-              WHERE e.group_id = gid AND e.entry > bound AND e.consumer IS NULL AND e.due_at <= now_ms
-                AND CASE WHEN retries THEN e.attempt > 0 ELSE e.attempt = 0 END
-                AND NOT EXISTS (${blockedBy(s, 'e')})
-              ORDER BY e.entry
-              LIMIT room - coalesce(cardinality(picked), 0)
-              FOR UPDATE OF e SKIP LOCKED
-            ) x;
-          picked := picked || more;
-          gone := gone || more_gone;
-        END IF;
-        EXIT WHEN picked IS NULL;
-        IF gone IS NOT NULL THEN
-          DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (gone);
-          settles := settles + cardinality(gone);
-        END IF;
-        RETURN QUERY
-          WITH l AS (
-            UPDATE ${s}.group_entries e
-              SET attempt = e.attempt + 1, consumer = consumer_name, lease_until = now_ms + (st ->> 'ackTimeoutMs')::bigint
-              WHERE e.entry = ANY (picked) AND NOT e.entry = ANY (coalesce(gone, '{}'))
-              RETURNING e.entry, e.attempt, e.replay, e.position
-          )
-          SELECT l.entry, l.attempt, l.replay, NULL::bigint,
-                 ev.position, ev.stream, ev.revision, ev.id, ev.type, ev.data, ev.metadata,
-                 extract(epoch FROM ev.recorded_at)::float8 * 1000
-          FROM l JOIN ${s}.events ev ON ev.position = l.position
-          ORDER BY l.entry;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        leased := leased + n;
-        EXIT WHEN gone IS NULL;
-      END LOOP;
-    END LOOP;
-
-    IF settles > 0 THEN
-      PERFORM ${s}.group_count_settles(gid, settles, now_ms);
-    END IF;
-    IF leased = 0 THEN
-      SELECT least(
-          (SELECT min(e.due_at) FROM ${s}.group_entries e
-            WHERE e.group_id = gid AND e.attempt > 0 AND e.consumer IS NULL AND e.due_at > now_ms),
-          (SELECT min(e.lease_until) FROM ${s}.group_entries e
-            WHERE e.group_id = gid AND e.consumer IS NOT NULL AND e.lease_until > now_ms))
-        INTO next_ms;
-      IF next_ms IS NOT NULL THEN
-        RETURN QUERY SELECT NULL::bigint, NULL::int, NULL::boolean, next_ms - now_ms,
-          NULL::bigint, NULL::text, NULL::bigint, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::float8;
-      END IF;
-    END IF;
-  END
-  $$;
-
-  -- GroupsEngine.settle and extend (engine.ts). Both lock the group's row FOR KEY SHARE (so that a
-  -- delete of the group waits for them, and they never wait for a lease) and then the given entries in
-  -- entry order, so that two of them never deadlock. Rows: (entry, attempt, outcome) for each entry
-  -- changed ('done'), then for retry and extend each entry still there ('present'); the engine maps ids.
-  CREATE FUNCTION ${s}.group_settle(gid bigint, entries bigint[], attempts int[], action text, reason text)
-  RETURNS TABLE (s_entry bigint, s_attempt int, s_outcome text)
-  LANGUAGE plpgsql SET jit = off AS $$
-  DECLARE
-    now_ms bigint;
-    st jsonb;
-    max_attempts int;
-    settles int := 0;
-    n int;
-  BEGIN
-    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
-    IF NOT FOUND THEN
-      RETURN;
-    END IF;
-    PERFORM FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries) ORDER BY e.entry FOR UPDATE;
-    now_ms := ${s}.now_ms();
-    max_attempts := (st ->> 'maxRetries')::int + 1;
-    IF action = 'retry' THEN
-      -- The current attempt of a leased entry: parked when the next attempt would exceed maxRetries + 1.
-      RETURN QUERY
-        WITH t AS (SELECT * FROM unnest(entries, attempts) AS t(entry, attempt)),
-        d AS (
-          DELETE FROM ${s}.group_entries e USING t
-          WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.consumer IS NOT NULL
-            AND e.attempt >= max_attempts
-          RETURNING e.entry, e.attempt, e.position, e.stream
-        ),
-        p AS (
-          SELECT ${s}.group_park(gid, array_agg(d.position), array_agg(d.stream),
-                   array_agg(coalesce(reason, 'failed ' || d.attempt || ' attempts')), array_agg(d.attempt), now_ms)
-          FROM d HAVING count(*) > 0
-        )
-        SELECT d.entry, d.attempt, 'done' FROM d LEFT JOIN p ON true;
-      GET DIAGNOSTICS settles = ROW_COUNT;
-      RETURN QUERY
-        UPDATE ${s}.group_entries e
-          SET consumer = NULL, lease_until = NULL, due_at = now_ms + ${s}.group_retry_delay(st, e.attempt)
-          FROM unnest(entries, attempts) AS t(entry, attempt)
-          WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.consumer IS NOT NULL
-          RETURNING e.entry, e.attempt, 'done';
-      RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
-    ELSE
-      -- ack, park and skip settle whatever attempt is current.
-      RETURN QUERY
-        WITH d AS (
-          DELETE FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries)
-          RETURNING e.entry, e.attempt, e.position, e.stream
-        ),
-        p AS (
-          SELECT ${s}.group_park(gid, array_agg(d.position), array_agg(d.stream),
-                   array_agg(coalesce(reason, 'parked by a consumer')), array_agg(d.attempt), now_ms)
-          FROM d WHERE action = 'park' HAVING count(*) > 0
-        )
-        SELECT d.entry, d.attempt, 'done' FROM d LEFT JOIN p ON true;
-      GET DIAGNOSTICS settles = ROW_COUNT;
-    END IF;
-    IF settles > 0 THEN
-      PERFORM ${s}.group_count_settles(gid, settles, now_ms);
-    END IF;
-  END
-  $$;
-
-  CREATE FUNCTION ${s}.group_extend(gid bigint, entries bigint[], attempts int[], ms bigint)
-  RETURNS TABLE (s_entry bigint, s_attempt int, s_outcome text)
-  LANGUAGE plpgsql SET jit = off AS $$
-  DECLARE
-    now_ms bigint;
-  BEGIN
-    PERFORM FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
-    IF NOT FOUND THEN
-      RETURN;
-    END IF;
-    PERFORM FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries) ORDER BY e.entry FOR UPDATE;
-    now_ms := ${s}.now_ms();
-    RETURN QUERY
-      UPDATE ${s}.group_entries e SET lease_until = now_ms + ms
-        FROM unnest(entries, attempts) AS t(entry, attempt)
-        WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.lease_until > now_ms
-        RETURNING e.entry, e.attempt, 'done';
-    RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
-  END
-  $$;
-  `,
-  // Groups, second step: settle counts kept per connection (backend), so that concurrent settles never wait
-  // for each other's commit on one hot row; and a lease that meets an entry of a deleted stream removes all
-  // of that stream's waiting entries at once (under pinned it removed one per round).
-  `
-  ALTER TABLE ${s}.group_settles ADD COLUMN backend int NOT NULL DEFAULT 0;
-  ALTER TABLE ${s}.group_settles DROP CONSTRAINT group_settles_pkey, ADD PRIMARY KEY (group_id, second, backend);
-  ALTER TABLE ${s}.group_settles ALTER COLUMN backend DROP DEFAULT;
-
-  CREATE OR REPLACE FUNCTION ${s}.group_count_settles(gid bigint, n int, at_ms bigint) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO ${s}.group_settles AS r (group_id, second, backend, count) VALUES (gid, at_ms / 1000, pg_backend_pid(), n)
-    ON CONFLICT (group_id, second, backend) DO UPDATE SET count = r.count + excluded.count
-  $$;
-
-  CREATE OR REPLACE FUNCTION ${s}.group_lease(gid bigint, consumer_name text, max_leases int)
   RETURNS TABLE (
     l_entry bigint, l_attempt int, l_replay boolean, l_next_due_in_ms bigint,
     e_position bigint, e_stream text, e_revision bigint, e_id uuid, e_type text, e_data text, e_metadata text, e_recorded_at float8
@@ -737,6 +468,93 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
           NULL::bigint, NULL::text, NULL::bigint, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::float8;
       END IF;
     END IF;
+  END
+  $$;
+
+  -- GroupsEngine.settle and extend (engine.ts). Both lock the group's row FOR KEY SHARE (so that a
+  -- delete of the group waits for them, and they never wait for a lease) and then the given entries in
+  -- entry order, so that two of them never deadlock. Rows: (entry, attempt, outcome) for each entry
+  -- changed ('done'), then for retry and extend each entry still there ('present'); the engine maps ids.
+  CREATE FUNCTION ${s}.group_settle(gid bigint, entries bigint[], attempts int[], action text, reason text)
+  RETURNS TABLE (s_entry bigint, s_attempt int, s_outcome text)
+  LANGUAGE plpgsql SET jit = off AS $$
+  DECLARE
+    now_ms bigint;
+    st jsonb;
+    max_attempts int;
+    settles int := 0;
+    n int;
+  BEGIN
+    SELECT g.settings INTO st FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
+    IF NOT FOUND THEN
+      RETURN;
+    END IF;
+    PERFORM FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries) ORDER BY e.entry FOR UPDATE;
+    now_ms := ${s}.now_ms();
+    max_attempts := (st ->> 'maxRetries')::int + 1;
+    IF action = 'retry' THEN
+      -- The current attempt of a leased entry: parked when the next attempt would exceed maxRetries + 1.
+      RETURN QUERY
+        WITH t AS (SELECT * FROM unnest(entries, attempts) AS t(entry, attempt)),
+        d AS (
+          DELETE FROM ${s}.group_entries e USING t
+          WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.consumer IS NOT NULL
+            AND e.attempt >= max_attempts
+          RETURNING e.entry, e.attempt, e.position, e.stream
+        ),
+        p AS (
+          SELECT ${s}.group_park(gid, array_agg(d.position), array_agg(d.stream),
+                   array_agg(coalesce(reason, 'failed ' || d.attempt || ' attempts')), array_agg(d.attempt), now_ms)
+          FROM d HAVING count(*) > 0
+        )
+        SELECT d.entry, d.attempt, 'done' FROM d LEFT JOIN p ON true;
+      GET DIAGNOSTICS settles = ROW_COUNT;
+      RETURN QUERY
+        UPDATE ${s}.group_entries e
+          SET consumer = NULL, lease_until = NULL, due_at = now_ms + ${s}.group_retry_delay(st, e.attempt)
+          FROM unnest(entries, attempts) AS t(entry, attempt)
+          WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.consumer IS NOT NULL
+          RETURNING e.entry, e.attempt, 'done';
+      RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
+    ELSE
+      -- ack, park and skip settle whatever attempt is current.
+      RETURN QUERY
+        WITH d AS (
+          DELETE FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries)
+          RETURNING e.entry, e.attempt, e.position, e.stream
+        ),
+        p AS (
+          SELECT ${s}.group_park(gid, array_agg(d.position), array_agg(d.stream),
+                   array_agg(coalesce(reason, 'parked by a consumer')), array_agg(d.attempt), now_ms)
+          FROM d WHERE action = 'park' HAVING count(*) > 0
+        )
+        SELECT d.entry, d.attempt, 'done' FROM d LEFT JOIN p ON true;
+      GET DIAGNOSTICS settles = ROW_COUNT;
+    END IF;
+    IF settles > 0 THEN
+      PERFORM ${s}.group_count_settles(gid, settles, now_ms);
+    END IF;
+  END
+  $$;
+
+  CREATE FUNCTION ${s}.group_extend(gid bigint, entries bigint[], attempts int[], ms bigint)
+  RETURNS TABLE (s_entry bigint, s_attempt int, s_outcome text)
+  LANGUAGE plpgsql SET jit = off AS $$
+  DECLARE
+    now_ms bigint;
+  BEGIN
+    PERFORM FROM ${s}.groups g WHERE g.id = gid FOR KEY SHARE;
+    IF NOT FOUND THEN
+      RETURN;
+    END IF;
+    PERFORM FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries) ORDER BY e.entry FOR UPDATE;
+    now_ms := ${s}.now_ms();
+    RETURN QUERY
+      UPDATE ${s}.group_entries e SET lease_until = now_ms + ms
+        FROM unnest(entries, attempts) AS t(entry, attempt)
+        WHERE e.group_id = gid AND e.entry = t.entry AND e.attempt = t.attempt AND e.lease_until > now_ms
+        RETURNING e.entry, e.attempt, 'done';
+    RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
   END
   $$;
   `,
