@@ -38,7 +38,14 @@ interface EntryRecord {
   replay: number;
   attempt: number;
   consumer: string | null;
+  lease_until: number | null;
 }
+
+/** A due entry as the lease reads it: entry, attempt, replay, stream, then its event (all null when gone). */
+type DueRow = [number, number, number, string, ...EventRow];
+
+/** Under pinned, new entries checked one by one before only each stream's first is looked at. */
+const pinnedWindow = 256;
 
 /** The wait before the next attempt, as retryDelay of model.ts computes it, in SQL over an entry's attempt. */
 const retryDelaySql = `min($retryDelayMs * (1 << min(attempt - 1, 30)), ${maxRetryDelayMs})`;
@@ -85,12 +92,12 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         kind,
         db
           .prepare(
-            `SELECT e.entry, e.attempt, e.replay, ${eventColumns
+            `SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
               .split(', ')
               .map((column) => `ev.${column}`)
               .join(', ')}
              FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-             WHERE e.group_id = $group AND ${kind === 'new' ? 'e.attempt = 0' : 'e.attempt > 0 AND e.consumer IS NULL'} AND e.due_at <= $now
+             WHERE e.group_id = $group AND ${kind === 'new' ? 'e.attempt = 0' : 'e.attempt > 0 AND e.consumer IS NULL'} AND e.due_at <= $now AND e.entry <= $edge
                AND ($pinned = 0 OR NOT EXISTS (
                  SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
              ORDER BY e.entry LIMIT $limit`,
@@ -106,7 +113,39 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         'DELETE FROM group_entries WHERE group_id = ? AND entry IN (SELECT value FROM json_each(?)) RETURNING entry',
       )
       .pluck(),
+    /** The last of the first `pinnedWindow` new entries, if there are more. */
+    windowEdge: db
+      .prepare<[number, number]>('SELECT entry FROM group_entries WHERE group_id = ? AND attempt = 0 ORDER BY entry LIMIT 1 OFFSET ?')
+      .pluck(),
+    /**
+     * Under pinned, past the window: each stream's first entry (found by a skip scan of the stream index,
+     * one step per stream), if it is a new entry after `$edge` and due; in entry order.
+     */
+    heads: db
+      .prepare(
+        `WITH RECURSIVE streams (name) AS (
+           SELECT min(stream) FROM group_entries WHERE group_id = $group
+           UNION ALL
+           SELECT (SELECT min(stream) FROM group_entries WHERE group_id = $group AND stream > streams.name)
+           FROM streams WHERE streams.name IS NOT NULL
+         )
+         SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
+           .split(', ')
+           .map((column) => `ev.${column}`)
+           .join(', ')}
+         FROM streams
+         JOIN group_entries e ON e.entry = (SELECT min(entry) FROM group_entries f WHERE f.group_id = $group AND f.stream = streams.name)
+         LEFT JOIN events ev ON ev.position = e.position
+         WHERE e.entry > $edge AND e.attempt = 0 AND e.due_at <= $now
+         ORDER BY e.entry LIMIT $limit`,
+      )
+      .raw(true),
     deleteEntry: db.prepare<[number]>('DELETE FROM group_entries WHERE entry = ?'),
+    /** The waiting entries of a stream whose events are gone (a deleted stream), all at once. */
+    deleteGone: db.prepare<[number, string]>(
+      `DELETE FROM group_entries WHERE group_id = ? AND stream = ? AND consumer IS NULL
+         AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.position = group_entries.position)`,
+    ),
     nextDue: db
       .prepare<[number, number]>(
         `SELECT min(CASE WHEN consumer IS NULL THEN due_at ELSE lease_until END) FROM group_entries
@@ -114,7 +153,7 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       )
       .pluck(),
     entry: db.prepare<[number, number], EntryRecord>(
-      'SELECT entry, position, stream, replay, attempt, consumer FROM group_entries WHERE entry = ? AND group_id = ?',
+      'SELECT entry, position, stream, replay, attempt, consumer, lease_until FROM group_entries WHERE entry = ? AND group_id = ?',
     ),
     release: db.prepare<[number, number]>('UPDATE group_entries SET due_at = ?, consumer = NULL, lease_until = NULL WHERE entry = ?'),
     extend: db.prepare<[number, number]>('UPDATE group_entries SET lease_until = ? WHERE entry = ?'),
@@ -193,15 +232,31 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     sql.deleteEntry.run(entry.entry);
   };
 
+  /** The parked events chosen (a position given twice counts once), in position order. */
   const selectParked = (group: number, positions: bigint[] | undefined, limit: number) =>
     positions === undefined
       ? sql.parkedPositions.all(group, limit)
-      : positions
+      : [...new Set(positions)]
           .flatMap((position) => sql.parkedAt.get(group, Number(position)) ?? [])
           .sort((a, b) => a.position - b.position)
           .slice(0, limit);
 
   const noSettles = (): SettleResult => ({ settled: [], alreadySettled: [], stale: [] });
+
+  /**
+   * Due entries of one kind, at most `limit`, in entry order. Under pinned an entry qualifies only as the
+   * first unsettled entry of its stream; new entries are checked one by one among the first `pinnedWindow`,
+   * and beyond them only each stream's first entry is looked at, so that a long backlog in one stream is not
+   * read through on every lease. (Retries need no window: under pinned an entry is delivered only as its
+   * stream's first, and stays first until it is settled.)
+   */
+  const dueRows = (kind: 'new' | 'retried', group: number, now: number, pinned: boolean, limit: number): DueRow[] => {
+    const params = { group, now, pinned: pinned ? 1 : 0, limit };
+    const edge = pinned && kind === 'new' ? (sql.windowEdge.get(group, pinnedWindow - 1) as number | undefined) : undefined;
+    const rows = sql.due[kind].all({ ...params, edge: edge ?? Number.MAX_SAFE_INTEGER }) as DueRow[];
+    if (edge === undefined || rows.length >= limit) return rows;
+    return [...rows, ...(sql.heads.all({ group, now, edge, limit: limit - rows.length }) as DueRow[])];
+  };
 
   /** Acks or skips in one statement: an entry still there is settled by the first id that names it. */
   const settleAll = (group: number, refs: DeliveryRef[], now: number): SettleResult => {
@@ -285,28 +340,30 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
         for (const kind of ['retried', 'new'] as const) {
-          if (room <= 0) break;
-          const rows = sql.due[kind].all({ group: group.id, now, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
-            number,
-            number,
-            number,
-            ...EventRow,
-          ][];
-          for (const [entry, attempt, replay, ...event] of rows) {
-            if (event[0] === null) {
-              // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
-              sql.deleteEntry.run(entry);
-              counted(group.id, now, 1);
-              continue;
+          // Entries whose event is gone are settled and take no room, so read again until the room is
+          // filled or a read finds only entries to deliver (then nothing more is due). Meeting one settles
+          // every waiting entry of its stream whose event is gone, so that a deleted backlog (under pinned
+          // met one entry per read) costs one statement, not one read per entry.
+          let gone = 1;
+          while (room > 0 && gone > 0) {
+            const batch: Lease[] = [];
+            gone = 0;
+            for (const [entry, attempt, replay, stream, ...event] of dueRows(kind, group.id, now, settings.strategy === 'pinned', room)) {
+              if (event[0] === null) {
+                // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
+                gone += sql.deleteGone.run(group.id, stream).changes;
+                continue;
+              }
+              batch.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
+              room -= 1;
             }
-            leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
-            room -= 1;
+            counted(group.id, now, gone);
+            // Marked before any read again, which must not find them waiting.
+            if (batch.length > 0) sql.lease.run(consumer, now + settings.ackTimeoutMs, JSON.stringify(batch.map((lease) => lease.entry)));
+            leases.push(...batch);
           }
         }
-        if (leases.length > 0) {
-          sql.lease.run(consumer, now + settings.ackTimeoutMs, JSON.stringify(leases.map((lease) => lease.entry)));
-          return { leases };
-        }
+        if (leases.length > 0) return { leases };
         const next = sql.nextDue.get(group.id, now) as number | null;
         return next === null ? { leases } : { leases, nextDueInMs: next - now };
       }),
@@ -349,7 +406,8 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) result.alreadySettled.push(ref.id);
-          else if (entry.attempt !== ref.attempt || entry.consumer === null) result.stale.push(ref.id);
+          // An expired lease (not yet swept by a lease call) is not kept: it may already be due again.
+          else if (entry.attempt !== ref.attempt || entry.consumer === null || entry.lease_until! <= now) result.stale.push(ref.id);
           else {
             sql.extend.run(now + ms, entry.entry);
             result.settled.push(ref.id);
