@@ -18,8 +18,10 @@ import { categoryOf, type AllFilter, type RecordedEvent } from './model.js';
 
 /** The longest the tail waits between two reads while events keep arriving. */
 export const maxReadIntervalMs = 5;
-/** Between two reads the tail waits this many times as long as the last read took. */
-const readCostFactor = 9;
+/** The share of its time the tail may spend reading while events keep arriving. */
+const readShare = 0.1;
+/** Most reading time (ms) saved up while the log is quiet, so that a burst after a lull is read at once. */
+const maxReadBudgetMs = 1;
 /** Most stream names and categories the tail narrows its reads to; with more it reads every event. */
 const maxReadPrefixes = 16;
 
@@ -64,7 +66,8 @@ export const createLiveTail = (options: {
   let closed = false;
   let idle = new AbortController();
   let lastReadAt = -Infinity;
-  let lastReadMs = 0;
+  let budget = maxReadBudgetMs;
+  let budgetAt = performance.now();
   // The filter of the read under way, if any: `null` when none is, `undefined` when it reads every event.
   let reading: AllFilter | undefined | null = null;
 
@@ -117,10 +120,14 @@ export const createLiveTail = (options: {
           await changes.wait(position, idle.signal);
           continue;
         }
-        // While appends keep coming, the tail spends at most about a tenth of its time reading (and never
-        // waits more than maxReadIntervalMs): appends that land meanwhile share the next read, so writers
-        // are not slowed by one read per append, yet at a modest rate each event is read as it comes.
-        const wait = Math.min(lastReadAt + maxReadIntervalMs, lastReadAt + lastReadMs * (readCostFactor + 1)) - performance.now();
+        // While appends keep coming, the tail spends at most about a tenth of its time reading, and never
+        // waits more than maxReadIntervalMs: appends that land meanwhile share the next read, so writers
+        // are not slowed by one read per append, yet at a modest rate each event is read as it comes. A
+        // budget rather than a fixed interval, because a timer cannot wait less than a millisecond.
+        const now = performance.now();
+        budget = Math.min(maxReadBudgetMs, budget + (now - budgetAt) * readShare);
+        budgetAt = now;
+        const wait = budget >= 0 ? 0 : Math.min(-budget / readShare, lastReadAt + maxReadIntervalMs - now);
         await (wait > 0 ? sleep(wait) : new Promise(setImmediate));
         if (listening === 0 || closed) continue;
         lastReadAt = performance.now();
@@ -128,11 +135,12 @@ export const createLiveTail = (options: {
         const headBeforeRead = changes.head;
         reading = readFilter();
         const page = await readAfter(position, headBeforeRead, pageSize, reading).finally(() => (reading = null));
-        lastReadMs = performance.now() - lastReadAt;
-        if (started !== generation || closed) continue;
-        for (const event of page) hand(event);
-        // A short page has shown everything up to the head seen before the read, and never more.
-        position = page.length === pageSize ? page.at(-1)!.position : headBeforeRead;
+        if (started === generation && !closed) {
+          for (const event of page) hand(event);
+          // A short page has shown everything up to the head seen before the read, and never more.
+          position = page.length === pageSize ? page.at(-1)!.position : headBeforeRead;
+        }
+        budget -= performance.now() - lastReadAt;
       }
     } catch (error) {
       if (!closed) letGoOfAll(error);
