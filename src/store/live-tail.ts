@@ -19,7 +19,7 @@ import { categoryOf, type AllFilter, type RecordedEvent } from './model.js';
 /** The longest the tail waits between two reads while events keep arriving. */
 export const maxReadIntervalMs = 5;
 /** The share of its time the tail may spend reading while events keep arriving. */
-const readShare = 0.1;
+const readShare = 0.05;
 /** Most reading time (ms) saved up while the log is quiet, so that a burst after a lull is read at once. */
 const maxReadBudgetMs = 1;
 /** Most stream names and categories the tail narrows its reads to; with more it reads every event. */
@@ -120,7 +120,7 @@ export const createLiveTail = (options: {
           await changes.wait(position, idle.signal);
           continue;
         }
-        // While appends keep coming, the tail spends at most about a tenth of its time reading, and never
+        // While appends keep coming, the tail spends at most about a twentieth of its time reading, and never
         // waits more than maxReadIntervalMs: appends that land meanwhile share the next read, so writers
         // are not slowed by one read per append, yet at a modest rate each event is read as it comes. A
         // budget rather than a fixed interval, because a timer cannot wait less than a millisecond.
