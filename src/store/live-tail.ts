@@ -8,8 +8,9 @@
  * between the two. The tail reads only while someone listens.
  *
  * When every listener is routed by stream name or category and there are few of them, the tail reads only
- * the events of streams that start with those names (more than needed, never less: `hand` routes exactly),
- * so that a busy log of other streams costs a scan in the database, not every event parsed into an object.
+ * the events of streams that start with those names (more than needed, never less: `hand` routes exactly);
+ * likewise when every listener filters by a few event types only, it reads only those types. So a busy log
+ * of other streams or types costs a scan in the database, not every event parsed into an object.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeFeed } from './change-feed.js';
@@ -22,8 +23,8 @@ export const maxReadIntervalMs = 5;
 const readShare = 0.05;
 /** Most reading time (ms) saved up while the log is quiet, so that a burst after a lull is read at once. */
 const maxReadBudgetMs = 1;
-/** Most stream names and categories the tail narrows its reads to; with more it reads every event. */
-const maxReadPrefixes = 16;
+/** Most stream names and categories, or event types, the tail narrows its reads to; with more it reads all. */
+const maxReadNames = 16;
 
 export interface TailListener {
   /** Routes by stream name: the listener hears only the events of this stream. */
@@ -83,9 +84,19 @@ export const createLiveTail = (options: {
 
   /** The narrowest filter that still gives every listener all it may want. */
   const readFilter = (): AllFilter | undefined => {
-    if (others.size > 0) return others.size === 1 && byStream.size + byCategory.size === 0 ? [...others][0]!.filter : undefined;
+    if (others.size > 0) {
+      if (byStream.size + byCategory.size > 0) return undefined;
+      if (others.size === 1) return [...others][0]!.filter;
+      // Listeners that each want only some event types: one read of all those types serves them all.
+      const types = new Set<string>();
+      for (const { filter } of others) {
+        if (filter?.types === undefined || filter.streams !== undefined || filter.category !== undefined) return undefined;
+        for (const type of filter.types) types.add(type);
+      }
+      return types.size <= maxReadNames ? { types: [...types] } : undefined;
+    }
     const prefixes = [...byStream.keys(), ...byCategory.keys()];
-    return prefixes.length <= maxReadPrefixes ? { streams: prefixes } : undefined;
+    return prefixes.length <= maxReadNames ? { streams: prefixes } : undefined;
   };
 
   const hand = (event: RecordedEvent) => {

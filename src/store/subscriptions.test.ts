@@ -119,6 +119,23 @@ describe('subscription costs', () => {
     await store.close();
   });
 
+  it('subscribers of a few rare types cost the live tail one read of those types only', async () => {
+    const { store, reads } = countingStore();
+    const first = store.subscribe({ filter: { types: ['RareA'] } })[Symbol.asyncIterator]();
+    const second = store.subscribe({ filter: { types: ['RareB', 'RareA'] } })[Symbol.asyncIterator]();
+    await caughtUp(first);
+    await caughtUp(second);
+    reads.all.length = 0;
+    for (let i = 0; i < 20; i++) await store.append(`noise-${i % 7}`, events(20));
+    await store.append('rare-1', events(1, 'RareB'));
+    assert.equal(((await second.next()).value as RecordedEvent).type, 'RareB');
+    for (const query of reads.all) assert.deepEqual([...(query.filter?.types ?? [])].sort(), ['RareA', 'RareB']);
+    await store.append('rare-1', events(1, 'RareA'));
+    assert.equal(((await first.next()).value as RecordedEvent).type, 'RareA');
+    assert.equal(((await second.next()).value as RecordedEvent).type, 'RareA');
+    await store.close();
+  });
+
   it('gives each subscriber its own copy of a shared event', async () => {
     const { store } = countingStore();
     const first = store.subscribe()[Symbol.asyncIterator]();
