@@ -36,37 +36,47 @@ const follow = async (subscription: Subscription, arrived: (index: number) => vo
 
 /**
  * `count` single-event appends at 1,000 a second through `writer`, each heard by a `$all` subscriber on
- * `reader`: latencies from the call of the append to its arrival, and of the append alone.
+ * `reader`: latencies from the call of the append to its arrival, and of the append alone; and from the
+ * append's acknowledgement to the arrival (what the subscription adds, negative when it comes first).
  */
 const appendToSubscriber = async (writer: EventStore, reader: EventStore, count: number) => {
   const sentAt: number[] = [];
+  const arrivedAt: number[] = [];
+  const ackedAt: number[] = [];
   const deliveries: number[] = [];
   const appends: number[] = [];
   let allArrived: () => void = () => undefined;
   const arrivedAll = new Promise<void>((resolve) => (allArrived = resolve));
   const subscription = reader.subscribe({ from: 'end' });
   await follow(subscription, (index) => {
-    deliveries.push(performance.now() - sentAt[index]!);
+    arrivedAt[index] = performance.now();
+    deliveries.push(arrivedAt[index] - sentAt[index]!);
     if (deliveries.length === count) allArrived();
   });
   await paced(count, rate, async (index) => {
     const start = (sentAt[index] = performance.now());
     await writer.append(`tick-${index % 100}`, [eventOf(index)]);
-    appends.push(performance.now() - start);
+    ackedAt[index] = performance.now();
+    appends.push(ackedAt[index] - start);
   });
   await arrivedAll;
   await subscription.close();
-  return { deliveries, appends };
+  return { deliveries, appends, afterAck: arrivedAt.map((at, index) => at - ackedAt[index]!) };
 };
 
-const latencyRows = (where: string, limitName: string, figures: { deliveries: number[]; appends: number[] }, targets: [string?, string?]) =>
+const latencyRows = (
+  where: string,
+  limitName: string,
+  figures: { deliveries: number[]; appends: number[]; afterAck: number[] },
+  targets: [string?, string?],
+) =>
   ([50, 99] as const).map((p, index): Measurement => ({
     name: `${where}: append-to-subscriber latency p${p}, 1,000 ev/s`,
     unit: 'ms',
     value: percentile(figures.deliveries, p),
     limit: { name: `${limitName}, p${p}`, value: percentile(figures.appends, p) },
     ...(targets[index] === undefined ? {} : { target: targets[index] }),
-    details: { samples: figures.deliveries.length },
+    details: { samples: figures.deliveries.length, [`afterAckP${p}Ms`]: percentile(figures.afterAck, p) },
   }));
 
 const embeddedLatency = async (context: BenchContext, count: number) => {
