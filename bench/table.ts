@@ -8,7 +8,7 @@ export const tableWidth = 120;
 const widths = { measurement: 44, annals: 17, limit: 21, ratio: 6, target: 24 };
 
 const format = (value: number, unit: string) =>
-  unit === 'ms' ? `${value.toFixed(2)} ms` : `${Math.round(value).toLocaleString('en-US')} ${unit === 'events/s' ? 'ev/s' : unit}`;
+  unit === 'events/s' ? `${Math.round(value).toLocaleString('en-US')} ev/s` : `${value.toFixed(2)} ${unit}`;
 
 /** Splits text into lines of at most `width` characters, at spaces where it can. */
 const wrap = (text: string, width: number): string[] => {

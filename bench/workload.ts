@@ -51,3 +51,19 @@ export const callConcurrently = async (callers: number, perCaller: number, call:
 /** `callers` concurrent callers, each appending `perCaller` single events to a stream of its own. */
 export const appendFromCallers = (store: EventStore, callers: number, perCaller: number, prefix = 'order') =>
   callConcurrently(callers, perCaller, (caller, index) => store.append(`${prefix}-${caller}`, [eventOf(index)]));
+
+/**
+ * Calls `call(index)` `count` times at `perSecond` on a timer, without waiting for earlier calls: an open
+ * loop, so a slow call delays neither the rate nor the calls after it (no coordinated omission). Timers
+ * fire at most about once a millisecond, so a tick that comes late makes every call that is due.
+ */
+export const paced = async (count: number, perSecond: number, call: (index: number) => Promise<unknown>) => {
+  const calls: Promise<unknown>[] = [];
+  const start = performance.now();
+  for (let index = 0; index < count;) {
+    const due = start + (index * 1000) / perSecond;
+    if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    for (const now = performance.now(); index < count && start + (index * 1000) / perSecond <= now; index++) calls.push(call(index));
+  }
+  await Promise.all(calls);
+};

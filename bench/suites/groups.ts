@@ -13,7 +13,7 @@ import type { EventStore } from '../../src/store/event-store.js';
 import { perSecond, timed, type BenchContext, type Measurement } from '../harness.js';
 import type { BenchSuite } from '../harness.js';
 import { preload, scaled } from '../workload.js';
-import { withServer } from './http.js';
+import { withServer } from '../http/processes.js';
 
 const consumers = 4;
 const concurrency = 64;

@@ -3,38 +3,18 @@
  * client from another process, beside the same client driving a bare Fastify server that does no work
  * (the HTTP limit): single-event appends from 64 concurrent keep-alive callers, and NDJSON `$all` reads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { connect } from '../../src/client/index.js';
 import { openEventStore } from '../../src/engines/open.js';
 import { recordedToJson } from '../../src/protocol/wire.js';
+import { withServer } from '../http/processes.js';
 import { percentile, perSecond, timed, type BenchSuite, type Measurement } from '../harness.js';
 import { appendFromCallers, callConcurrently, eventOf, preload, scaled } from '../workload.js';
 
-const serverScript = fileURLToPath(new URL('../http/serve.ts', import.meta.url));
 const callers = 64;
-
-/** Runs the server script in a child process until `work` is done with its URL. */
-export const withServer = async <T>(args: string[], work: (url: string) => Promise<T>): Promise<T> => {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', serverScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  try {
-    const [url] = (await Promise.race([once(createInterface({ input: child.stdout! }), 'line'), exited.then(() => [undefined])])) as [
-      string?,
-    ];
-    if (url === undefined) throw new Error(`the ${args[0]} server did not start`);
-    return await work(url);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-};
 
 /** 64 callers appending one event per call through the client; a short warm-up first. */
 const appendLoad = async (url: string, token: string | undefined, total: number) => {

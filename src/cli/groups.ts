@@ -258,29 +258,24 @@ const positionsOf = (ids: string | undefined) => {
   return positions;
 };
 
-const replayParkedCommand = () =>
-  clientCommand('replay-parked', 'queue parked events again at attempt 1, in position order')
+/** `replay-parked` and `delete-parked`: the same selection of parked events, two actions. */
+const parkedActionCommand = (command: string, description: string, act: 'replayParked' | 'deleteParked') =>
+  clientCommand(command, description)
     .argument('<name>', 'the group')
     .option('--ids <positions>', 'only the parked events at these positions (comma-separated); default all of them')
     .option('--limit <n>', 'at most this many (oldest first)')
     .action(async (name: string, options: ConnectionOptions & { ids?: string; limit?: string }) => {
       await withClient(options, async (store) => {
         const ids = positionsOf(options.ids);
-        printLine(await store.groups.replayParked(name, ids === undefined ? { limit: countOf('--limit', options.limit) } : { ids }));
+        printLine(await store.groups[act](name, ids === undefined ? { limit: countOf('--limit', options.limit) } : { ids }));
       });
     });
 
+const replayParkedCommand = () =>
+  parkedActionCommand('replay-parked', 'queue parked events again at attempt 1, in position order', 'replayParked');
+
 const deleteParkedCommand = () =>
-  clientCommand('delete-parked', 'delete parked events for good (the events stay in the log)')
-    .argument('<name>', 'the group')
-    .option('--ids <positions>', 'only the parked events at these positions (comma-separated); default all of them')
-    .option('--limit <n>', 'at most this many (oldest first)')
-    .action(async (name: string, options: ConnectionOptions & { ids?: string; limit?: string }) => {
-      await withClient(options, async (store) => {
-        const ids = positionsOf(options.ids);
-        printLine(await store.groups.deleteParked(name, ids === undefined ? { limit: countOf('--limit', options.limit) } : { ids }));
-      });
-    });
+  parkedActionCommand('delete-parked', 'delete parked events for good (the events stay in the log)', 'deleteParked');
 
 const replayCommand = () =>
   clientCommand('replay', 'deliver a past range of the log again, to this group only')

@@ -79,6 +79,16 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
   const streamLines = (stream: string, query: StreamQuery) => readLines(`${streamPath(stream)}${queryString(streamQueryParams(query))}`);
   const allLines = (query: AllQuery) => readLines(`/all${queryString(allQueryParams(query))}`);
 
+  /** The revision of a stream's last event, or the position of the log's, as the caller may see them now. */
+  const endOf = async (stream: string | undefined): Promise<bigint | number | 'start'> => {
+    if (stream !== undefined) {
+      const [last] = await collect(streamLines(stream, { from: Number.MAX_SAFE_INTEGER, direction: 'backwards', limit: 1 }));
+      return last?.revision ?? 'start';
+    }
+    const [last] = await collect(allLines({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }));
+    return last?.position ?? 'start';
+  };
+
   const core: StoreCore = {
     async append(stream, events, expected) {
       const body = `{"expectedRevision":${JSON.stringify(expected)},"events":[${events
@@ -94,10 +104,15 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     iterateStream: streamLines,
     iterateAll: allLines,
     subscribe({ stream, filter, from, retry, onStatus, checkpoints }, signal) {
-      const path =
-        stream === undefined
-          ? `/subscribe/all${queryString({ from, ...filterParams(filter) })}`
-          : `/subscribe/streams/${encodeURIComponent(stream)}${queryString({ from })}`;
+      // 'end' is pinned to the last event once, before the first connection, as the embedded store does:
+      // sent as 'end', a reconnect before the first event would skip what was appended during the outage.
+      let start: bigint | number | 'start' | undefined = from === 'end' ? undefined : from;
+      const path = async () => {
+        start ??= await endOf(stream);
+        return stream === undefined
+          ? `/subscribe/all${queryString({ from: start, ...filterParams(filter) })}`
+          : `/subscribe/streams/${encodeURIComponent(stream)}${queryString({ from: start })}`;
+      };
       return subscriptionMessages(transport, path, signal, { retry, onStatus, checkpoints });
     },
     getMetadata: (stream) => transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(stream)}/metadata` }),

@@ -51,6 +51,33 @@ describe('client subscriptions', () => {
     await store.close();
   });
 
+  it('from the end resume after a server restart with the events appended meanwhile, before any event was received', async () => {
+    const store = await openEventStore({ engine: 'memory' });
+    const first = await serveStore(store);
+    const port = Number(new URL(first.url).port);
+    const client = connect(first.url);
+    await store.append('a-1', [{ type: 'E', data: 0 }]);
+    const retry = { initialDelayMs: 10, maxDelayMs: 20 };
+    const all = client.subscribe({ from: 'end', filter: { types: ['E'] }, retry });
+    const stream = client.subscribe({ stream: 'a-1', from: 'end', retry });
+    const allMessages = all[Symbol.asyncIterator]();
+    const streamMessages = stream[Symbol.asyncIterator]();
+    assert.ok(isCaughtUp((await allMessages.next()).value as SubscriptionMessage));
+    assert.ok(isCaughtUp((await streamMessages.next()).value as SubscriptionMessage));
+
+    await first.server.close();
+    await store.append('a-1', [{ type: 'E', data: 1 }]);
+    const { server } = await serveStore(store, port);
+    assert.equal(describeMessage((await allMessages.next()).value as SubscriptionMessage), 'a-1@1');
+    assert.equal(describeMessage((await streamMessages.next()).value as SubscriptionMessage), 'a-1@1');
+
+    await all.close();
+    await stream.close();
+    await client.close();
+    await server.close();
+    await store.close();
+  });
+
   it('retry for as long as the policy says, start the count over after each reconnect, and report their state', async () => {
     const store = await openEventStore({ engine: 'memory' });
     const serve = (port = 0) => serveStore(store, port);

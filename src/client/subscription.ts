@@ -24,7 +24,8 @@ export interface SubscriptionOptions {
 /** The messages of a subscription, until `signal` aborts (closing the subscription does that) or it fails. */
 export async function* subscriptionMessages(
   transport: Transport,
-  path: string,
+  /** The path to subscribe to, worked out before each connection (it may need a read of its own). */
+  path: () => Promise<string>,
   signal: AbortSignal,
   options: SubscriptionOptions,
 ): AsyncGenerator<SubscriptionMessage> {
@@ -35,7 +36,7 @@ export async function* subscriptionMessages(
 
   async function* connection(): AsyncGenerator<SubscriptionMessage> {
     const headers: Record<string, string> = lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
-    const { body } = await transport.open({ method: 'GET', path, accept: 'text/event-stream', headers, signal: signal });
+    const { body } = await transport.open({ method: 'GET', path: await path(), accept: 'text/event-stream', headers, signal: signal });
     retries.succeeded();
     const received: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (message) => received.push(message), maxBufferSize: 64 * 1024 * 1024 });

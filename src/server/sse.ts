@@ -28,6 +28,32 @@ const drained = (response: ServerResponse) =>
     response.on('close', done);
   });
 
+/**
+ * Takes over the response as an event stream: the status and headers, a first comment, and a heartbeat
+ * until `stopHeartbeat` is called.
+ */
+export const openEventStream = (request: FastifyRequest, reply: FastifyReply, heartbeatMs: number) => {
+  reply.hijack();
+  const response = reply.raw;
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  response.write(': subscribed\n\n');
+  const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
+  return { response, stopHeartbeat: () => clearInterval(heartbeat) };
+};
+
+/** Ends an event stream that failed with `event: problem`; the details of an unexpected failure go to the log only. */
+export const writeStreamProblem = (request: FastifyRequest, response: ServerResponse, error: unknown, what: string) => {
+  const body = problemOf(error) ?? problem('internal', `${what} failed; the server log has the details`);
+  if (body.code === 'internal') request.log.error({ err: error }, `${what} failed`);
+  response.write(`event: problem\ndata: ${JSON.stringify(body)}\n\n`);
+};
+
 export const sendSubscription = async (
   request: FastifyRequest,
   reply: FastifyReply,
@@ -42,17 +68,7 @@ export const sendSubscription = async (
     await subscription.close();
     throw error;
   }
-  reply.hijack();
-  const response = reply.raw;
-  response.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  response.write(': subscribed\n\n');
-  const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), context.heartbeatMs);
+  const { response, stopHeartbeat } = openEventStream(request, reply, context.heartbeatMs);
   const end = async () => {
     await subscription.close();
     response.end();
@@ -73,11 +89,9 @@ export const sendSubscription = async (
       if (response.destroyed) break;
     }
   } catch (error) {
-    const body = problemOf(error) ?? problem('internal', 'the subscription failed; the server log has the details');
-    if (body.code === 'internal') request.log.error({ err: error }, 'subscription failed');
-    response.write(`event: problem\ndata: ${JSON.stringify(body)}\n\n`);
+    writeStreamProblem(request, response, error, 'the subscription');
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     context.open.delete(end);
     context.metrics.subscriptions.dec();
     response.end();

@@ -12,7 +12,7 @@ import { wrapStore, type StoreCore } from './wrap-store.js';
 export const createEventStore = (engine: EngineCore, limits: Limits = defaultLimits): EventStore => {
   const tail = createLiveTail({
     changes: engine.changes,
-    readAfter: (after, to, limit) => engine.readAll({ from: after + 1n, to, direction: 'forwards', limit, filter: undefined }),
+    readAfter: (after, to, limit, filter) => engine.readAll({ from: after + 1n, to, direction: 'forwards', limit, filter }),
     pageSize,
   });
 
@@ -21,17 +21,16 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
     groups: createGroups(engine.groups, { changes: engine.changes, readAll: (query) => engine.readAll(query) }),
     iterateStream: (stream, query) => pagesOfStream((page) => engine.readStream(stream, page), query),
     iterateAll: (query) => pagesOfAll((page) => engine.readAll(page), query),
-    async *subscribe({ stream, filter, from, checkpoints, retry, onStatus }, signal) {
+    subscribe({ stream, filter, from, checkpoints, retry, onStatus }, signal) {
       const following = { changes: engine.changes, tail, signal, retry, onStatus };
       if (stream !== undefined) {
         const last = async () => (await engine.readStream(stream, { from: Number.MAX_SAFE_INTEGER, direction: 'backwards', limit: 1 }))[0];
-        const start = from === 'start' ? -1 : from === 'end' ? ((await last())?.revision ?? -1) : Number(from);
-        yield* followStream(following, { stream, start, read: (query) => engine.readStream(stream, query) });
-      } else {
-        const last = async () => (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0];
-        const start = from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;
-        yield* followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
+        const start = async () => (from === 'start' ? -1 : from === 'end' ? ((await last())?.revision ?? -1) : Number(from));
+        return followStream(following, { stream, start, read: (query) => engine.readStream(stream, query) });
       }
+      const last = async () => (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0];
+      const start = async () => (from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from);
+      return followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
     },
     async close() {
       tail.close();

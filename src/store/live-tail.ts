@@ -6,14 +6,25 @@
  * A subscriber that is behind reads the log itself, then attaches with the position it has examined
  * through; the tail accepts it only if it has handed out nothing beyond that position, so no event falls
  * between the two. The tail reads only while someone listens.
+ *
+ * When every listener is routed by stream name or category and there are few of them, the tail reads only
+ * the events of streams that start with those names (more than needed, never less: `hand` routes exactly);
+ * likewise when every listener filters by a few event types only, it reads only those types. So a busy log
+ * of other streams or types costs a scan in the database, not every event parsed into an object.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeFeed } from './change-feed.js';
 import { matchesFilter } from './filter.js';
 import { categoryOf, type AllFilter, type RecordedEvent } from './model.js';
 
-/** The shortest time between two reads of the tail while events keep arriving. */
-export const minReadIntervalMs = 5;
+/** The longest the tail waits between two reads while events keep arriving. */
+export const maxReadIntervalMs = 5;
+/** The share of its time the tail may spend reading while events keep arriving. */
+const readShare = 0.05;
+/** Most reading time (ms) saved up while the log is quiet, so that a burst after a lull is read at once. */
+const maxReadBudgetMs = 1;
+/** Most stream names and categories, or event types, the tail narrows its reads to; with more it reads all. */
+const maxReadNames = 16;
 
 export interface TailListener {
   /** Routes by stream name: the listener hears only the events of this stream. */
@@ -40,8 +51,8 @@ export interface LiveTail {
 
 export const createLiveTail = (options: {
   changes: ChangeFeed;
-  /** The events after `after` up to `to`, in log order, at most `limit`, unfiltered. */
-  readAfter: (after: bigint, to: bigint, limit: number) => Promise<RecordedEvent[]>;
+  /** The events after `after` up to `to` that pass `filter`, in log order, at most `limit`. */
+  readAfter: (after: bigint, to: bigint, limit: number, filter: AllFilter | undefined) => Promise<RecordedEvent[]>;
   pageSize: number;
 }): LiveTail => {
   const { changes, readAfter, pageSize } = options;
@@ -56,6 +67,10 @@ export const createLiveTail = (options: {
   let closed = false;
   let idle = new AbortController();
   let lastReadAt = -Infinity;
+  let budget = maxReadBudgetMs;
+  let budgetAt = performance.now();
+  // The filter of the read under way, if any: `null` when none is, `undefined` when it reads every event.
+  let reading: AllFilter | undefined | null = null;
 
   const onlyCategory = (filter: AllFilter | undefined): string | undefined =>
     filter?.category !== undefined && filter.types === undefined && filter.streams === undefined ? filter.category : undefined;
@@ -65,6 +80,23 @@ export const createLiveTail = (options: {
     if (listener.stream !== undefined) return { map: byStream, key: listener.stream };
     const category = onlyCategory(listener.filter);
     return category === undefined ? undefined : { map: byCategory, key: category };
+  };
+
+  /** The narrowest filter that still gives every listener all it may want. */
+  const readFilter = (): AllFilter | undefined => {
+    if (others.size > 0) {
+      if (byStream.size + byCategory.size > 0) return undefined;
+      if (others.size === 1) return [...others][0]!.filter;
+      // Listeners that each want only some event types: one read of all those types serves them all.
+      const types = new Set<string>();
+      for (const { filter } of others) {
+        if (filter?.types === undefined || filter.streams !== undefined || filter.category !== undefined) return undefined;
+        for (const type of filter.types) types.add(type);
+      }
+      return types.size <= maxReadNames ? { types: [...types] } : undefined;
+    }
+    const prefixes = [...byStream.keys(), ...byCategory.keys()];
+    return prefixes.length <= maxReadNames ? { streams: prefixes } : undefined;
   };
 
   const hand = (event: RecordedEvent) => {
@@ -99,19 +131,27 @@ export const createLiveTail = (options: {
           await changes.wait(position, idle.signal);
           continue;
         }
-        // While appends keep coming, read at most once per interval: appends that land meanwhile share
-        // the read, and the writers are not slowed by one read per append. A quiet log is read at once.
-        const wait = lastReadAt + minReadIntervalMs - performance.now();
+        // While appends keep coming, the tail spends at most about a twentieth of its time reading, and never
+        // waits more than maxReadIntervalMs: appends that land meanwhile share the next read, so writers
+        // are not slowed by one read per append, yet at a modest rate each event is read as it comes. A
+        // budget rather than a fixed interval, because a timer cannot wait less than a millisecond.
+        const now = performance.now();
+        budget = Math.min(maxReadBudgetMs, budget + (now - budgetAt) * readShare);
+        budgetAt = now;
+        const wait = budget >= 0 ? 0 : Math.min(-budget / readShare, lastReadAt + maxReadIntervalMs - now);
         await (wait > 0 ? sleep(wait) : new Promise(setImmediate));
         if (listening === 0 || closed) continue;
         lastReadAt = performance.now();
         const started = generation;
         const headBeforeRead = changes.head;
-        const page = await readAfter(position, headBeforeRead, pageSize);
-        if (started !== generation || closed) continue;
-        for (const event of page) hand(event);
-        // A short page has shown everything up to the head seen before the read, and never more.
-        position = page.length === pageSize ? page.at(-1)!.position : headBeforeRead;
+        reading = readFilter();
+        const page = await readAfter(position, headBeforeRead, pageSize, reading).finally(() => (reading = null));
+        if (started === generation && !closed) {
+          for (const event of page) hand(event);
+          // A short page has shown everything up to the head seen before the read, and never more.
+          position = page.length === pageSize ? page.at(-1)!.position : headBeforeRead;
+        }
+        budget -= performance.now() - lastReadAt;
       }
     } catch (error) {
       if (!closed) letGoOfAll(error);
@@ -133,6 +173,9 @@ export const createLiveTail = (options: {
         idle = new AbortController();
       } else if (examined < position) {
         return false;
+      } else if (reading !== null && reading !== undefined) {
+        // The read under way may leave out what this listener wants: start it over once it is done.
+        generation++;
       }
       const route = routeOf(listener);
       if (route === undefined) others.add(listener);

@@ -99,6 +99,43 @@ describe('subscription costs', () => {
     await store.close();
   });
 
+  it('a subscriber of a rare category costs the live tail a read of that category only, however busy the log', async () => {
+    const { store, reads } = countingStore();
+    const rare = store.subscribe({ category: 'rare' })[Symbol.asyncIterator]();
+    await caughtUp(rare);
+    reads.all.length = 0;
+    for (let i = 0; i < 50; i++) await store.append(`noise-${i % 7}`, events(20));
+    await store.append('rare-1', events(1));
+    assert.equal(((await rare.next()).value as RecordedEvent).stream, 'rare-1');
+    assert.ok(reads.all.length > 0);
+    for (const query of reads.all) assert.deepEqual(query.filter, { streams: ['rare'] });
+
+    // An unfiltered subscriber widens the tail's reads from then on, and misses nothing meanwhile.
+    const everything = store.subscribe({ from: 'end' })[Symbol.asyncIterator]();
+    await caughtUp(everything);
+    await store.append('noise-1', events(1));
+    assert.equal(((await everything.next()).value as RecordedEvent).stream, 'noise-1');
+    assert.equal(reads.all.at(-1)!.filter, undefined);
+    await store.close();
+  });
+
+  it('subscribers of a few rare types cost the live tail one read of those types only', async () => {
+    const { store, reads } = countingStore();
+    const first = store.subscribe({ filter: { types: ['RareA'] } })[Symbol.asyncIterator]();
+    const second = store.subscribe({ filter: { types: ['RareB', 'RareA'] } })[Symbol.asyncIterator]();
+    await caughtUp(first);
+    await caughtUp(second);
+    reads.all.length = 0;
+    for (let i = 0; i < 20; i++) await store.append(`noise-${i % 7}`, events(20));
+    await store.append('rare-1', events(1, 'RareB'));
+    assert.equal(((await second.next()).value as RecordedEvent).type, 'RareB');
+    for (const query of reads.all) assert.deepEqual([...(query.filter?.types ?? [])].sort(), ['RareA', 'RareB']);
+    await store.append('rare-1', events(1, 'RareA'));
+    assert.equal(((await first.next()).value as RecordedEvent).type, 'RareA');
+    assert.equal(((await second.next()).value as RecordedEvent).type, 'RareA');
+    await store.close();
+  });
+
   it('gives each subscriber its own copy of a shared event', async () => {
     const { store } = countingStore();
     const first = store.subscribe()[Symbol.asyncIterator]();

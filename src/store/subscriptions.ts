@@ -81,21 +81,34 @@ const wakeable = () => {
   };
 };
 
-/** A subscription to the global log, optionally filtered; `start` is the position to deliver after. */
+/**
+ * A subscription to the global log, optionally filtered; `start` gives the position to deliver after. It is
+ * looked up here, not by a generator around this one, because each layer of generators costs every event.
+ */
 export async function* followAll(
   following: Following,
-  source: { filter: AllFilter | undefined; start: bigint; checkpoints: boolean; read: (query: AllQuery) => Promise<RecordedEvent[]> },
+  source: {
+    filter: AllFilter | undefined;
+    start: () => Promise<bigint>;
+    checkpoints: boolean;
+    read: (query: AllQuery) => Promise<RecordedEvent[]>;
+  },
 ): AsyncGenerator<SubscriptionMessage> {
   const { changes, tail, signal } = following;
   const { filter, checkpoints } = source;
   const read = retrying(following);
-  let cursor = source.start;
+  let cursor = await source.start();
+  // What the caller last learnt of the cursor, by an event or a checkpoint, and when. Noted once per
+  // page or batch of live events rather than per event: catch-up goes at the speed of a plain read.
   let reported = { position: cursor, at: Date.now() };
   let caughtUp = false;
+  let lastDelivered = cursor;
   const delivered = (event: RecordedEvent) => {
-    cursor = event.position;
-    reported = { position: cursor, at: Date.now() };
+    cursor = lastDelivered = event.position;
     return event;
+  };
+  const noteDelivered = () => {
+    if (lastDelivered > reported.position) reported = { position: lastDelivered, at: Date.now() };
   };
   const checkpointDue = () => checkpoints && cursor > reported.position && Date.now() - reported.at >= checkpointIntervalMs;
   const checkpoint = () => {
@@ -112,6 +125,7 @@ export async function* followAll(
         if (signal.aborted) return;
         yield delivered(event);
       }
+      noteDelivered();
       if (page.length < pageSize && to > cursor) cursor = to;
       if (checkpointDue()) yield checkpoint();
       continue;
@@ -149,6 +163,7 @@ export async function* followAll(
           if (signal.aborted) return;
           yield delivered(event);
         }
+        noteDelivered();
         if (!attached) break;
         // Everything the tail has passed was examined for this subscription, matched or not.
         if (tail.position > cursor) cursor = tail.position;
@@ -165,10 +180,10 @@ export async function* followAll(
   }
 }
 
-/** A subscription to one stream; `start` is the revision to deliver after (-1: from the beginning). */
+/** A subscription to one stream; `start` gives the revision to deliver after (-1: from the beginning). */
 export async function* followStream(
   following: Following,
-  source: { stream: string; start: number; read: (query: StreamQuery) => Promise<RecordedEvent[]> },
+  source: { stream: string; start: () => Promise<number>; read: (query: StreamQuery) => Promise<RecordedEvent[]> },
 ): AsyncGenerator<SubscriptionMessage> {
   const { changes, tail, signal } = following;
   const read = retrying(following);
@@ -182,7 +197,7 @@ export async function* followStream(
       wake.notify();
     },
   };
-  let cursor = source.start;
+  let cursor = await source.start();
   let caughtUp = false;
   try {
     while (!signal.aborted) {

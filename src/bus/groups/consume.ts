@@ -84,16 +84,17 @@ export const consumeGroup = <E extends RecordedEvent>(
     const batch = waiting.get(key) ?? { outcome, ids: [] };
     batch.ids.push(id);
     waiting.set(key, batch);
-    startSending();
+    flush();
   };
 
-  // A settle queued after `send` saw nothing waiting, but before `sending` was cleared, starts the next send.
-  const startSending = (): void => {
-    sending ??= Promise.resolve()
+  /** Sends what waits, unless a send is under way; one that ends with more waiting starts another. */
+  const flush = () => {
+    if (sending !== undefined) return;
+    sending = Promise.resolve()
       .then(send)
       .finally(() => {
         sending = undefined;
-        if (waiting.size > 0) startSending();
+        if (waiting.size > 0) flush();
       });
   };
 
@@ -112,12 +113,13 @@ export const consumeGroup = <E extends RecordedEvent>(
     running.add(task);
   };
 
+  const stopped = new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
   const freeSlot = () => new Promise<void>((resolve) => (slotFreed = resolve));
 
   const loop = async () => {
     for (let delay = retryDelaysMs.first; !stopping.signal.aborted;) {
       if (running.size >= concurrency) {
-        await Promise.race([freeSlot(), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]);
+        await Promise.race([freeSlot(), stopped]);
         continue;
       }
       try {

@@ -75,14 +75,17 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     (await log.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0]?.position ?? 0n;
 
   /**
-   * Reads source events after the group's cursor into its entries while it has room. Says where it
-   * stopped: at the head (`caughtUp`, with the cursor to wait after), with no room left (`full`), or with
-   * more to read at once (`more`: its windows used up, or another server moved the cursor).
+   * Reads source events after the group's cursor into its entries while it has room. Says how many it
+   * added and where it stopped: at the head (`caughtUp`, with the cursor to wait after), with no room
+   * left (`full`), or with more to read at once (`more`: its windows used up, or another server moved
+   * the cursor).
    */
-  const fill = async (row: GroupRow): Promise<{ state: 'caughtUp'; cursor: bigint } | { state: 'full' | 'more' }> => {
+  const fill = async (row: GroupRow): Promise<{ added: number } & ({ state: 'caughtUp'; cursor: bigint } | { state: 'full' | 'more' })> => {
     const { settings } = row;
+    if (row.replay === undefined && row.lastPosition >= log.changes.head) return { state: 'caughtUp', cursor: row.lastPosition, added: 0 };
     const reader = readerOf(settings);
-    let room = settings.maxPending - row.pending;
+    const maxRoom = settings.maxPending - (await engine.pending(row.id));
+    let room = maxRoom;
     if (row.replay !== undefined && room > 0) {
       const { next, to: end, stream, category } = row.replay;
       const to = end - next > scanWindow ? next + scanWindow : end;
@@ -107,8 +110,8 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     let cursor = row.lastPosition;
     for (let windows = 0; windows < windowsPerFill; windows++) {
       const top = log.changes.head;
-      if (cursor >= top) return { state: 'caughtUp', cursor };
-      if (room <= 0) return { state: 'full' };
+      if (cursor >= top) return { state: 'caughtUp', cursor, added: maxRoom - room };
+      if (room <= 0) return { state: 'full', added: maxRoom - room };
       const to = top - cursor > scanWindow ? cursor + scanWindow : top;
       const page = await log.readAll({ from: cursor + 1n, to, direction: 'forwards', limit: room, filter: reader.filter });
       const reached = page.length === room ? page.at(-1)!.position : to;
@@ -121,11 +124,11 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
           kept.map(({ position, stream }) => ({ position, stream })),
         ))
       )
-        return { state: 'more' };
+        return { state: 'more', added: maxRoom - room };
       cursor = reached;
       room -= kept.length;
     }
-    return { state: 'more' };
+    return { state: 'more', added: maxRoom - room };
   };
 
   /** Waits for something that may give a pull work: events after `cursor`, a change by this process, or `ms`. */
@@ -162,7 +165,7 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     const unread = (
       await log.readAll({ from: row.lastPosition + 1n, direction: 'forwards', limit: maxCountedLag + 1, filter: reader.filter })
     ).filter(reader.keep);
-    const events = row.pending + unread.length;
+    const events = state.pending + unread.length;
     const oldest = state.oldestUnsettledAt ?? unread[0]?.recordedAt;
     return {
       name: row.name,
@@ -174,7 +177,7 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
         estimated: events > maxCountedLag,
         seconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000),
       },
-      pending: row.pending,
+      pending: state.pending,
       inFlight: state.inFlight,
       parked: state.parked,
       consumers: state.consumers,
@@ -230,8 +233,14 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
       const deadline = Date.now() + waitMs;
       for (;;) {
         const row = await rowOf(name);
-        const filled = row.settings.paused ? undefined : await fill(row);
-        const { leases, nextDueInMs } = await engine.lease(row.id, consumer, max);
+        // Lease from what the group holds; read more of the source only when that is not enough.
+        let { leases, nextDueInMs } = await engine.lease(row.id, consumer, max);
+        const filled = leases.length < max && !row.settings.paused ? await fill(row) : undefined;
+        if (filled !== undefined && filled.added > 0) {
+          const more = await engine.lease(row.id, consumer, max - leases.length);
+          leases = [...leases, ...more.leases];
+          nextDueInMs = more.nextDueInMs;
+        }
         if (leases.length > 0) {
           return leases.map(({ entry, attempt, replay, event }): Delivery => ({
             id: encodeDeliveryId(row.id, entry, attempt),

@@ -26,8 +26,6 @@ export interface GroupRow {
   settings: GroupSettings;
   /** The last source position read into the group's entries. */
   lastPosition: bigint;
-  /** Unsettled entries, live and replayed. */
-  pending: number;
   /** A replay under way, until its whole range is read in. */
   replay?: ReplayCursor;
 }
@@ -64,6 +62,8 @@ export type SettleAction = 'ack' | 'retry' | 'park' | 'skip';
 export interface GroupState {
   /** Every live entry at or below this position is settled: the lowest unsettled live position - 1, or `lastPosition`. */
   checkpoint: bigint;
+  /** Unsettled entries, live and replayed. */
+  pending: number;
   inFlight: number;
   parked: number;
   /** Consumers seen within the group's `consumerTimeoutMs`, in name order. */
@@ -98,7 +98,8 @@ export interface GroupsEngine {
    * attempt would exceed `maxRetries + 1` and releases the others (due after the retry delay), and leases
    * at most `max` due entries (and no more than `maxInFlight` for the consumer): retries before new
    * entries, then in entry order; under `pinned` only the first unsettled entry of each stream, and only
-   * while no entry of that stream is leased. Entries whose event is gone from the log are settled.
+   * while no entry of that stream is leased. Entries whose event is gone from the log are settled (an
+   * engine may settle all the waiting entries of such a stream at once).
    */
   lease(groupId: number, consumer: string, max: number): Promise<LeaseResult>;
   /**
@@ -107,9 +108,14 @@ export interface GroupsEngine {
    * retry of another attempt is `stale`. An id of an entry settled before is `alreadySettled`.
    */
   settle(groupId: number, refs: DeliveryRef[], action: SettleAction, reason: string | undefined): Promise<SettleResult>;
-  /** Sets the leases of current attempts to expire `ms` from now; other ids are `alreadySettled` or `stale`. */
+  /**
+   * Sets the leases of current, unexpired attempts to expire `ms` from now; other ids are `alreadySettled`
+   * or `stale` (a lease that ran out is not revived: its event may be on its way to another consumer).
+   */
   extend(groupId: number, refs: DeliveryRef[], ms: number): Promise<SettleResult>;
   state(groupId: number): Promise<GroupState>;
+  /** Unsettled entries, live and replayed: what limits how far the group reads ahead. */
+  pending(groupId: number): Promise<number>;
   /** Parked events after `after`, in position order. */
   parked(groupId: number, after: bigint, limit: number): Promise<ParkedEvent[]>;
   /** Moves parked events (these positions, or the first `limit`) back to entries at attempt 0, marked replay. */

@@ -169,7 +169,9 @@ export const checkParkedSelection = (selection: ParkedSelection | undefined): { 
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > maxSettleIds) {
     throw new InvalidArgumentError(`ids is ${shown(ids)}; allowed: a list of 1 to ${maxSettleIds} positions of parked events`);
   }
-  return { ids: ids.map((id, index) => checkPosition(`ids[${index}]`, id)), limit: ids.length };
+  // A position given twice names one parked event: it is replayed or deleted once.
+  const positions = [...new Set(ids.map((id, index) => checkPosition(`ids[${index}]`, id)))];
+  return { ids: positions, limit: positions.length };
 };
 
 export interface ReplayQuery {

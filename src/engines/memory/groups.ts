@@ -61,7 +61,6 @@ export const createMemoryGroups = (eventAt: (position: bigint) => RecordedEvent 
     name: group.name,
     settings: structuredClone(group.settings),
     lastPosition: group.lastPosition,
-    pending: group.entries.size,
     ...(group.replay === undefined ? {} : { replay: { ...group.replay } }),
   });
 
@@ -258,29 +257,38 @@ export const createMemoryGroups = (eventAt: (position: bigint) => RecordedEvent 
     },
 
     async state(groupId): Promise<GroupState> {
-      return withGroup(groupId, { checkpoint: 0n, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 }, (group, now) => {
-        pruneSettles(group, now);
-        const live = [...group.entries.values()].filter((entry) => !entry.replay);
-        const lowest = live.reduce<Entry | undefined>(
-          (low, entry) => (low === undefined || entry.position < low.position ? entry : low),
-          undefined,
-        );
-        const inFlight = (consumer?: string) =>
-          [...group.entries.values()].filter((entry) => leased(entry, now) && (consumer === undefined || entry.consumer === consumer))
-            .length;
-        const oldest = lowest === undefined ? undefined : eventAt(lowest.position)?.recordedAt;
-        return {
-          checkpoint: lowest === undefined ? group.lastPosition : lowest.position - 1n,
-          inFlight: inFlight(),
-          parked: group.parked.size,
-          consumers: [...group.consumers.entries()]
-            .filter(([, seen]) => now - seen < group.settings.consumerTimeoutMs)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([name, seen]) => ({ name, inFlight: inFlight(name), lastSeenAt: new Date(seen) })),
-          settledLastMinute: group.settles.length,
-          ...(oldest === undefined ? {} : { oldestUnsettledAt: oldest }),
-        };
-      });
+      return withGroup(
+        groupId,
+        { checkpoint: 0n, pending: 0, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 },
+        (group, now) => {
+          pruneSettles(group, now);
+          const live = [...group.entries.values()].filter((entry) => !entry.replay);
+          const lowest = live.reduce<Entry | undefined>(
+            (low, entry) => (low === undefined || entry.position < low.position ? entry : low),
+            undefined,
+          );
+          const inFlight = (consumer?: string) =>
+            [...group.entries.values()].filter((entry) => leased(entry, now) && (consumer === undefined || entry.consumer === consumer))
+              .length;
+          const oldest = lowest === undefined ? undefined : eventAt(lowest.position)?.recordedAt;
+          return {
+            checkpoint: lowest === undefined ? group.lastPosition : lowest.position - 1n,
+            pending: group.entries.size,
+            inFlight: inFlight(),
+            parked: group.parked.size,
+            consumers: [...group.consumers.entries()]
+              .filter(([, seen]) => now - seen < group.settings.consumerTimeoutMs)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([name, seen]) => ({ name, inFlight: inFlight(name), lastSeenAt: new Date(seen) })),
+            settledLastMinute: group.settles.length,
+            ...(oldest === undefined ? {} : { oldestUnsettledAt: oldest }),
+          };
+        },
+      );
+    },
+
+    async pending(groupId) {
+      return withGroup(groupId, 0, (group) => group.entries.size);
     },
 
     async parked(groupId, after, limit) {

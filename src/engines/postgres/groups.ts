@@ -43,8 +43,9 @@
  *   `alreadySettled`; a retry or extend of an attempt that is not current (or of a lease released)
  *   matches no row and is `stale`.
  *
- * Entries whose event is gone from the log (a soft-deleted stream) are deleted when a lease comes to
- * them, and parked events whose event is gone when a page of parked events reaches them.
+ * Entries whose event is gone from the log (a soft-deleted stream) are deleted, and counted as settled,
+ * when a lease comes to one of them (then all waiting entries of that stream whose events are gone go
+ * together); parked events whose event is gone are deleted when a page of parked events reaches them.
  */
 import pg from 'pg';
 import type {
@@ -130,15 +131,13 @@ const settleResult = (refs: DeliveryRef[], rows: string[][], anyAttempt: boolean
 };
 
 export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngine => {
-  const rowColumns = `g.id, g.name, g.settings::text, g.last_position, g.replay::text,
-    (SELECT count(*) FROM ${s}.group_entries e WHERE e.group_id = g.id)`;
-  const toRow = ([id, name, settings, lastPosition, replay, pending]: string[]): GroupRow => {
+  const rowColumns = `g.id, g.name, g.settings::text, g.last_position, g.replay::text`;
+  const toRow = ([id, name, settings, lastPosition, replay]: string[]): GroupRow => {
     const row: GroupRow = {
       id: Number(id),
       name: name!,
       settings: decodeSettings(settings!),
       lastPosition: BigInt(lastPosition!),
-      pending: Number(pending),
     };
     if (replay !== null && replay !== undefined) row.replay = decodeCursor(replay);
     return row;
@@ -286,6 +285,7 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
            FROM ${s}.groups g WHERE g.id = $1
          )
          SELECT g.last_position, g.lowest,
+           (SELECT count(*) FROM ${s}.group_entries e WHERE e.group_id = g.id),
            (SELECT count(*) FROM ${s}.group_entries e WHERE e.group_id = g.id AND e.consumer IS NOT NULL AND e.lease_until > now.ms),
            (SELECT count(*) FROM ${s}.group_parked p WHERE p.group_id = g.id),
            (SELECT json_agg(json_build_array(c.name, c.last_seen_at::text,
@@ -298,10 +298,11 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
          FROM g, now`,
         [groupId],
       );
-      if (row === undefined) return { checkpoint: 0n, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
-      const [lastPosition, lowest, inFlight, parked, consumers, settled, oldest] = row;
+      if (row === undefined) return { checkpoint: 0n, pending: 0, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
+      const [lastPosition, lowest, pending, inFlight, parked, consumers, settled, oldest] = row;
       const state: GroupState = {
         checkpoint: lowest === null ? BigInt(lastPosition!) : BigInt(lowest!) - 1n,
+        pending: Number(pending),
         inFlight: Number(inFlight),
         parked: Number(parked),
         consumers: ((consumers === null ? [] : JSON.parse(consumers!)) as [string, string, number][])
@@ -311,6 +312,13 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
       };
       if (oldest !== null && oldest !== undefined) state.oldestUnsettledAt = new Date(Number(oldest));
       return state;
+    },
+
+    async pending(groupId) {
+      const [[count]] = (await read('counting the entries of a group', `SELECT count(*) FROM ${s}.group_entries WHERE group_id = $1`, [
+        groupId,
+      ])) as [[string]];
+      return Number(count);
     },
 
     async parked(groupId, after, limit): Promise<ParkedEvent[]> {

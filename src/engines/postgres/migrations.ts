@@ -12,7 +12,7 @@
  * The write rules live in two small functions, so that an append is one statement and one round trip; the
  * comments in engine.ts say why both take the append lock first.
  *
- * Consumer groups (migration 3) keep all their state in `groups`, `group_entries`, `group_parked`,
+ * Consumer groups (migrations 3 and 4) keep all their state in `groups`, `group_entries`, `group_parked`,
  * `group_consumers` and `group_settles`, leased and settled by three functions; groups.ts says how they
  * stay correct with many servers at once.
  */
@@ -247,16 +247,19 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   );
 
   -- Settles per second of the database clock, for the rate over the last minute; lease prunes the rest.
+  -- Counted per connection (backend), so that concurrent settles never wait for each other's commit on
+  -- one hot row.
   CREATE TABLE ${s}.group_settles (
     group_id bigint NOT NULL REFERENCES ${s}.groups ON DELETE CASCADE,
     second   bigint NOT NULL,
+    backend  int    NOT NULL,
     count    int    NOT NULL,
-    PRIMARY KEY (group_id, second)
+    PRIMARY KEY (group_id, second, backend)
   );
 
   CREATE FUNCTION ${s}.group_count_settles(gid bigint, n int, at_ms bigint) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO ${s}.group_settles AS r (group_id, second, count) VALUES (gid, at_ms / 1000, n)
-    ON CONFLICT (group_id, second) DO UPDATE SET count = r.count + excluded.count
+    INSERT INTO ${s}.group_settles AS r (group_id, second, backend, count) VALUES (gid, at_ms / 1000, pg_backend_pid(), n)
+    ON CONFLICT (group_id, second, backend) DO UPDATE SET count = r.count + excluded.count
   $$;
 
   -- Parks entries (already deleted) in position order, as every parking statement does, so that two
@@ -326,8 +329,9 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
       FOR UPDATE SKIP LOCKED
     ) silent WHERE c.group_id = gid AND c.name = silent.name;
     DELETE FROM ${s}.group_settles r USING (
-      SELECT o.second FROM ${s}.group_settles o WHERE o.group_id = gid AND o.second <= now_ms / 1000 - 60 FOR UPDATE SKIP LOCKED
-    ) old WHERE r.group_id = gid AND r.second = old.second;
+      SELECT o.second, o.backend FROM ${s}.group_settles o
+      WHERE o.group_id = gid AND o.second <= now_ms / 1000 - 60 FOR UPDATE SKIP LOCKED
+    ) old WHERE r.group_id = gid AND r.second = old.second AND r.backend = old.backend;
     IF (st ->> 'paused')::boolean THEN
       RETURN;
     END IF;
@@ -417,8 +421,19 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
         END IF;
         EXIT WHEN picked IS NULL;
         IF gone IS NOT NULL THEN
-          DELETE FROM ${s}.group_entries e WHERE e.entry = ANY (gone);
-          settles := settles + cardinality(gone);
+          -- The stream was deleted: every waiting entry of it whose event is gone goes now, not one lease
+          -- (under pinned, one entry) at a time. Entries that others hold are left to them.
+          WITH doomed AS (
+            SELECT e.entry FROM ${s}.group_entries e
+            WHERE e.group_id = gid
+              AND e.stream IN (SELECT d.stream FROM ${s}.group_entries d WHERE d.entry = ANY (gone))
+              AND (e.entry = ANY (gone) OR e.consumer IS NULL)
+              AND NOT EXISTS (SELECT FROM ${s}.events ev WHERE ev.position = e.position)
+            FOR UPDATE OF e SKIP LOCKED
+          )
+          DELETE FROM ${s}.group_entries e USING doomed WHERE e.entry = doomed.entry;
+          GET DIAGNOSTICS n = ROW_COUNT;
+          settles := settles + n;
         END IF;
         RETURN QUERY
           WITH l AS (

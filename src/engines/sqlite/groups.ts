@@ -29,7 +29,6 @@ interface GroupRecord {
   settings: string;
   last_position: number;
   replay: string | null;
-  pending: number;
 }
 
 interface EntryRecord {
@@ -39,13 +38,20 @@ interface EntryRecord {
   replay: number;
   attempt: number;
   consumer: string | null;
+  lease_until: number | null;
 }
+
+/** A due entry as the lease reads it: entry, attempt, replay, stream, then its event (all null when gone). */
+type DueRow = [number, number, number, string, ...EventRow];
+
+/** Under pinned, new entries checked one by one before only each stream's first is looked at. */
+const pinnedWindow = 256;
 
 /** The wait before the next attempt, as retryDelay of model.ts computes it, in SQL over an entry's attempt. */
 const retryDelaySql = `min($retryDelayMs * (1 << min(attempt - 1, 30)), ${maxRetryDelayMs})`;
 
 export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): GroupsEngine => {
-  const groupColumns = `id, name, settings, last_position, replay, (SELECT count(*) FROM group_entries e WHERE e.group_id = groups.id) AS pending`;
+  const groupColumns = 'id, name, settings, last_position, replay';
   const sql = {
     byName: db.prepare<[string], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE name = ?`),
     byId: db.prepare<[number], GroupRecord>(`SELECT ${groupColumns} FROM groups WHERE id = ?`),
@@ -78,24 +84,68 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       `UPDATE group_entries SET due_at = lease_until + ${retryDelaySql}, consumer = NULL, lease_until = NULL
        WHERE group_id = $group AND consumer IS NOT NULL AND lease_until <= $now`,
     ),
+    pending: db.prepare<[number]>('SELECT count(*) FROM group_entries WHERE group_id = ?').pluck(),
     held: db.prepare<[number, string]>('SELECT count(*) FROM group_entries WHERE group_id = ? AND consumer = ?').pluck(),
-    due: db
+    /** Due entries never delivered (`new`) or waiting for a retry, in entry order; under `pinned`, only the first of their stream. */
+    due: Object.fromEntries(
+      (['new', 'retried'] as const).map((kind) => [
+        kind,
+        db
+          .prepare(
+            `SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
+              .split(', ')
+              .map((column) => `ev.${column}`)
+              .join(', ')}
+             FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
+             WHERE e.group_id = $group AND ${kind === 'new' ? 'e.attempt = 0' : 'e.attempt > 0 AND e.consumer IS NULL'} AND e.due_at <= $now AND e.entry <= $edge
+               AND ($pinned = 0 OR NOT EXISTS (
+                 SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
+             ORDER BY e.entry LIMIT $limit`,
+          )
+          .raw(true),
+      ]),
+    ) as Record<'new' | 'retried', Database.Statement>,
+    lease: db.prepare<[string, number, string]>(
+      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry IN (SELECT value FROM json_each(?))',
+    ),
+    settleAll: db
+      .prepare<[number, string]>(
+        'DELETE FROM group_entries WHERE group_id = ? AND entry IN (SELECT value FROM json_each(?)) RETURNING entry',
+      )
+      .pluck(),
+    /** The last of the first `pinnedWindow` new entries, if there are more. */
+    windowEdge: db
+      .prepare<[number, number]>('SELECT entry FROM group_entries WHERE group_id = ? AND attempt = 0 ORDER BY entry LIMIT 1 OFFSET ?')
+      .pluck(),
+    /**
+     * Under pinned, past the window: each stream's first entry (found by a skip scan of the stream index,
+     * one step per stream), if it is a new entry after `$edge` and due; in entry order.
+     */
+    heads: db
       .prepare(
-        `SELECT e.entry, e.attempt, e.replay, ${eventColumns
-          .split(', ')
-          .map((column) => `ev.${column}`)
-          .join(', ')}
-       FROM group_entries e LEFT JOIN events ev ON ev.position = e.position
-       WHERE e.group_id = $group AND e.consumer IS NULL AND e.due_at <= $now AND (e.attempt > 0) = $retries
-         AND ($pinned = 0 OR NOT EXISTS (
-           SELECT 1 FROM group_entries o WHERE o.group_id = e.group_id AND o.stream = e.stream AND o.entry < e.entry))
-       ORDER BY e.entry LIMIT $limit`,
+        `WITH RECURSIVE streams (name) AS (
+           SELECT min(stream) FROM group_entries WHERE group_id = $group
+           UNION ALL
+           SELECT (SELECT min(stream) FROM group_entries WHERE group_id = $group AND stream > streams.name)
+           FROM streams WHERE streams.name IS NOT NULL
+         )
+         SELECT e.entry, e.attempt, e.replay, e.stream, ${eventColumns
+           .split(', ')
+           .map((column) => `ev.${column}`)
+           .join(', ')}
+         FROM streams
+         JOIN group_entries e ON e.entry = (SELECT min(entry) FROM group_entries f WHERE f.group_id = $group AND f.stream = streams.name)
+         LEFT JOIN events ev ON ev.position = e.position
+         WHERE e.entry > $edge AND e.attempt = 0 AND e.due_at <= $now
+         ORDER BY e.entry LIMIT $limit`,
       )
       .raw(true),
-    lease: db.prepare<[string, number, number]>(
-      'UPDATE group_entries SET attempt = attempt + 1, consumer = ?, lease_until = ? WHERE entry = ?',
-    ),
     deleteEntry: db.prepare<[number]>('DELETE FROM group_entries WHERE entry = ?'),
+    /** The waiting entries of a stream whose events are gone (a deleted stream), all at once. */
+    deleteGone: db.prepare<[number, string]>(
+      `DELETE FROM group_entries WHERE group_id = ? AND stream = ? AND consumer IS NULL
+         AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.position = group_entries.position)`,
+    ),
     nextDue: db
       .prepare<[number, number]>(
         `SELECT min(CASE WHEN consumer IS NULL THEN due_at ELSE lease_until END) FROM group_entries
@@ -103,7 +153,7 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       )
       .pluck(),
     entry: db.prepare<[number, number], EntryRecord>(
-      'SELECT entry, position, stream, replay, attempt, consumer FROM group_entries WHERE entry = ? AND group_id = ?',
+      'SELECT entry, position, stream, replay, attempt, consumer, lease_until FROM group_entries WHERE entry = ? AND group_id = ?',
     ),
     release: db.prepare<[number, number]>('UPDATE group_entries SET due_at = ?, consumer = NULL, lease_until = NULL WHERE entry = ?'),
     extend: db.prepare<[number, number]>('UPDATE group_entries SET lease_until = ? WHERE entry = ?'),
@@ -155,7 +205,6 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     name: record.name,
     settings: decodeSettings(record.settings),
     lastPosition: BigInt(record.last_position),
-    pending: record.pending,
     ...(record.replay === null ? {} : { replay: decodeCursor(record.replay) }),
   });
 
@@ -178,25 +227,48 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
     for (const { position, stream } of entries) sql.addEntry.run(group, Number(position), stream, replay ? 1 : 0, now);
   };
 
-  const settleOne = (group: number, entry: EntryRecord, now: number) => {
-    sql.deleteEntry.run(entry.entry);
-    counted(group, now, 1);
-  };
-
   const parkOne = (group: number, entry: EntryRecord, reason: string, now: number) => {
     sql.park.run(group, entry.position, entry.stream, reason, entry.attempt, now);
-    settleOne(group, entry, now);
+    sql.deleteEntry.run(entry.entry);
   };
 
+  /** The parked events chosen (a position given twice counts once), in position order. */
   const selectParked = (group: number, positions: bigint[] | undefined, limit: number) =>
     positions === undefined
       ? sql.parkedPositions.all(group, limit)
-      : positions
+      : [...new Set(positions)]
           .flatMap((position) => sql.parkedAt.get(group, Number(position)) ?? [])
           .sort((a, b) => a.position - b.position)
           .slice(0, limit);
 
   const noSettles = (): SettleResult => ({ settled: [], alreadySettled: [], stale: [] });
+
+  /**
+   * Due entries of one kind, at most `limit`, in entry order. Under pinned an entry qualifies only as the
+   * first unsettled entry of its stream; new entries are checked one by one among the first `pinnedWindow`,
+   * and beyond them only each stream's first entry is looked at, so that a long backlog in one stream is not
+   * read through on every lease. (Retries need no window: under pinned an entry is delivered only as its
+   * stream's first, and stays first until it is settled.)
+   */
+  const dueRows = (kind: 'new' | 'retried', group: number, now: number, pinned: boolean, limit: number): DueRow[] => {
+    const params = { group, now, pinned: pinned ? 1 : 0, limit };
+    const edge = pinned && kind === 'new' ? (sql.windowEdge.get(group, pinnedWindow - 1) as number | undefined) : undefined;
+    const rows = sql.due[kind].all({ ...params, edge: edge ?? Number.MAX_SAFE_INTEGER }) as DueRow[];
+    if (edge === undefined || rows.length >= limit) return rows;
+    return [...rows, ...(sql.heads.all({ group, now, edge, limit: limit - rows.length }) as DueRow[])];
+  };
+
+  /** Acks or skips in one statement: an entry still there is settled by the first id that names it. */
+  const settleAll = (group: number, refs: DeliveryRef[], now: number): SettleResult => {
+    const removed = new Set(sql.settleAll.all(group, JSON.stringify(refs.map((ref) => ref.entry))) as number[]);
+    counted(group, now, removed.size);
+    const result = noSettles();
+    for (const ref of refs) {
+      if (removed.delete(ref.entry)) result.settled.push(ref.id);
+      else result.alreadySettled.push(ref.id);
+    }
+    return result;
+  };
 
   return {
     create: (name, settings, lastPosition) =>
@@ -267,24 +339,28 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         let room = Math.min(max, settings.maxInFlight - (sql.held.get(group.id, consumer) as number));
         const leases: Lease[] = [];
         // Retries go before new events; within each, entry order.
-        for (const retries of [1, 0]) {
-          if (room <= 0) break;
-          const rows = sql.due.all({ group: group.id, now, retries, pinned: settings.strategy === 'pinned' ? 1 : 0, limit: room }) as [
-            number,
-            number,
-            number,
-            ...EventRow,
-          ][];
-          for (const [entry, attempt, replay, ...event] of rows) {
-            if (event[0] === null) {
-              // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
-              sql.deleteEntry.run(entry);
-              counted(group.id, now, 1);
-              continue;
+        for (const kind of ['retried', 'new'] as const) {
+          // Entries whose event is gone are settled and take no room, so read again until the room is
+          // filled or a read finds only entries to deliver (then nothing more is due). Meeting one settles
+          // every waiting entry of its stream whose event is gone, so that a deleted backlog (under pinned
+          // met one entry per read) costs one statement, not one read per entry.
+          let gone = 1;
+          while (room > 0 && gone > 0) {
+            const batch: Lease[] = [];
+            gone = 0;
+            for (const [entry, attempt, replay, stream, ...event] of dueRows(kind, group.id, now, settings.strategy === 'pinned', room)) {
+              if (event[0] === null) {
+                // Its event left the log (a deleted stream): nothing to deliver, so it is settled.
+                gone += sql.deleteGone.run(group.id, stream).changes;
+                continue;
+              }
+              batch.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
+              room -= 1;
             }
-            sql.lease.run(consumer, now + settings.ackTimeoutMs, entry);
-            leases.push({ entry, attempt: attempt + 1, replay: replay === 1, event: toRecorded(event) });
-            room -= 1;
+            counted(group.id, now, gone);
+            // Marked before any read again, which must not find them waiting.
+            if (batch.length > 0) sql.lease.run(consumer, now + settings.ackTimeoutMs, JSON.stringify(batch.map((lease) => lease.entry)));
+            leases.push(...batch);
           }
         }
         if (leases.length > 0) return { leases };
@@ -294,7 +370,9 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
 
     settle: (groupId, refs: DeliveryRef[], action: SettleAction, reason) =>
       onGroup(groupId, noSettles(), (group, settings, now) => {
+        if (action === 'ack' || action === 'skip') return settleAll(group.id, refs, now);
         const result = noSettles();
+        let removed = 0;
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) {
@@ -306,12 +384,19 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
               result.stale.push(ref.id);
               continue;
             }
-            if (entry.attempt >= settings.maxRetries + 1) parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
-            else sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
-          } else if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
-          else settleOne(group.id, entry, now);
+            if (entry.attempt < settings.maxRetries + 1) sql.release.run(now + retryDelay(settings, entry.attempt), entry.entry);
+            else {
+              parkOne(group.id, entry, reason ?? `failed ${entry.attempt} attempts`, now);
+              removed += 1;
+            }
+          } else {
+            if (action === 'park') parkOne(group.id, entry, reason ?? 'parked by a consumer', now);
+            else sql.deleteEntry.run(entry.entry);
+            removed += 1;
+          }
           result.settled.push(ref.id);
         }
+        counted(group.id, now, removed);
         return result;
       }),
 
@@ -321,7 +406,8 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         for (const ref of refs) {
           const entry = sql.entry.get(ref.entry, group.id);
           if (entry === undefined) result.alreadySettled.push(ref.id);
-          else if (entry.attempt !== ref.attempt || entry.consumer === null) result.stale.push(ref.id);
+          // An expired lease (not yet swept by a lease call) is not kept: it may already be due again.
+          else if (entry.attempt !== ref.attempt || entry.consumer === null || entry.lease_until! <= now) result.stale.push(ref.id);
           else {
             sql.extend.run(now + ms, entry.entry);
             result.settled.push(ref.id);
@@ -334,12 +420,13 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
       const now = Date.now();
       const since = Math.floor(now / 1000) - 60;
       const record = sql.byId.get(groupId);
-      if (record === undefined) return { checkpoint: 0n, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
+      if (record === undefined) return { checkpoint: 0n, pending: 0, inFlight: 0, parked: 0, consumers: [], settledLastMinute: 0 };
       const settings = decodeSettings(record.settings);
       const lowest = sql.lowestLive.get(groupId) as number | undefined;
       const recordedAt = lowest === undefined ? undefined : (sql.recordedAt.get(lowest) as number | undefined);
       return {
         checkpoint: lowest === undefined ? BigInt(record.last_position) : BigInt(lowest) - 1n,
+        pending: sql.pending.get(groupId) as number,
         inFlight: sql.inFlight.get(groupId, now) as number,
         parked: sql.parkedCount.get(groupId) as number,
         consumers: sql.consumers
@@ -348,6 +435,10 @@ export const createSqliteGroups = (db: Database.Database, queue: WriteQueue): Gr
         settledLastMinute: sql.settledSince.get(groupId, since) as number,
         ...(recordedAt === undefined ? {} : { oldestUnsettledAt: new Date(recordedAt) }),
       };
+    },
+
+    async pending(groupId) {
+      return sql.pending.get(groupId) as number;
     },
 
     async parked(groupId, after, limit) {

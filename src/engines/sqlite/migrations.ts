@@ -68,7 +68,8 @@ const migrations: string[] = [
     lease_until INTEGER,
     due_at      INTEGER NOT NULL
   ) STRICT;
-  CREATE INDEX group_entries_in_order ON group_entries (group_id, entry);
+  CREATE INDEX group_entries_new ON group_entries (group_id, entry) WHERE attempt = 0;
+  CREATE INDEX group_entries_retried ON group_entries (group_id, entry) WHERE attempt > 0 AND consumer IS NULL;
   CREATE INDEX group_entries_by_stream ON group_entries (group_id, stream, entry);
   CREATE INDEX group_entries_leased ON group_entries (group_id, consumer) WHERE consumer IS NOT NULL;
   CREATE UNIQUE INDEX group_entries_live ON group_entries (group_id, position) WHERE replay = 0;

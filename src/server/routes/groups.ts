@@ -35,7 +35,7 @@ import {
   type GroupSettingsInputJson,
 } from '../../protocol/wire.js';
 import type { RouteContext } from '../context.js';
-import { problem, problemOf } from '../problems.js';
+import { openEventStream, writeStreamProblem } from '../sse.js';
 import { Problem, RecordedEvent } from '../schemas.js';
 
 const positionPattern = '^(0|[1-9][0-9]{0,18})$';
@@ -649,17 +649,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         setTimeout(() => release(id), ms),
       );
     };
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    });
-    response.write(': subscribed\n\n');
-    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
+    const { response, stopHeartbeat } = openEventStream(request, reply, heartbeatMs);
     const stop = () => {
       controller.abort();
       wake?.();
@@ -693,13 +683,9 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
           metrics.groupDeliveries.inc({ group }, deliveries.length);
         }
       } catch (error) {
-        if (!response.destroyed) {
-          const body = problemOf(error) ?? problem('internal', 'the push failed; the server log has the details');
-          if (body.code === 'internal') request.log.error({ err: error }, 'group push failed');
-          response.write(`event: problem\ndata: ${JSON.stringify(body)}\n\n`);
-        }
+        if (!response.destroyed) writeStreamProblem(request, response, error, 'the push of a group');
       } finally {
-        clearInterval(heartbeat);
+        stopHeartbeat();
         for (const [id, timer] of mine) {
           clearTimeout(timer);
           outstanding.delete(id);

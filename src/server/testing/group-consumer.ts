@@ -37,7 +37,9 @@ for (;;) {
       deliveries.map((delivery) => delivery.id),
     ),
   );
-  if (result !== undefined) {
+  // An ack cut off by an outage may have been settled before it: the server's word is lost with it.
+  if (result === undefined) report({ unanswered: deliveries.map((delivery) => delivery.event.position) });
+  else {
     const settled = new Set(result.settled);
     report({ acked: deliveries.filter((delivery) => settled.has(delivery.id)).map((delivery) => delivery.event.position) });
   }

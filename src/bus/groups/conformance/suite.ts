@@ -427,7 +427,10 @@ export const describeGroupConformance = (name: string, { open, reopen }: GroupCo
           (await store.groups.parked('g', { after: page.next })).parked.map((parked) => parked.event.position),
           [got[2]!.event.position],
         );
-        assert.deepEqual(await store.groups.replayParked('g', { ids: [got[0]!.event.position, got[1]!.event.position] }), { replayed: 2 });
+        assert.deepEqual(
+          await store.groups.replayParked('g', { ids: [got[0]!.event.position, got[1]!.event.position, got[0]!.event.position] }),
+          { replayed: 2 },
+        );
         const replayed = await pullAll(store, 'g', 2);
         assert.deepEqual(positionsOf(replayed), positionsOf(got).slice(0, 2));
         assert.deepEqual(
@@ -528,6 +531,25 @@ export const describeGroupConformance = (name: string, { open, reopen }: GroupCo
           parked.map((entry) => [entry.event.type, entry.reason]),
           [['Poison', 'cannot handle']],
         );
+      });
+
+      test('settles every event when many handlers finish together', async (store) => {
+        await store.groups.create('g', quick);
+        for (let index = 0; index < 10; index++) await store.append(`s-${index}`, events(50));
+        let handled = 0;
+        const consumers = [1, 2, 3, 4].map((index) =>
+          store.groups.consume(
+            'g',
+            () => {
+              handled++;
+            },
+            { consumer: `helper-${index}`, concurrency: 64 },
+          ),
+        );
+        await eventually(async () => handled >= 500, 'every event is handled');
+        await Promise.all(consumers.map((consumer) => consumer.close()));
+        const info = await store.groups.info('g');
+        assert.deepEqual({ pending: info.pending, checkpoint: info.checkpoint }, { pending: 0, checkpoint: info.lastPosition });
       });
 
       test('close waits for running handlers and acks them', async (store) => {

@@ -1,0 +1,48 @@
+/**
+ * The processes of the HTTP benchmarks: the server (`serve.ts`) and load generators each run in a process
+ * of their own, so that each gets a core, as on real machines, and the server's CPU can be read apart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const serverScript = fileURLToPath(new URL('./serve.ts', import.meta.url));
+
+/** Starts a TypeScript script in a child node process; its stdout is read line by line. */
+export const spawnScript = (
+  script: string,
+  args: string[],
+): { child: ChildProcess; lines: AsyncIterator<string>; exited: Promise<unknown> } => {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  return { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator](), exited };
+};
+
+/** Runs the server script in a child process until `work` is done with its URL (and process id). */
+export const withServer = async <T>(args: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> => {
+  const { child, lines, exited } = spawnScript(serverScript, args);
+  try {
+    const url = await Promise.race([lines.next().then((line) => (line.done ? undefined : line.value)), exited.then(() => undefined)]);
+    if (url === undefined) throw new Error(`the ${args[0]} server did not start`);
+    return await work(url, child.pid!);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+};
+
+/** Clock ticks per second of `/proc/<pid>/stat`: 100 on every Linux that Node supports. */
+const ticksPerSecond = 100;
+
+/** CPU seconds (user + system) a process has used so far, from `/proc`; undefined where there is none. */
+export const cpuSecondsOf = (pid: number): number | undefined => {
+  try {
+    // The command name, in parentheses, may hold spaces: the fields are counted from after it.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+};
