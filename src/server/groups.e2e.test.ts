@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../client/connect.js';
@@ -30,6 +30,13 @@ interface ConsumerLine {
   unanswered?: string[];
 }
 
+/** Consumer processes still running: stopped after each test, whether it passed or not. */
+const running = new Set<{ child: ReturnType<typeof spawn>; exited: Promise<unknown[]> }>();
+afterEach(async () => {
+  await Promise.all([...running].map((process) => stop(process, 'SIGKILL')));
+  running.clear();
+});
+
 /** Everything the consumers reported, in the order the test received it. */
 /** `handleMs` of an assignment, if given, is that consumer's own handling time. */
 const startConsumers = async (assignments: { url: string; consumer: string; handleMs?: number }[], group: string, handleMs: number) => {
@@ -40,6 +47,7 @@ const startConsumers = async (assignments: { url: string; consumer: string; hand
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const exited = once(child, 'exit');
+      running.add({ child, exited });
       let ready!: () => void;
       const isReady = new Promise<void>((resolve) => (ready = resolve));
       createInterface({ input: child.stdout! }).on('line', (text) => {
