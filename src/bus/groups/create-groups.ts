@@ -14,7 +14,7 @@ import { matchesFilter } from '../../store/filter.js';
 import type { AllFilter, RecordedEvent } from '../../store/model.js';
 import { scanWindow } from '../../store/subscriptions.js';
 import { maxPosition, type AllQuery } from '../../store/validate.js';
-import type { GroupRow, GroupsEngine, SettleAction } from './engine.js';
+import type { GroupRow, GroupsEngine, Lease, SettleAction } from './engine.js';
 import {
   defaultGroupSettings,
   maxCountedLag,
@@ -65,11 +65,22 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     for (const wake of waiters) wake();
   };
 
+  /** The id each group had when this process last read it: what a pull tries first. */
+  const knownIds = new Map<string, number>();
+
   const rowOf = async (name: string): Promise<GroupRow> => {
     const row = await engine.get(name);
-    if (row === undefined) throw new NotFoundError(`group '${name}' does not exist`);
+    if (row === undefined) {
+      knownIds.delete(name);
+      throw new NotFoundError(`group '${name}' does not exist`);
+    }
+    if (knownIds.size >= 10_000 && !knownIds.has(name)) knownIds.clear();
+    knownIds.set(name, row.id);
     return row;
   };
+
+  const deliveriesOf = (group: number, leases: Lease[]): Delivery[] =>
+    leases.map(({ entry, attempt, replay, event }) => ({ id: encodeDeliveryId(group, entry, attempt), attempt, replay, event }));
 
   const head = async (): Promise<bigint> =>
     (await log.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0]?.position ?? 0n;
@@ -231,6 +242,14 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
 
     async pull(name, { consumer, max, waitMs }, signal) {
       const deadline = Date.now() + waitMs;
+      // A busy group has entries to lease: one call, with the id known from before. The engine keeps
+      // the rules (paused, limits) itself and leases nothing for a group that is gone, so a pull that
+      // gets nothing this way takes the whole way below, which reads the group afresh.
+      const known = knownIds.get(name);
+      if (known !== undefined) {
+        const { leases } = await engine.lease(known, consumer, max);
+        if (leases.length > 0) return deliveriesOf(known, leases);
+      }
       for (;;) {
         const row = await rowOf(name);
         // Lease from what the group holds; read more of the source only when that is not enough.
@@ -241,14 +260,7 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
           leases = [...leases, ...more.leases];
           nextDueInMs = more.nextDueInMs;
         }
-        if (leases.length > 0) {
-          return leases.map(({ entry, attempt, replay, event }): Delivery => ({
-            id: encodeDeliveryId(row.id, entry, attempt),
-            attempt,
-            replay,
-            event,
-          }));
-        }
+        if (leases.length > 0) return deliveriesOf(row.id, leases);
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) return [];
         if (filled?.state === 'more') continue;
