@@ -270,6 +270,17 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     },
 
     async settle(name, ids, action: SettleAction, reason): Promise<SettleResult> {
+      // With the id known from before, one engine call. A group that is gone settles nothing, and an
+      // answer that settles nothing is checked the whole way below (asking again changes nothing).
+      const known = knownIds.get(name);
+      const refs = ids.map(decodeDeliveryId);
+      if (known !== undefined && refs.every((ref) => ref.group === known)) {
+        const result = await engine.settle(known, refs, action, reason);
+        if (result.settled.length > 0) {
+          changed();
+          return result;
+        }
+      }
       const row = await rowOf(name);
       const result = await engine.settle(row.id, refsOf(row, ids), action, reason);
       changed();
