@@ -53,6 +53,21 @@ describe('stream acls', () => {
 
   const streamsOf = (events: { stream: string }[]) => [...new Set(events.map((event) => event.stream))].sort();
 
+  it('hide an event read by id: as absent (404) for a token the ACL or its prefixes refuse', async () => {
+    const [secret] = await suite.store.readStream('secret-1');
+    const byId = (token: string) => httpCall(suite.url, 'GET', `/events/${secret!.id}`, { token });
+    assert.equal((await byId(tokens.alice)).json().stream, 'secret-1');
+    assert.equal((await byId(tokens.admin)).status, 200);
+    for (const token of [tokens.bob, tokens.publicOnly]) {
+      const refused = await byId(token);
+      assert.equal(refused.status, 404, refused.text);
+      assert.doesNotMatch(refused.text, /secret|pin/);
+    }
+    const bad = await httpCall(suite.url, 'GET', '/events/not-a-uuid', { token: tokens.admin });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.json().detail, /event id/);
+  });
+
   it('hide a stream from $all pages, and paging goes on past its events', async () => {
     const all = (token: string, query = '') => httpCall(suite.url, 'GET', `/all${query}`, { token });
     assert.deepEqual(streamsOf((await all(tokens.bob)).json().events), ['public-1', 'public-2', 'public-3']);

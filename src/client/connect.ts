@@ -6,16 +6,19 @@
  */
 import type { EventStore } from '../store/event-store.js';
 import type { AllFilter, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
+import { NotFoundError } from '../store/errors.js';
 import { maxPosition, type AllQuery, type StreamQuery } from '../store/validate.js';
 import { wrapStore, type StoreCore } from '../store/wrap-store.js';
 import {
   appendResultFromJson,
   ndjsonType,
+  recordedFromJson,
   statsFromJson,
   streamInfoFromJson,
   type StreamListJson,
   type AppendResultJson,
   type StoreStatsJson,
+  type RecordedEventJson,
 } from '../protocol/wire.js';
 import { remoteGroups } from './groups.js';
 import { ndjsonEvents } from './ndjson.js';
@@ -101,6 +104,14 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     },
     readStream: (stream, query) => collect(streamLines(stream, query)),
     readAll: (query) => collect(allLines(query)),
+    async readEvent(id) {
+      try {
+        return recordedFromJson(await transport.call<RecordedEventJson>({ method: 'GET', path: `/events/${id}` }));
+      } catch (error) {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      }
+    },
     iterateStream: streamLines,
     iterateAll: allLines,
     subscribe({ stream, filter, from, retry, onStatus, checkpoints }, signal) {

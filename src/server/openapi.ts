@@ -31,6 +31,7 @@ const operationIds: Record<string, string> = {
   'GET /streams': 'listStreams',
   'GET /acls': 'readAcls',
   'GET /all': 'readAll',
+  'GET /events/{id}': 'readEvent',
   'GET /subscribe/streams/{stream}': 'subscribeToStream',
   'GET /subscribe/all': 'subscribeToAll',
   'PUT /groups/{group}': 'putGroup',

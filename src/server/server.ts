@@ -24,6 +24,7 @@ import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendP
 import { allRoutes } from './routes/all.js';
 import { groupRoutes } from './routes/groups.js';
 import { operationRoutes } from './routes/operations.js';
+import { eventRoutes } from './routes/events.js';
 import { streamRoutes } from './routes/streams.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
@@ -177,6 +178,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     await reference.register(swaggerUi, { routePrefix: '/docs' });
   });
   await app.register(streamRoutes, context);
+  await app.register(eventRoutes, context);
   await app.register(allRoutes, context);
   await app.register(subscribeRoutes, context);
   await app.register(groupRoutes, context);

@@ -18,6 +18,8 @@ export interface EngineCore {
   /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */
   readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
   readAll(query: AllQuery): Promise<RecordedEvent[]>;
+  /** The stored event with this id (lower-case), whatever the stream's metadata hides; undefined once deleted. */
+  readEvent(id: string): Promise<RecordedEvent | undefined>;
   getMetadata(stream: string): Promise<StreamMetadata>;
   /** Streams that were ever written, in name order. */
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;

@@ -22,6 +22,12 @@ export interface EventStore {
   /** Events of a stream; `[]` when it is absent or soft-deleted; `stream_deleted` when tombstoned. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * The event with this id, or undefined: what an idempotent command looks up. It finds an event that the
+   * stream's metadata hides from reads (`maxCount`, `maxAgeSeconds`, `truncateBefore`), not one of a
+   * deleted stream.
+   */
+  readEvent(id: string): Promise<RecordedEvent | undefined>;
   /** Like `readStream`, in pages: constant memory however long the stream. */
   iterateStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   iterateAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;

@@ -90,6 +90,11 @@ export const checkName = (what: string, value: unknown): string => {
 
 export const checkStreamName = (stream: unknown): string => checkName('stream name', stream);
 
+export const checkEventId = (id: unknown): string => {
+  if (typeof id === 'string' && uuidPattern.test(id)) return id.toLowerCase();
+  throw new InvalidArgumentError(`event id is ${shown(id)}; allowed: a UUID`);
+};
+
 /** Streams whose names start with `$` belong to the system: users may read them, never write them. */
 export const checkWritableStream = (stream: unknown): string => {
   const name = checkStreamName(stream);

@@ -22,6 +22,7 @@ import type {
 import { subscriptionOf } from './reading.js';
 import {
   checkAllQuery,
+  checkEventId,
   checkExpectedRevision,
   checkListStreamsOptions,
   checkStreamMetadata,
@@ -44,6 +45,7 @@ export interface StoreCore {
   append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
   readAll(query: AllQuery): Promise<RecordedEvent[]>;
+  readEvent(id: string): Promise<RecordedEvent | undefined>;
   iterateStream(stream: string, query: StreamQuery): AsyncIterable<RecordedEvent>;
   iterateAll(query: AllQuery): AsyncIterable<RecordedEvent>;
   /** Messages until `signal` aborts, which is how the wrapper ends a subscription. */
@@ -78,6 +80,10 @@ export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
     async readAll(options) {
       open();
       return core.readAll(checkAllQuery(options));
+    },
+    async readEvent(id) {
+      open();
+      return core.readEvent(checkEventId(id));
     },
     iterateStream(stream, options) {
       open();

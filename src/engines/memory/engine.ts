@@ -124,6 +124,11 @@ export const createMemoryEngine = (): EngineCore => {
       return result;
     },
 
+    async readEvent(id) {
+      const event = byId.get(id);
+      return event === undefined ? undefined : toRecorded(event);
+    },
+
     async getMetadata(name) {
       const stream = streams.get(name);
       if (stream?.tombstoned) throw new StreamDeletedError(name);

@@ -248,6 +248,11 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       return (await read('reading $all', text, values)).map((event) => toRecorded(event as EventRow));
     },
 
+    async readEvent(id) {
+      const [row] = await read('reading an event', `SELECT ${eventColumns} FROM ${s}.events WHERE id = $1`, [id]);
+      return row === undefined ? undefined : toRecorded(row as EventRow);
+    },
+
     async getMetadata(stream) {
       const [row] = await read('reading metadata', `SELECT metadata, tombstoned FROM ${s}.streams WHERE name = $1`, [stream]);
       if (row?.[1] === 't') throw new StreamDeletedError(stream);

@@ -103,6 +103,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     eventById: db.prepare<[string], StoredEvent & { position: number }>(
       'SELECT id, stream, revision, position, type, data, metadata FROM events WHERE id = ?',
     ),
+    event: db.prepare<[string]>(`SELECT ${eventColumns} FROM events WHERE id = ?`).raw(true),
     firstRevision: db.prepare<[string], { first: number | null }>('SELECT min(revision) AS first FROM events WHERE stream = ?'),
     forwards: db
       .prepare(
@@ -254,6 +255,11 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
         allStatements.set(text, statement);
       }
       return (statement.all(...parameters) as EventRow[]).map(toRecorded);
+    },
+
+    async readEvent(id) {
+      const row = sql.event.get(id) as EventRow | undefined;
+      return row === undefined ? undefined : toRecorded(row);
     },
 
     async getMetadata(stream) {

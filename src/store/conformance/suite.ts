@@ -225,6 +225,28 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       });
     });
 
+    describe('events by id', () => {
+      test('reads an event by its id, as written, also when the metadata hides it from reads', async (store) => {
+        const id = '0190f7a2-4b1c-7c3d-8e9f-0a1b2c3d4e5f';
+        await store.append('order-1', [event('Placed', { total: 1 }, { id, metadata: { commandId: 'c-1' } }), event('Paid')]);
+        const [placed] = await store.readStream('order-1');
+        assert.deepEqual(await store.readEvent(id), placed);
+        assert.deepEqual(await store.readEvent(id.toUpperCase()), placed);
+        await store.setMetadata('order-1', { maxCount: 1 });
+        assert.deepEqual(await store.readEvent(id), placed);
+        assert.equal(await store.readEvent('0190f7a2-4b1c-7c3d-8e9f-000000000000'), undefined);
+      });
+
+      test('forgets the events of a deleted stream, and refuses an id that is not a UUID', async (store) => {
+        const id = '0190f7a2-4b1c-7c3d-8e9f-0a1b2c3d4e60';
+        await store.append('order-2', [event('Placed', {}, { id })]);
+        await store.deleteStream('order-2');
+        assert.equal(await store.readEvent(id), undefined);
+        const error = await rejectsWith(store.readEvent('order-2'), 'invalid_argument');
+        assert.match(error.message, /event id/);
+      });
+    });
+
     describe('expected revision', () => {
       test('no_stream holds only while the stream is absent', async (store) => {
         assert.equal((await store.append('s-1', events(1), { expectedRevision: 'no_stream' })).revision, 0);
