@@ -6,3 +6,6 @@ export * from './store/errors.js';
 export { defaultLimits, type Limits } from './store/limits.js';
 export * from './bus/groups/model.js';
 export { ParkError, SkipError } from './bus/groups/consume.js';
+export type { Decider, DecidedEvent, StoredEvent } from './command/decider.js';
+export { handleCommand, type CommandResult, type HandleCommandOptions } from './command/handle-command.js';
+export { aggregateStream, type Aggregated } from './command/aggregate.js';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
 import { describeGroupConformance } from '../bus/groups/conformance/suite.js';
+import { describeCommandConformance } from '../command/conformance/suite.js';
 import { describeConformance } from '../store/conformance/suite.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../engines/open.js';
@@ -18,19 +19,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let count = 0;
 
 const throughClient = (openStore: () => Promise<EventStore>) => async () => (await serveForTest(await openStore())).client;
-
-/** Why an engine's groups cannot run yet: an engine without groups fails on its first group call. */
-const groupsSkipReason = async (openStore: () => Promise<EventStore>): Promise<string | undefined> => {
-  const store = await openStore();
-  try {
-    await store.groups.list();
-    return undefined;
-  } catch (error) {
-    return error instanceof TypeError ? `this engine has no consumer groups yet (${error.message})` : undefined;
-  } finally {
-    await store.close();
-  }
-};
 
 const openMemory = () => openEventStore({ engine: 'memory' });
 const openSqlite = () => openEventStore({ engine: 'sqlite', path: join(dir, `store-${++count}.db`) });
@@ -54,14 +42,13 @@ const sqliteGroupsThroughClient = () => {
     },
   };
 };
-describe('groups: client on sqlite', { skip: await groupsSkipReason(openSqlite) }, () => {
-  describeGroupConformance('client on sqlite', sqliteGroupsThroughClient());
-});
+describeGroupConformance('client on sqlite', sqliteGroupsThroughClient());
+describeCommandConformance('client on memory', throughClient(openMemory));
+describeCommandConformance('client on sqlite', throughClient(openSqlite));
 
 const skip = await postgresSkipReason();
 describe('client on postgres', { skip }, () => {
   describeConformance('client on postgres', throughClient(openTestPostgresStore));
-});
-describe('groups: client on postgres', { skip: skip ?? (await groupsSkipReason(openTestPostgresStore)) }, () => {
   describeGroupConformance('client on postgres', { open: throughClient(openTestPostgresStore) });
+  describeCommandConformance('client on postgres', throughClient(openTestPostgresStore));
 });

@@ -2,6 +2,7 @@
 import {
   AccessDeniedError,
   AnnalsError,
+  CommandRejectedError,
   ConflictError,
   InvalidArgumentError,
   NotFoundError,
@@ -40,6 +41,8 @@ const construct = (problem: ProblemJson): Error => {
       return new UnavailableError(problem.detail);
     case 'conflict':
       return new ConflictError(problem.detail);
+    case 'command_rejected':
+      return new CommandRejectedError(problem.detail);
     default:
       return new Error(`the server failed (${problem.status} ${problem.code}): ${problem.detail}`);
   }

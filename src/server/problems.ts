@@ -21,6 +21,7 @@ const statusOfCode: Record<ProblemCode, number> = {
   conflict: 409,
   stream_deleted: 410,
   payload_too_large: 413,
+  command_rejected: 422,
   internal: 500,
   unavailable: 503,
 };

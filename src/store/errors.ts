@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'not_found'
   | 'unavailable'
-  | 'conflict';
+  | 'conflict'
+  | 'command_rejected';
 
 /** Where an error records the names of its classes, so that another copy of these classes recognises it. */
 const classesKey = Symbol.for('annals.error.classes');
@@ -105,6 +106,13 @@ export class UnavailableError extends AnnalsError {
 export class ConflictError extends AnnalsError {
   constructor(message: string) {
     super('conflict', message);
+  }
+}
+
+/** A decider refused a command: `reason` is for the caller to show. Nothing was written. */
+export class CommandRejectedError extends AnnalsError {
+  constructor(readonly reason: string) {
+    super('command_rejected', reason);
   }
 }
 

@@ -1,0 +1,22 @@
+/**
+ * Deciders (DESIGN.md section 8): a command service's domain logic as three plain functions, the pattern
+ * of Emmett and Equinox. `decide` looks at the state and the command and returns the events to write (or
+ * throws `CommandRejectedError`); `evolve` folds an event into the state; `initialState` is where a
+ * stream with no events starts.
+ */
+import type { EventInput, JsonObject, JsonValue, RecordedEvent } from '../store/model.js';
+
+/** An event as a decider writes it: a type and its data, narrowed by the decider's own union of events. */
+export interface DecidedEvent<Type extends string = string, Data extends JsonValue = JsonValue> extends EventInput<Data> {
+  type: Type;
+}
+
+/** An event as a decider reads it back: what it wrote, plus where the store put it. */
+export type StoredEvent<E extends DecidedEvent> = E & Omit<RecordedEvent, 'type' | 'data' | 'metadata'> & { metadata: JsonObject };
+
+export interface Decider<State, Command, E extends DecidedEvent = DecidedEvent> {
+  initialState: () => State;
+  evolve: (state: State, event: StoredEvent<E>) => State;
+  /** The events the command causes; none is a valid answer (the command changes nothing). */
+  decide: (command: Command, state: State) => E | E[];
+}
