@@ -9,3 +9,4 @@ export { ParkError, SkipError } from './bus/groups/consume.js';
 export type { Decider, DecidedEvent, StoredEvent } from './command/decider.js';
 export { handleCommand, type CommandResult, type HandleCommandOptions } from './command/handle-command.js';
 export { aggregateStream, type Aggregated } from './command/aggregate.js';
+export { DeciderSpecification } from './command/specification.js';
