@@ -20,3 +20,13 @@ export interface Decider<State, Command, E extends DecidedEvent = DecidedEvent> 
   /** The events the command causes; none is a valid answer (the command changes nothing). */
   decide: (command: Command, state: State) => E | E[];
 }
+
+/** What `decide` returned, as a list: one event or several. */
+export const eventsOf = <E extends DecidedEvent>(decided: E | E[]): E[] => (Array.isArray(decided) ? decided : [decided]);
+
+/** The events `decider` decides for `command` in `state`, as a list. */
+export const decideEvents = <State, Command, E extends DecidedEvent>(
+  decider: Decider<State, Command, E>,
+  command: Command,
+  state: State,
+): E[] => eventsOf(decider.decide(command, state));

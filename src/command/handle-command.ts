@@ -14,7 +14,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { EventInput, JsonObject, RecordedEvent } from '../store/model.js';
 import { checkName, checkOptionsObject, shown, uuidv7 } from '../store/validate.js';
 import { aggregateStream } from './aggregate.js';
-import type { DecidedEvent, Decider, StoredEvent } from './decider.js';
+import { decideEvents, type DecidedEvent, type Decider, type StoredEvent } from './decider.js';
 import { commandEventId } from './ids.js';
 
 export interface HandleCommandOptions {
@@ -94,7 +94,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
 
   for (let attempt = 1; ; attempt++) {
     const { state, revision } = await aggregateStream(store, stream, decider);
-    const decided = [decider.decide(command, state)].flat();
+    const decided = decideEvents(decider, command, state);
     if (decided.length === 0) return { events: [], state, revision, replayed: false };
     const events: EventInput[] = decided.map((event, index) => ({
       id: commandId === undefined ? (event.id ?? uuidv7()) : commandEventId(stream, commandId, index),

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { CommandRejectedError } from '../store/errors.js';
-import type { DecidedEvent, Decider, StoredEvent } from './decider.js';
+import { decideEvents, eventsOf, type DecidedEvent, type Decider, type StoredEvent } from './decider.js';
 
 /** An event as if the store held it at `revision` of a stream named `specification`. */
 const stored = <E extends DecidedEvent>(event: E, revision: number): StoredEvent<E> =>
@@ -32,13 +32,12 @@ export const DeciderSpecification = {
             (folded, event, revision) => decider.evolve(folded, stored(event, revision)),
             decider.initialState(),
           );
-          const decided = decider.decide(command, state);
-          return Array.isArray(decided) ? decided : [decided];
+          return decideEvents(decider, command, state);
         };
         return {
           /** The command decides exactly these events (type and data; metadata where given). */
           then(expected: E | E[]) {
-            const wanted: E[] = Array.isArray(expected) ? expected : [expected];
+            const wanted = eventsOf(expected);
             let decided: E[];
             try {
               decided = decide();
