@@ -68,6 +68,29 @@ describe('stream acls', () => {
     assert.match(bad.json().detail, /event id/);
   });
 
+  it("guard a stream's snapshots as its events: read with read permission, written and deleted with write permission", async () => {
+    await suite.store.snapshots.write('secret-1', { revision: 1, schemaVersion: 1, state: { pin: 5678 } });
+    const read = (token: string) => httpCall(suite.url, 'GET', '/snapshots/secret-1', { token });
+    assert.deepEqual((await read(tokens.alice)).json().state, { pin: 5678 });
+    for (const token of [tokens.bob, tokens.publicOnly]) {
+      const refused = await read(token);
+      assert.equal(refused.status, 403, refused.text);
+      assert.doesNotMatch(refused.text, /pin|5678/);
+    }
+    const write = (token: string) =>
+      httpCall(suite.url, 'PUT', '/snapshots/secret-1', { token, body: { revision: 1, schemaVersion: 2, state: {} } });
+    assert.equal((await write(tokens.alice)).status, 403, 'a reader may not write');
+    assert.equal((await httpCall(suite.url, 'DELETE', '/snapshots/secret-1', { token: tokens.alice })).status, 403);
+    assert.equal((await write(tokens.admin)).status, 200);
+    const bad = await httpCall(suite.url, 'PUT', '/snapshots/secret-1', {
+      token: tokens.admin,
+      body: { revision: 9, schemaVersion: 1, state: {} },
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.json().detail, /revision is 9; allowed/);
+    assert.equal((await httpCall(suite.url, 'GET', '/snapshots/secret-1?schemaVersion=7', { token: tokens.admin })).status, 404);
+  });
+
   it('hide a stream from $all pages, and paging goes on past its events', async () => {
     const all = (token: string, query = '') => httpCall(suite.url, 'GET', `/all${query}`, { token });
     assert.deepEqual(streamsOf((await all(tokens.bob)).json().events), ['public-1', 'public-2', 'public-3']);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe } from 'node:test';
 import { describeGroupConformance } from '../bus/groups/conformance/suite.js';
 import { describeCommandConformance } from '../command/conformance/suite.js';
+import { describeSnapshotConformance } from '../command/snapshots/conformance/suite.js';
 import { describeConformance } from '../store/conformance/suite.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../engines/open.js';
@@ -45,10 +46,13 @@ const sqliteGroupsThroughClient = () => {
 describeGroupConformance('client on sqlite', sqliteGroupsThroughClient());
 describeCommandConformance('client on memory', throughClient(openMemory));
 describeCommandConformance('client on sqlite', throughClient(openSqlite));
+describeSnapshotConformance('client on memory', throughClient(openMemory));
+describeSnapshotConformance('client on sqlite', throughClient(openSqlite));
 
 const skip = await postgresSkipReason();
 describe('client on postgres', { skip }, () => {
   describeConformance('client on postgres', throughClient(openTestPostgresStore));
   describeGroupConformance('client on postgres', { open: throughClient(openTestPostgresStore) });
   describeCommandConformance('client on postgres', throughClient(openTestPostgresStore));
+  describeSnapshotConformance('client on postgres', throughClient(openTestPostgresStore));
 });

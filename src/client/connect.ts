@@ -24,7 +24,8 @@ import { remoteGroups } from './groups.js';
 import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
 import { subscriptionMessages } from './subscription.js';
-import { createTransport, type TransportOptions } from './transport.js';
+import { remoteSnapshots } from './snapshots.js';
+import { createTransport, queryString, type TransportOptions } from './transport.js';
 
 export type ConnectOptions = TransportOptions;
 
@@ -32,16 +33,6 @@ export type ConnectOptions = TransportOptions;
 const unbounded = { maxEventBytes: Infinity, maxAppendBytes: Infinity, maxAppendEvents: Infinity };
 
 const streamPath = (stream: string) => `/streams/${encodeURIComponent(stream)}`;
-
-const queryString = (entries: Record<string, string | number | bigint | string[] | undefined>) => {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(entries)) {
-    if (Array.isArray(value)) for (const item of value) params.append(key, item);
-    else if (value !== undefined) params.append(key, String(value));
-  }
-  const text = params.toString();
-  return text === '' ? '' : `?${text}`;
-};
 
 const filterParams = (filter: AllFilter | undefined) => ({ types: filter?.types, streams: filter?.streams, category: filter?.category });
 
@@ -153,6 +144,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     readAcls: async () => new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' }))),
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
     groups: remoteGroups(transport),
+    snapshots: remoteSnapshots(transport),
     close: () => transport.close(),
   };
   return wrapStore(core, unbounded);

@@ -8,6 +8,7 @@ export * from '../store/model.js';
 export * from '../store/errors.js';
 export * from '../bus/groups/model.js';
 export { ParkError, SkipError } from '../bus/groups/consume.js';
-export type { Decider, DecidedEvent, StoredEvent } from '../command/decider.js';
+export type { Decider, DecidedEvent, SnapshotPolicy, StoredEvent } from '../command/decider.js';
+export type { Snapshot, SnapshotInput, Snapshots } from '../command/snapshots/model.js';
 export { handleCommand, type CommandResult, type HandleCommandOptions } from '../command/handle-command.js';
 export { aggregateStream, type Aggregated } from '../command/aggregate.js';

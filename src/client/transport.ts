@@ -38,6 +38,17 @@ export interface Transport {
  * Where the server is: `http(s)://host[:port]`, optionally with a path prefix under which a proxy serves
  * it (`https://example.com/annals`); every call goes below the prefix.
  */
+/** `?key=value&...` of the defined entries (a list repeats its key); '' when none is. */
+export const queryString = (entries: Record<string, string | number | bigint | string[] | undefined>) => {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(entries)) {
+    if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else if (value !== undefined) params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+};
+
 export const checkServerUrl = (url: unknown): { origin: string; prefix: string } => {
   const parsed = typeof url === 'string' && URL.canParse(url) ? new URL(url) : undefined;
   const problem =

@@ -14,11 +14,23 @@ export interface DecidedEvent<Type extends string = string, Data extends JsonVal
 /** An event as a decider reads it back: what it wrote, plus where the store put it. */
 export type StoredEvent<E extends DecidedEvent> = E & Omit<RecordedEvent, 'type' | 'data' | 'metadata'> & { metadata: JsonObject };
 
+/**
+ * When `handleCommand` keeps a snapshot of the state: once `every` events have been written since the
+ * snapshot it loaded from. `schemaVersion` names the shape of the state; raise it whenever `evolve` or the
+ * upcasters change, and snapshots of the old shape are ignored (and replaced) rather than loaded.
+ */
+export interface SnapshotPolicy {
+  every: number;
+  schemaVersion: number;
+}
+
 export interface Decider<State, Command, E extends DecidedEvent = DecidedEvent> {
   initialState: () => State;
   evolve: (state: State, event: StoredEvent<E>) => State;
   /** The events the command causes; none is a valid answer (the command changes nothing). */
   decide: (command: Command, state: State) => E | E[];
+  /** Keep snapshots of the state (it must then be plain JSON): loading reads only the events after the latest. */
+  snapshot?: SnapshotPolicy;
 }
 
 /** What `decide` returned, as a list: one event or several. */

@@ -11,10 +11,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, UnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { EventInput, JsonObject, RecordedEvent } from '../store/model.js';
+import type { EventInput, JsonObject, JsonValue, RecordedEvent } from '../store/model.js';
 import { checkName, checkOptionsObject, shown, uuidv7 } from '../store/validate.js';
-import { aggregateStream } from './aggregate.js';
-import { decideEvents, type DecidedEvent, type Decider, type StoredEvent } from './decider.js';
+import { aggregateStream, loadStream, snapshotPolicyOf } from './aggregate.js';
+import { decideEvents, type DecidedEvent, type Decider, type SnapshotPolicy, type StoredEvent } from './decider.js';
 import { commandEventId } from './ids.js';
 
 export interface HandleCommandOptions {
@@ -78,6 +78,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
   options: HandleCommandOptions = {},
 ): Promise<CommandResult<State, E>> => {
   const { commandId, metadata, maxAttempts } = checkOptions(options);
+  const policy = snapshotPolicyOf(decider);
   const inherited: JsonObject = {};
   for (const key of carried) if (metadata[key] !== undefined) inherited[key] = metadata[key]!;
 
@@ -93,7 +94,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
   }
 
   for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await aggregateStream(store, stream, decider);
+    const { state, revision, snapshotRevision } = await loadStream(store, stream, decider);
     const decided = decideEvents(decider, command, state);
     if (decided.length === 0) return { events: [], state, revision, replayed: false };
     const events: EventInput[] = decided.map((event, index) => ({
@@ -107,6 +108,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
       const recorded = await store.readStream(stream, { from: written.revision - events.length + 1, limit: events.length });
       let folded = state;
       for (const event of recorded) folded = decider.evolve(folded, event as unknown as StoredEvent<E>);
+      await keepSnapshot(store, stream, policy, { revision: written.revision, state: folded }, snapshotRevision);
       return {
         events: recorded as unknown as StoredEvent<E>[],
         state: folded,
@@ -124,6 +126,22 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
       await sleep(backoffMs(attempt));
     }
   }
+};
+
+/**
+ * Writes a snapshot when the policy asks for one. It only makes later loads faster, so nothing here may
+ * fail the command: a state that is not JSON, a stream deleted meanwhile or a store gone away all just
+ * leave the snapshot unwritten.
+ */
+const keepSnapshot = async <State>(
+  store: EventStore,
+  stream: string,
+  policy: SnapshotPolicy | undefined,
+  { revision, state }: { revision: number; state: State },
+  loadedFrom: number,
+) => {
+  if (policy === undefined || revision - loadedFrom < policy.every) return;
+  await store.snapshots.write(stream, { revision, schemaVersion: policy.schemaVersion, state: state as JsonValue }).catch(() => undefined);
 };
 
 /** Appends, sending the same events again while the store is unavailable (a few times). */

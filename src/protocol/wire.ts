@@ -3,6 +3,7 @@
  * above 2^53), times as ISO 8601. Shared by the server and the client; it imports nothing of HTTP.
  */
 import type { Delivery, GroupInfo, GroupSettings, GroupSource, ParkedEvent, ParkedPage } from '../bus/groups/model.js';
+import type { Snapshot } from '../command/snapshots/model.js';
 import type { AppendResult, ExpectedRevision, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
 
 export interface RecordedEventJson {
@@ -228,3 +229,11 @@ export const parkedPageFromJson = (page: ParkedPageJson): ParkedPage => ({
   parked: page.parked.map((parked) => ({ ...parked, event: recordedFromJson(parked.event), parkedAt: new Date(parked.parkedAt) })),
   ...(page.next === undefined ? {} : { next: BigInt(page.next) }),
 });
+
+export interface SnapshotJson extends Omit<Snapshot, 'recordedAt'> {
+  recordedAt: string;
+}
+
+export const snapshotToJson = (snapshot: Snapshot): SnapshotJson => ({ ...snapshot, recordedAt: snapshot.recordedAt.toISOString() });
+
+export const snapshotFromJson = (snapshot: SnapshotJson): Snapshot => ({ ...snapshot, recordedAt: new Date(snapshot.recordedAt) });

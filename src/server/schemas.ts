@@ -159,6 +159,28 @@ export const RecordedEvent = Type.Object({
   recordedAt: Type.String(),
 });
 
+export const Snapshot = Type.Object({
+  stream: Type.String(),
+  revision: Type.Integer(),
+  schemaVersion: Type.Integer(),
+  state: Type.Unknown(),
+  recordedAt: Type.String(),
+});
+
+export const SnapshotBody = Type.Object(
+  {
+    revision: Type.Integer({ minimum: 0, description: 'the revision of the last event folded into the state' }),
+    schemaVersion: Type.Integer({ minimum: 0, description: 'the shape of the state' }),
+    state: Type.Unknown({ description: 'any JSON value' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SnapshotQuery = Type.Object(
+  { schemaVersion: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$', description: 'an integer >= 0 (digits)' })) },
+  { additionalProperties: false },
+);
+
 export const EventPage = Type.Object({
   events: Type.Array(RecordedEvent),
   next: Type.Optional(Type.String({ description: 'pass as `from` to read the next page' })),

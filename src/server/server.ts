@@ -25,6 +25,7 @@ import { allRoutes } from './routes/all.js';
 import { groupRoutes } from './routes/groups.js';
 import { operationRoutes } from './routes/operations.js';
 import { eventRoutes } from './routes/events.js';
+import { snapshotRoutes } from './routes/snapshots.js';
 import { streamRoutes } from './routes/streams.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
@@ -182,6 +183,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(allRoutes, context);
   await app.register(subscribeRoutes, context);
   await app.register(groupRoutes, context);
+  await app.register(snapshotRoutes, context);
   await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version });
   return app;
 };

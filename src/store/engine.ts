@@ -3,6 +3,7 @@
  * full `EventStore`, validating every argument first, so an engine only ever sees checked input.
  */
 import type { GroupsEngine } from '../bus/groups/engine.js';
+import type { SnapshotsEngine } from '../command/snapshots/engine.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata } from './model.js';
 import type { AllQuery, PreparedEvent, StreamListQuery, StreamQuery } from './validate.js';
@@ -13,6 +14,8 @@ export interface EngineCore {
   readonly changes: ChangeFeed;
   /** Consumer groups' state, kept by the engine beside the events. */
   readonly groups: GroupsEngine;
+  /** Snapshots, kept beside the events and deleted with their stream (a soft delete included). */
+  readonly snapshots: SnapshotsEngine;
   /** All-or-nothing; checks `expected` atomically with the write; replays an already written append. */
   append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */

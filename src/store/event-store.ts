@@ -1,4 +1,5 @@
 import type { Groups } from '../bus/groups/model.js';
+import type { Snapshots } from '../command/snapshots/model.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -46,5 +47,7 @@ export interface EventStore {
   stats(): Promise<StoreStats>;
   /** Durable consumer groups over this store's log (DESIGN.md section 7). */
   readonly groups: Groups;
+  /** Deciders' states at revisions of streams, for fast loading (DESIGN.md section 8). */
+  readonly snapshots: Snapshots;
   close(): Promise<void>;
 }

@@ -124,7 +124,7 @@ const entryAt = (frame: Frame, index: number): unknown =>
  * back equals what was written. The walk keeps its own stack (a deeply nested value must not overflow the
  * call stack) and spells the path of a value only when it has to name it in an error.
  */
-const checkJson = (value: unknown, path: string): void => {
+export const checkJson = (value: unknown, path: string): void => {
   const frames: Frame[] = [];
   const ancestors = new Set<object>();
   const pathHere = () => path + frames.map(({ keys, next }) => (keys === undefined ? `[${next - 1}]` : `.${keys[next - 1]}`)).join('');
@@ -181,7 +181,7 @@ const checkJsonObject = (value: unknown, path: string): JsonObject => {
  * word, so the caller still walks the value with checkJson; what it cannot serialise at all (a cycle, a
  * bigint, a nesting deeper than the stack) the walk explains here.
  */
-const serialised = (value: unknown, path: string): string => {
+export const serialised = (value: unknown, path: string): string => {
   try {
     const text = JSON.stringify(value) as string | undefined;
     if (text !== undefined) return text;

@@ -5,6 +5,7 @@
  * around a core of their own, so a method is checked in one place whichever way it is called.
  */
 import { wrapGroups, type GroupsCore } from '../bus/groups/wrap-groups.js';
+import { wrapSnapshots, type SnapshotsCore } from '../command/snapshots/wrap-snapshots.js';
 import { UnavailableError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { Limits } from './limits.js';
@@ -57,6 +58,7 @@ export interface StoreCore {
   readAcls(): Promise<Map<string, StreamAcl>>;
   stats(): Promise<StoreStats>;
   groups: GroupsCore;
+  snapshots: SnapshotsCore;
   close(): Promise<void>;
 }
 
@@ -140,6 +142,8 @@ export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
       return core.stats();
     },
     groups: wrapGroups(core.groups, open),
+    // A snapshot may be as large as the largest append: what the server's body limit already admits.
+    snapshots: wrapSnapshots(core.snapshots, open, limits.maxAppendBytes),
     async close() {
       if (closed) return;
       closed = true;

@@ -162,6 +162,63 @@ export const describeCommandConformance = (name: string, open: () => Promise<Eve
       assert.deepEqual(await aggregateStream(store, 'account-10', account), { state: { open: true, balance: 0 }, revision: 1 });
     });
 
+    test('keeps a snapshot every N events and loads from it', async (store) => {
+      const snapshotting = { ...account, snapshot: { every: 3, schemaVersion: 1 } };
+      await handleCommand(store, 'account-12', { kind: 'open', owner: 'jo' }, snapshotting);
+      for (let amount = 1; amount <= 6; amount++) await handleCommand(store, 'account-12', { kind: 'deposit', amount }, snapshotting);
+      const snapshot = await store.snapshots.read('account-12', { schemaVersion: 1 });
+      assert.deepEqual({ revision: snapshot?.revision, state: snapshot?.state }, { revision: 5, state: { open: true, balance: 15 } });
+      // Loading starts from the snapshot: a state planted there shows through (what a real snapshot saves).
+      await store.snapshots.write('account-12', { revision: 5, schemaVersion: 1, state: { open: true, balance: 1000 } });
+      assert.deepEqual(await aggregateStream(store, 'account-12', snapshotting), { state: { open: true, balance: 1006 }, revision: 6 });
+      // A snapshot of another shape is ignored, and deleting them changes nothing but speed.
+      assert.deepEqual(await aggregateStream(store, 'account-12', { ...account, snapshot: { every: 3, schemaVersion: 2 } }), {
+        state: { open: true, balance: 21 },
+        revision: 6,
+      });
+      await store.snapshots.delete('account-12');
+      assert.deepEqual(await aggregateStream(store, 'account-12', snapshotting), { state: { open: true, balance: 21 }, revision: 6 });
+    });
+
+    test('a snapshot that cannot be written never fails the command', async (store) => {
+      type Odd = { open: boolean; balance: number; seen: Date };
+      const odd: Decider<Odd, AccountCommand, AccountEvent> = {
+        initialState: () => ({ ...account.initialState(), seen: new Date(0) }),
+        evolve: (state, event) => ({ ...state, ...account.evolve(state, event) }),
+        decide: (command, state) => account.decide(command, state),
+        snapshot: { every: 1, schemaVersion: 1 },
+      };
+      const result = await handleCommand(store, 'account-13', { kind: 'open', owner: 'kim' }, odd);
+      assert.equal(result.revision, 0);
+      assert.equal(await store.snapshots.read('account-13'), undefined, 'a Date is not JSON: no snapshot');
+    });
+
+    test('loading from a snapshot refuses a history the metadata truncates after it', async (store) => {
+      const snapshotting = { ...account, snapshot: { every: 2, schemaVersion: 1 } };
+      await handleCommand(store, 'account-14', { kind: 'open', owner: 'lu' }, snapshotting);
+      for (let amount = 1; amount <= 4; amount++) await handleCommand(store, 'account-14', { kind: 'deposit', amount }, snapshotting);
+      assert.equal((await store.snapshots.read('account-14'))?.revision, 3);
+      await store.setMetadata('account-14', { maxCount: 2 });
+      assert.deepEqual(await aggregateStream(store, 'account-14', snapshotting), { state: { open: true, balance: 10 }, revision: 4 });
+      await store.append('account-14', [{ type: 'Deposited', data: { amount: 5 } }]);
+      await store.setMetadata('account-14', { maxCount: 1 });
+      assert.match((await rejectsWith(aggregateStream(store, 'account-14', snapshotting), 'conflict')).message, /history truncated/);
+      assert.match((await rejectsWith(aggregateStream(store, 'account-14', account), 'conflict')).message, /history truncated/);
+    });
+
+    test('16 concurrent commands with snapshots lose no update', async (store) => {
+      const snapshotting = { ...account, snapshot: { every: 4, schemaVersion: 1 } };
+      await handleCommand(store, 'account-15', { kind: 'open', owner: 'mo' }, snapshotting);
+      await Promise.all(
+        Array.from({ length: 16 }, (_, index) =>
+          handleCommand(store, 'account-15', { kind: 'deposit', amount: index + 1 }, snapshotting, { maxAttempts: 200 }),
+        ),
+      );
+      assert.deepEqual(await aggregateStream(store, 'account-15', snapshotting), { state: { open: true, balance: 136 }, revision: 16 });
+      await store.snapshots.delete('account-15');
+      assert.deepEqual(await aggregateStream(store, 'account-15', account), { state: { open: true, balance: 136 }, revision: 16 });
+    });
+
     test('refuses bad options by name', async (store) => {
       const error = await rejectsWith(
         handleCommand(store, 'account-11', { kind: 'nothing' }, account, { maxAttempts: 0 }),
@@ -169,6 +226,11 @@ export const describeCommandConformance = (name: string, open: () => Promise<Eve
       );
       assert.match(error.message, /maxAttempts/);
       await rejectsWith(handleCommand(store, 'account-11', { kind: 'nothing' }, account, { commandId: '' }), 'invalid_argument');
+      const policy = await rejectsWith(
+        handleCommand(store, 'account-11', { kind: 'nothing' }, { ...account, snapshot: { every: 0, schemaVersion: 1 } }),
+        'invalid_argument',
+      );
+      assert.match(policy.message, /decider\.snapshot\.every/);
     });
   });
 };

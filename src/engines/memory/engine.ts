@@ -20,6 +20,7 @@ import {
 import type { AllQuery, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
 import { createMemoryGroups } from './groups.js';
+import { createMemorySnapshots } from './snapshots.js';
 
 interface MemoryEvent extends StoredEvent {
   recordedAt: number;
@@ -49,6 +50,15 @@ export const createMemoryEngine = (): EngineCore => {
   const byPosition = new Map<bigint, MemoryEvent>();
   let lastPosition = 0n;
   const changes = createChangeFeed();
+  const snapshots = createMemorySnapshots((name) => {
+    const stream = streams.get(name);
+    return {
+      tombstoned: stream?.tombstoned ?? false,
+      live: stream?.exists ?? false,
+      first: stream?.events[0]?.revision ?? 0,
+      last: stream?.revision ?? -1,
+    };
+  });
 
   const streamOf = (name: string): MemoryStream => {
     let stream = streams.get(name);
@@ -77,6 +87,7 @@ export const createMemoryEngine = (): EngineCore => {
       const event = byPosition.get(position);
       return event === undefined ? undefined : toRecorded(event);
     }),
+    snapshots,
     async append(name, events, expected): Promise<AppendResult> {
       const stream = streamOf(name);
       if (stream.tombstoned) throw new StreamDeletedError(name);
@@ -164,6 +175,7 @@ export const createMemoryEngine = (): EngineCore => {
       const stream = streamOf(name);
       checkWrite(name, expected, stream);
       removeEvents(stream);
+      snapshots.forget(name);
       if (hard) stream.tombstoned = true;
     },
 

@@ -2,6 +2,7 @@ import { describe } from 'node:test';
 import { describeGroupProperties } from '../../bus/groups/conformance/properties.js';
 import { describeGroupConformance } from '../../bus/groups/conformance/suite.js';
 import { describeCommandConformance } from '../../command/conformance/suite.js';
+import { describeSnapshotConformance } from '../../command/snapshots/conformance/suite.js';
 import { describeConformance } from '../../store/conformance/suite.js';
 import { openTestPostgresStore, postgresSkipReason, reopenTestPostgresStore } from './testing/test-database.js';
 
@@ -13,4 +14,5 @@ describe('postgres engine', { skip }, () => {
   describeGroupConformance('postgres', groupStores);
   describeGroupProperties('postgres', groupStores);
   describeCommandConformance('postgres', () => openTestPostgresStore());
+  describeSnapshotConformance('postgres', () => openTestPostgresStore());
 });

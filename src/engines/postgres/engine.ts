@@ -59,6 +59,7 @@ import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
 import { createPostgresGroups } from './groups.js';
+import { createPostgresSnapshots } from './snapshots.js';
 import { migrate, schemaNames } from './migrations.js';
 import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
@@ -215,6 +216,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     name: 'postgres',
     changes,
     groups: createPostgresGroups({ s, query, read }),
+    snapshots: createPostgresSnapshots({ s, query, read }),
 
     append(stream, events, expected) {
       let bytes = 0;

@@ -15,6 +15,9 @@
  * Consumer groups (migrations 3 and 4) keep all their state in `groups`, `group_entries`, `group_parked`,
  * `group_consumers` and `group_settles`, leased and settled by three functions; groups.ts says how they
  * stay correct with many servers at once.
+ *
+ * Snapshots (migration 4): one row per (stream, schema_version), written by `write_snapshot` under a share
+ * lock of the stream's row, and deleted by a trigger when a delete takes the stream's events away.
  */
 import type pg from 'pg';
 import { InvalidArgumentError, UnavailableError } from '../../store/errors.js';
@@ -557,6 +560,55 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     RETURN QUERY SELECT e.entry, e.attempt, 'present' FROM ${s}.group_entries e WHERE e.group_id = gid AND e.entry = ANY (entries);
   END
   $$;
+  `,
+  `
+  CREATE TABLE ${s}.snapshots (
+    stream         text        NOT NULL,
+    schema_version int         NOT NULL,
+    revision       bigint      NOT NULL,
+    state          text        NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stream, schema_version)
+  );
+
+  -- Keeps the snapshot unless the stream does not hold its revision (the engine then raises the error
+  -- that snapshots/rules.ts names) or a higher one is kept. The share lock waits for a delete under way and
+  -- holds off the next, so a snapshot never outlives the events it stands for.
+  CREATE FUNCTION ${s}.write_snapshot(stream_name text, version int, rev bigint, snapshot_state text)
+  RETURNS TABLE (written boolean, stream_tombstoned boolean, stream_live boolean, first_revision bigint, last_revision bigint)
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    is_tombstoned boolean;
+    is_live boolean;
+    first_rev bigint;
+    last_rev bigint;
+  BEGIN
+    SELECT st.tombstoned, st.live, st.revision INTO is_tombstoned, is_live, last_rev
+      FROM ${s}.streams st WHERE st.name = stream_name FOR SHARE;
+    IF NOT FOUND THEN
+      is_tombstoned := false; is_live := false; last_rev := -1;
+    END IF;
+    SELECT min(e.revision) INTO first_rev FROM ${s}.events e WHERE e.stream = stream_name;
+    first_rev := coalesce(first_rev, last_rev + 1);
+    IF is_tombstoned OR NOT is_live OR rev < first_rev OR rev > last_rev THEN
+      RETURN QUERY SELECT false, is_tombstoned, is_live, first_rev, last_rev;
+      RETURN;
+    END IF;
+    INSERT INTO ${s}.snapshots AS sn (stream, schema_version, revision, state) VALUES (stream_name, version, rev, snapshot_state)
+      ON CONFLICT (stream, schema_version) DO UPDATE SET revision = excluded.revision, state = excluded.state, recorded_at = now()
+      WHERE excluded.revision >= sn.revision;
+    RETURN QUERY SELECT FOUND, is_tombstoned, is_live, first_rev, last_rev;
+  END
+  $$;
+
+  CREATE FUNCTION ${s}.forget_snapshots() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    DELETE FROM ${s}.snapshots WHERE stream = NEW.name;
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER stream_deleted AFTER UPDATE OF live ON ${s}.streams
+    FOR EACH ROW WHEN (OLD.live AND NOT NEW.live) EXECUTE FUNCTION ${s}.forget_snapshots();
   `,
 ];
 

@@ -31,6 +31,7 @@ import { createWriteQueue } from './write-queue.js';
 import { allQuerySql } from './all-query.js';
 import { eventColumns, toRecorded, type EventRow } from './columns.js';
 import { createSqliteGroups } from './groups.js';
+import { createSqliteSnapshots } from './snapshots.js';
 
 export interface SqliteEngineOptions {
   path: string;
@@ -226,10 +227,17 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     return { row, metadata: row?.metadata ? (JSON.parse(row.metadata) as StreamMetadata) : {} };
   };
 
+  const snapshots = createSqliteSnapshots(db, queue, (stream) => {
+    const state = stateForWrite(stream);
+    const last = state.revision;
+    return { tombstoned: state.tombstoned, live: state.exists, first: sql.firstRevision.get(stream)?.first ?? last + 1, last };
+  });
+
   return {
     name: 'sqlite',
     changes,
     groups: createSqliteGroups(db, queue),
+    snapshots,
 
     append(stream, events, expected) {
       return queue.write(() => appendNow(stream, events, expected));
@@ -289,6 +297,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
         const state = stateForWrite(stream);
         checkWrite(stream, expected, state);
         sql.deleteEvents.run(stream);
+        snapshots.forget(stream);
         sql.markDeleted.run(stream, state.revision, hard ? 1 : 0);
         states.set(stream, { revision: state.revision, exists: false, tombstoned: hard });
       });

@@ -12,6 +12,8 @@
  * settled entry is deleted); `group_parked`, `group_consumers` and `group_settles` (per second, for the
  * rate) the rest. AUTOINCREMENT keeps group ids and entry numbers from ever being given twice, so a
  * delivery id can never come to mean another delivery.
+ *
+ * Snapshots (migration 4): one row per (stream, schema_version), deleted with the stream's events.
  */
 import type Database from 'better-sqlite3';
 
@@ -97,6 +99,16 @@ const migrations: string[] = [
     count    INTEGER NOT NULL,
     PRIMARY KEY (group_id, second)
   ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE snapshots (
+    stream         TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    revision       INTEGER NOT NULL,
+    state          TEXT    NOT NULL,
+    recorded_at    INTEGER NOT NULL,
+    PRIMARY KEY (stream, schema_version)
+  ) STRICT;
   `,
 ];
 
