@@ -10,8 +10,8 @@ import { join } from 'node:path';
 export interface Measurement {
   /** What was measured, e.g. 'append, 100-event batches'. */
   name: string;
-  /** Higher is better for 'events/s'; lower is better for 'ms' and 'cores' (CPU time over wall time). */
-  unit: 'events/s' | 'ms' | 'cores';
+  /** Higher is better for rates ('events/s', 'commands/s'); lower is better for 'ms' and 'cores' (CPU time over wall time). */
+  unit: 'events/s' | 'commands/s' | 'ms' | 'cores';
   value: number;
   /** The same work done by the layer underneath, measured in the same run. */
   limit?: { name: string; value: number };
@@ -69,10 +69,12 @@ export const percentile = (samples: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
+const isRate = (m: Pick<Measurement, 'unit'>): boolean => m.unit === 'events/s' || m.unit === 'commands/s';
+
 /** How close Annals comes to the layer underneath: 1 means as fast as the limit. */
 export const ratioToLimit = (m: Measurement): number | undefined => {
   if (m.limit === undefined) return undefined;
-  return m.unit === 'events/s' ? m.limit.value / m.value : m.value / m.limit.value;
+  return isRate(m) ? m.limit.value / m.value : m.value / m.limit.value;
 };
 
 /**
