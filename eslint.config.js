@@ -59,6 +59,17 @@ export default tseslint.config(
   layer('protocol', { folders: ['engines', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('auth', { folders: ['engines', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('server', { folders: ['engines', 'client', 'cli'], packages: [...drivers, 'undici', 'commander'] }),
+  // Examples are what users copy: they use the package's entry points, never its internals.
+  {
+    files: ['examples/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], message: "Examples import 'annals' or 'annals/client', as a user of the package does." }] },
+      ],
+    },
+  },
   layer('client', {
     folders: ['engines', 'auth', 'server', 'cli'],
     packages: [...drivers, 'fastify', '@fastify/*', 'pino', 'prom-client', 'commander'],
