@@ -51,6 +51,16 @@ for (const [name, open] of stores) {
         }
       });
 
+    test('keeps a snapshot every 50 events; the balance is the same without it', async (store) => {
+      await openAccount(store, { accountId: 'busy', requestId: 'open', owner: 'Bo', currency: 'EUR', overdraftLimit: 0 });
+      for (let index = 1; index <= 120; index++) await deposit(store, { accountId: 'busy', requestId: `d-${index}`, amount: 100 });
+      const snapshot = await store.snapshots.read(streamOf('busy'), { schemaVersion: 1 });
+      assert.equal(snapshot?.revision, 99);
+      assert.equal((await balance(store, 'busy')).balance, 12_000);
+      await store.snapshots.delete(streamOf('busy'));
+      assert.equal((await balance(store, 'busy')).balance, 12_000);
+    });
+
     test('opens, takes deposits and withdrawals, refuses an overdraft beyond the limit, and closes', async (store) => {
       const opened = await openAccount(store, { accountId: 'a1', requestId: 'r1', owner: 'Ada', currency: 'EUR', overdraftLimit: 1000 });
       assert.deepEqual(opened, { accountId: 'a1', balance: 0, currency: 'EUR', revision: 0, replayed: false });
