@@ -47,8 +47,7 @@ export const checkUpcasters = (upcasters: unknown): Upcasters | undefined => {
   return entries.length === 0 ? undefined : (Object.assign(Object.create(null), upcasters) as Upcasters);
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const checkedResult = (result: unknown): Upcast => {
   if (!isObject(result)) throw new Error(`it returned ${shown(result)}, not { type, data, metadata? }`);
