@@ -32,6 +32,22 @@ describe('upcastEvent', () => {
     assert.deepEqual(upcastEvent({ A: () => ({ type: 'B', data: 1 }) }, stored('A', 0, { by: 'ada' })).metadata, { by: 'ada' });
   });
 
+  it('gives upcasters a copy, so that one changing data in place leaves the event read unchanged', () => {
+    const event = stored('A', { total: 5 }, { by: 'ada' });
+    const inPlace: Upcasters = {
+      A: (read) => {
+        const data = read.data as { total?: number; amount?: number };
+        data.amount = data.total;
+        delete data.total;
+        read.metadata.upcast = true;
+        return { type: 'B', data, metadata: read.metadata };
+      },
+    };
+    assert.deepEqual(upcastEvent(inPlace, event), { ...event, type: 'B', data: { amount: 5 }, metadata: { by: 'ada', upcast: true } });
+    assert.deepEqual(event, stored('A', { total: 5 }, { by: 'ada' }));
+    assert.deepEqual(upcastEvent(inPlace, event).data, { amount: 5 }, 'the same event upcasts the same way again');
+  });
+
   it('leaves an event of a type without an upcaster as it is', () => {
     const event = stored('Shipped');
     assert.equal(upcastEvent(upcasters, event), event);

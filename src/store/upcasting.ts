@@ -64,8 +64,11 @@ const checkedResult = (result: unknown): Upcast => {
  * type, data and metadata change.
  */
 export const upcastEvent = (upcasters: Upcasters, event: RecordedEvent): RecordedEvent => {
+  if (upcasters[event.type] === undefined) return event;
+  // The upcasters get a copy: one that changes the data in place must not change the event that a live
+  // tail hands to every other subscriber of the store, nor what a second read would upcast again.
   const met = new Set<string>();
-  let current = event;
+  let current = { ...event, data: structuredClone(event.data), metadata: structuredClone(event.metadata) };
   for (let upcaster = upcasters[current.type]; upcaster !== undefined && !met.has(current.type); upcaster = upcasters[current.type]) {
     met.add(current.type);
     let result: Upcast;
