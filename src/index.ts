@@ -3,6 +3,7 @@ export { openEventStore, defaultSqlitePath, type OpenOptions, type Durability } 
 export type { EventStore } from './store/event-store.js';
 export * from './store/model.js';
 export * from './store/errors.js';
+export { UpcastError, type Upcast, type Upcaster, type Upcasters } from './store/upcasting.js';
 export { defaultLimits, type Limits } from './store/limits.js';
 export * from './bus/groups/model.js';
 export { ParkError, SkipError } from './bus/groups/consume.js';

@@ -8,6 +8,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { AllFilter, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
 import { NotFoundError } from '../store/errors.js';
 import { maxPosition, type AllQuery, type StreamQuery } from '../store/validate.js';
+import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
 import { wrapStore, type StoreCore } from '../store/wrap-store.js';
 import {
   appendResultFromJson,
@@ -27,7 +28,10 @@ import { subscriptionMessages } from './subscription.js';
 import { remoteSnapshots } from './snapshots.js';
 import { createTransport, queryString, type TransportOptions } from './transport.js';
 
-export type ConnectOptions = TransportOptions;
+export interface ConnectOptions extends TransportOptions {
+  /** Turn old stored events into today's shape as they are read, here in the client (DESIGN.md section 8). */
+  upcasters?: Upcasters;
+}
 
 /** The server enforces its own limits; the client only checks what every server refuses. */
 const unbounded = { maxEventBytes: Infinity, maxAppendBytes: Infinity, maxAppendEvents: Infinity };
@@ -57,7 +61,9 @@ const allQueryParams = ({ from, direction, limit, filter }: AllQuery) => ({
 });
 
 export const connect = (url: string, options: ConnectOptions = {}): EventStore => {
-  const transport = createTransport(url, options);
+  const { upcasters, ...transportOptions } = options;
+  const checkedUpcasters = checkUpcasters(upcasters);
+  const transport = createTransport(url, transportOptions);
 
   /** An NDJSON read; an absent stream reads as no events. */
   async function* readLines(path: string): AsyncGenerator<RecordedEvent> {
@@ -147,5 +153,5 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     snapshots: remoteSnapshots(transport),
     close: () => transport.close(),
   };
-  return wrapStore(core, unbounded);
+  return wrapStore(core, unbounded, checkedUpcasters);
 };

@@ -6,6 +6,7 @@ export { connect, type ConnectOptions } from './connect.js';
 export type { EventStore } from '../store/event-store.js';
 export * from '../store/model.js';
 export * from '../store/errors.js';
+export { UpcastError, type Upcast, type Upcaster, type Upcasters } from '../store/upcasting.js';
 export * from '../bus/groups/model.js';
 export { ParkError, SkipError } from '../bus/groups/consume.js';
 export type { Decider, DecidedEvent, SnapshotPolicy, StoredEvent } from '../command/decider.js';

@@ -2,15 +2,22 @@ import type { EventStore } from '../store/event-store.js';
 import { defaultLimits, type Limits } from '../store/limits.js';
 import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
 import { createEventStore } from '../store/create-store.js';
+import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
 import type { PostgresEngineOptions } from './postgres/engine.js';
 
 /** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
 export type Durability = 'fsync' | 'os';
 
+/** What every engine takes. `upcasters` turn old stored events into today's shape as they are read (DESIGN.md section 8). */
+interface CommonOptions {
+  limits?: Partial<Limits>;
+  upcasters?: Upcasters;
+}
+
 export type OpenOptions =
-  | { engine?: 'sqlite'; path?: string; durability?: Durability; maxSizeBytes?: number; limits?: Partial<Limits> }
-  | ({ engine: 'postgres'; limits?: Partial<Limits> } & PostgresEngineOptions)
-  | { engine: 'memory'; limits?: Partial<Limits> };
+  | ({ engine?: 'sqlite'; path?: string; durability?: Durability; maxSizeBytes?: number } & CommonOptions)
+  | ({ engine: 'postgres' } & CommonOptions & PostgresEngineOptions)
+  | ({ engine: 'memory' } & CommonOptions);
 
 export const defaultSqlitePath = './data/annals.db';
 
@@ -21,6 +28,8 @@ export const defaultSqlitePath = './data/annals.db';
  */
 export const openEventStore = async (options: OpenOptions = {}): Promise<EventStore> => {
   const limits = { ...defaultLimits, ...options.limits };
+  // Checked before an engine opens, so that a bad option leaves nothing open.
+  const upcasters = checkUpcasters(options.upcasters);
   switch (options.engine) {
     case undefined:
     case 'sqlite': {
@@ -29,16 +38,16 @@ export const openEventStore = async (options: OpenOptions = {}): Promise<EventSt
         throw new UnavailableError('the SQLite engine needs the package better-sqlite3: npm install better-sqlite3', { cause: error });
       });
       const { path = defaultSqlitePath, durability = 'fsync', maxSizeBytes } = options;
-      return createEventStore(openSqliteEngine({ path, durability, maxSizeBytes }), limits);
+      return createEventStore(openSqliteEngine({ path, durability, maxSizeBytes }), limits, upcasters);
     }
     case 'postgres': {
       const { openPostgresEngine } = await import('./postgres/engine.js');
-      const { engine: _engine, limits: _limits, ...engineOptions } = options;
-      return createEventStore(await openPostgresEngine(engineOptions), limits);
+      const { engine: _engine, limits: _limits, upcasters: _upcasters, ...engineOptions } = options;
+      return createEventStore(await openPostgresEngine(engineOptions), limits, upcasters);
     }
     case 'memory': {
       const { createMemoryEngine } = await import('./memory/engine.js');
-      return createEventStore(createMemoryEngine(), limits);
+      return createEventStore(createMemoryEngine(), limits, upcasters);
     }
     default:
       throw new InvalidArgumentError(`unknown engine '${String((options as { engine: unknown }).engine)}'`);

@@ -5,11 +5,12 @@ import { defaultLimits, type Limits } from './limits.js';
 import { createLiveTail } from './live-tail.js';
 import { pageSize, pagesOfAll, pagesOfStream } from './reading.js';
 import { followAll, followStream } from './subscriptions.js';
+import type { Upcasters } from './upcasting.js';
 import { maxPosition } from './validate.js';
 import { wrapStore, type StoreCore } from './wrap-store.js';
 
 /** The embedded store over an engine: long reads in pages, and subscriptions that share a live tail. */
-export const createEventStore = (engine: EngineCore, limits: Limits = defaultLimits): EventStore => {
+export const createEventStore = (engine: EngineCore, limits: Limits = defaultLimits, upcasters?: Upcasters): EventStore => {
   const tail = createLiveTail({
     changes: engine.changes,
     readAfter: (after, to, limit, filter) => engine.readAll({ from: after + 1n, to, direction: 'forwards', limit, filter }),
@@ -37,5 +38,5 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
       await engine.close();
     },
   };
-  return wrapStore(core, limits);
+  return wrapStore(core, limits, upcasters);
 };

@@ -2,7 +2,8 @@
  * The one wrapper that turns a store core into the full `EventStore`: every argument checked by the rules
  * of validate.ts before the core sees it, a closed store refusing calls, and open subscriptions ended when
  * the store closes. The embedded store (over an engine) and the client (over HTTP) are both this wrapper
- * around a core of their own, so a method is checked in one place whichever way it is called.
+ * around a core of their own, so a method is checked in one place whichever way it is called. Upcasters, when
+ * given, are applied here too, to everything read or delivered, for the same reason (upcasting.ts).
  */
 import { wrapGroups, type GroupsCore } from '../bus/groups/wrap-groups.js';
 import { wrapSnapshots, type SnapshotsCore } from '../command/snapshots/wrap-snapshots.js';
@@ -10,6 +11,7 @@ import { UnavailableError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { Limits } from './limits.js';
 import type {
+  AllFilter,
   AppendResult,
   ExpectedRevision,
   RecordedEvent,
@@ -20,7 +22,9 @@ import type {
   Subscription,
   SubscriptionMessage,
 } from './model.js';
+import { isEvent } from './model.js';
 import { subscriptionOf } from './reading.js';
+import { keptBy, upcastEvent, widenFilter, type Upcasters } from './upcasting.js';
 import {
   checkAllQuery,
   checkEventId,
@@ -62,11 +66,44 @@ export interface StoreCore {
   close(): Promise<void>;
 }
 
-export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
+/** Events upcast, and kept only when of a type the caller asked for (`asked`), up to `limit` of them. */
+async function* upcastEach(
+  upcast: (event: RecordedEvent) => RecordedEvent,
+  events: AsyncIterable<RecordedEvent>,
+  asked: AllFilter | undefined,
+  limit: number,
+): AsyncGenerator<RecordedEvent> {
+  let kept = 0;
+  for await (const stored of events) {
+    const event = upcast(stored);
+    if (!keptBy(asked, event)) continue;
+    yield event;
+    if (++kept >= limit) return;
+  }
+}
+
+const collect = async (events: AsyncIterable<RecordedEvent>) => {
+  const all: RecordedEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+};
+
+export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters): EventStore => {
   let closed = false;
   const subscriptions = new Set<AbortController>();
   const open = () => {
     if (closed) throw new UnavailableError('the event store is closed');
+  };
+  const upcast = (event: RecordedEvent) => (upcasters === undefined ? event : upcastEvent(upcasters, event));
+  /**
+   * A `$all` read as the core runs it. With types asked for, the core reads the widened types and events
+   * are dropped once upcast, so it reads without a limit and `upcastEach` stops at the caller's.
+   */
+  const allEvents = (query: AllQuery): AsyncIterable<RecordedEvent> => {
+    if (upcasters === undefined) return core.iterateAll(query);
+    if (query.filter?.types === undefined) return upcastEach(upcast, core.iterateAll(query), undefined, query.limit);
+    const widened = { ...query, filter: widenFilter(upcasters, query.filter), limit: Number.MAX_SAFE_INTEGER };
+    return upcastEach(upcast, core.iterateAll(widened), query.filter, query.limit);
   };
 
   return {
@@ -77,33 +114,49 @@ export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
     },
     async readStream(stream, options) {
       open();
-      return core.readStream(checkStreamName(stream), checkStreamQuery(options));
+      return (await core.readStream(checkStreamName(stream), checkStreamQuery(options))).map(upcast);
     },
     async readAll(options) {
       open();
-      return core.readAll(checkAllQuery(options));
+      const query = checkAllQuery(options);
+      if (upcasters !== undefined && query.filter?.types !== undefined) return collect(allEvents(query));
+      return (await core.readAll(query)).map(upcast);
     },
     async readEvent(id) {
       open();
-      return core.readEvent(checkEventId(id));
+      const event = await core.readEvent(checkEventId(id));
+      return event === undefined ? undefined : upcast(event);
     },
     iterateStream(stream, options) {
       open();
-      return core.iterateStream(checkStreamName(stream), checkStreamQuery(options));
+      const events = core.iterateStream(checkStreamName(stream), checkStreamQuery(options));
+      return upcasters === undefined ? events : upcastEach(upcast, events, undefined, Number.MAX_SAFE_INTEGER);
     },
     iterateAll(options) {
       open();
-      return core.iterateAll(checkAllQuery(options));
+      return allEvents(checkAllQuery(options));
     },
     subscribe(options = {}): Subscription {
       open();
       const { signal, ...query } = checkSubscribeOptions(options);
+      const asked = query.filter;
+      const widened = upcasters === undefined ? query : { ...query, filter: widenFilter(upcasters, asked) };
       const controller = new AbortController();
       subscriptions.add(controller);
       signal?.addEventListener('abort', () => controller.abort(), { once: true });
       async function* messages(): AsyncGenerator<SubscriptionMessage> {
         try {
-          yield* core.subscribe(query, controller.signal);
+          const source = core.subscribe(widened, controller.signal);
+          if (upcasters === undefined) yield* source;
+          else {
+            for await (const message of source) {
+              if (!isEvent(message)) yield message;
+              else {
+                const event = upcast(message);
+                if (keptBy(asked, event)) yield event;
+              }
+            }
+          }
         } catch (error) {
           if (!controller.signal.aborted) throw error;
         } finally {
@@ -141,7 +194,7 @@ export const wrapStore = (core: StoreCore, limits: Limits): EventStore => {
       open();
       return core.stats();
     },
-    groups: wrapGroups(core.groups, open),
+    groups: wrapGroups(core.groups, open, upcasters),
     // A snapshot may be as large as the largest append: what the server's body limit already admits.
     snapshots: wrapSnapshots(core.snapshots, open, limits.maxAppendBytes),
     async close() {
