@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, UnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { EventInput, JsonObject, JsonValue, RecordedEvent } from '../store/model.js';
+import type { AppendResult, EventInput, JsonObject, JsonValue, RecordedEvent } from '../store/model.js';
 import { checkName, checkOptionsObject, shown, uuidv7 } from '../store/validate.js';
 import { aggregateStream, loadStream, snapshotPolicyOf } from './aggregate.js';
 import { decideEvents, type DecidedEvent, type Decider, type SnapshotPolicy, type StoredEvent } from './decider.js';
@@ -105,7 +105,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
     }));
     try {
       const written = await appendOutlasting(store, stream, events, revision);
-      const recorded = await store.readStream(stream, { from: written.revision - events.length + 1, limit: events.length });
+      const recorded = await recordedEvents(store, stream, events, written);
       let folded = state;
       for (const event of recorded) folded = decider.evolve(folded, event as unknown as StoredEvent<E>);
       await keepSnapshot(store, stream, policy, { revision: written.revision, state: folded }, snapshotRevision);
@@ -142,6 +142,26 @@ const keepSnapshot = async <State>(
 ) => {
   if (policy === undefined || revision - loadedFrom < policy.every) return;
   await store.snapshots.write(stream, { revision, schemaVersion: policy.schemaVersion, state: state as JsonValue }).catch(() => undefined);
+};
+
+/**
+ * The events as the store recorded them: from what was appended and where, or, for an append the store
+ * found already written (sent again after `unavailable`), read back.
+ */
+const recordedEvents = async (store: EventStore, stream: string, events: EventInput[], written: AppendResult): Promise<RecordedEvent[]> => {
+  const first = events.length - 1;
+  const { recordedAt } = written;
+  if (recordedAt === undefined) return store.readStream(stream, { from: written.revision - first, limit: events.length });
+  return events.map((event, index) => ({
+    id: event.id!,
+    stream,
+    revision: written.revision - first + index,
+    position: written.position - BigInt(first - index),
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata ?? {},
+    recordedAt,
+  }));
 };
 
 /** Appends, sending the same events again while the store is unavailable (a few times). */

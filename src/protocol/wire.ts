@@ -17,9 +17,16 @@ export interface RecordedEventJson {
   recordedAt: string;
 }
 
+/** A JSON page of a read; `next` is the `from` of the page after it, absent at the end. */
+export interface EventPageJson {
+  events: RecordedEventJson[];
+  next?: string;
+}
+
 export interface AppendResultJson {
   revision: number;
   position: string;
+  recordedAt?: string;
 }
 
 export interface StoreStatsJson {
@@ -109,11 +116,13 @@ export const recordedFromJson = (event: RecordedEventJson): RecordedEvent => ({
 export const appendResultToJson = (result: AppendResult): AppendResultJson => ({
   revision: result.revision,
   position: String(result.position),
+  ...(result.recordedAt === undefined ? {} : { recordedAt: isoOf(result.recordedAt) }),
 });
 
 export const appendResultFromJson = (result: AppendResultJson): AppendResult => ({
   revision: result.revision,
   position: BigInt(result.position),
+  ...(result.recordedAt === undefined ? {} : { recordedAt: new Date(result.recordedAt) }),
 });
 
 export const streamInfoToJson = ({ position, ...info }: StreamInfo): StreamInfoJson => ({

@@ -36,7 +36,11 @@ export const AppendBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const AppendResult = Type.Object({ revision: Type.Integer(), position: Type.String() });
+export const AppendResult = Type.Object({
+  revision: Type.Integer(),
+  position: Type.String(),
+  recordedAt: Type.Optional(Type.String({ description: 'when the events were recorded; absent for an append found already written' })),
+});
 
 const Direction = Type.Union([Type.Literal('forwards'), Type.Literal('backwards')]);
 const Limit = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'a positive integer (digits)' });

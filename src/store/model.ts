@@ -30,8 +30,15 @@ export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
 
 /** What an append reports: the revision and position of its last event. */
 export interface AppendResult {
+  /** The revision of the append's last event; its events have the revisions before it, one each. */
   revision: number;
+  /** The position of the append's last event; its events have the positions before it, one each. */
   position: bigint;
+  /**
+   * When the store recorded the events (their `recordedAt`), when this call wrote them; absent when it
+   * found them written by an earlier call (a retried append).
+   */
+  recordedAt?: Date;
 }
 
 export type Direction = 'forwards' | 'backwards';

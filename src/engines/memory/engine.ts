@@ -106,7 +106,7 @@ export const createMemoryEngine = (): EngineCore => {
       }
       stream.exists = true;
       changes.advance(lastPosition);
-      return { revision: stream.revision, position: lastPosition };
+      return { revision: stream.revision, position: lastPosition, recordedAt: new Date(recordedAt) };
     },
 
     async readStream(name, { from, direction, limit }: StreamQuery) {

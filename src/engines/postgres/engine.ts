@@ -184,14 +184,16 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     }
     const rows = await query(
       'appending',
-      `SELECT * FROM ${s}.append_events($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[])`,
+      // now() is the time of the statement's transaction, which the function's inserts record as recorded_at.
+      `SELECT a.*, extract(epoch FROM now())::float8 * 1000
+       FROM ${s}.append_events($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[]) a`,
       [streams, expected, counts, ids, types, data, metadata],
     );
     let newHead = 0n;
     const outcomes = group.map((append, index): Outcome<AppendResult> => {
       const row = rows[index]!;
       if (row[0] === 't') {
-        const result = { revision: Number(row[1]), position: BigInt(row[2]!) };
+        const result = { revision: Number(row[1]), position: BigInt(row[2]!), recordedAt: new Date(Number(row[8])) };
         if (result.position > newHead) newHead = result.position;
         return { ok: true, value: result };
       }

@@ -198,7 +198,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     sql.putStream.run(stream, revision, 1);
     states.set(stream, { revision, exists: true, tombstoned: false });
     lastPosition = position;
-    return { revision, position: BigInt(position) };
+    return { revision, position: BigInt(position), recordedAt: new Date(recordedAt) };
   };
 
   const appendNow = (stream: string, events: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
