@@ -38,6 +38,9 @@ export interface ConnectOptions extends TransportOptions {
 /** The server enforces its own limits; the client only checks what every server refuses. */
 const unbounded = { maxEventBytes: Infinity, maxAppendBytes: Infinity, maxAppendEvents: Infinity };
 
+/** Events asked for in each page of a long stream after the first. */
+const longPageSize = 10_000;
+
 const streamPath = (stream: string) => `/streams/${encodeURIComponent(stream)}`;
 
 const filterParams = (filter: AllFilter | undefined) => ({ types: filter?.types, streams: filter?.streams, category: filter?.category });
@@ -83,10 +86,11 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
    * and one JSON answer, written at once, costs the server about half of a streamed NDJSON one.
    */
   async function* streamPages(stream: string, query: StreamQuery): AsyncGenerator<RecordedEvent> {
-    for (let remaining = query.limit, from = query.from; remaining > 0;) {
+    // After a full first page the stream is long: larger pages (the server caps them at its own maximum).
+    for (let remaining = query.limit, from = query.from, size = pageSize; remaining > 0; size = longPageSize) {
       let page: EventPageJson;
       try {
-        const params = streamQueryParams({ ...query, from, limit: Math.min(remaining, pageSize) });
+        const params = streamQueryParams({ ...query, from, limit: Math.min(remaining, size) });
         page = await transport.call<EventPageJson>({ method: 'GET', path: `${streamPath(stream)}${queryString(params)}` });
       } catch (error) {
         if (error instanceof StreamNotFoundError) return;

@@ -12,4 +12,5 @@ export { ParkError, SkipError } from '../bus/groups/consume.js';
 export type { Decider, DecidedEvent, SnapshotPolicy, StoredEvent } from '../command/decider.js';
 export type { Snapshot, SnapshotInput, Snapshots } from '../command/snapshots/model.js';
 export { handleCommand, type CommandResult, type HandleCommandOptions } from '../command/handle-command.js';
+export { createStateCache, type StateCache } from '../command/state-cache.js';
 export { aggregateStream, type Aggregated } from '../command/aggregate.js';

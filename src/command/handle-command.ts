@@ -9,13 +9,14 @@
  * the same ids (the store recognises an append it already holds).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, UnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
+import { CommandRejectedError, InvalidArgumentError, UnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppendResult, EventInput, JsonObject, JsonValue, RecordedEvent } from '../store/model.js';
 import { checkName, checkOptionsObject, shown, uuidv7 } from '../store/validate.js';
 import { aggregateStream, loadStream, snapshotPolicyOf } from './aggregate.js';
 import { decideEvents, type DecidedEvent, type Decider, type SnapshotPolicy, type StoredEvent } from './decider.js';
 import { commandEventId } from './ids.js';
+import type { StateCache } from './state-cache.js';
 
 export interface HandleCommandOptions {
   /** Makes the command idempotent: sent again, it answers with its original outcome. */
@@ -24,6 +25,8 @@ export interface HandleCommandOptions {
   metadata?: JsonObject;
   /** Decisions at most, when appends keep meeting newer revisions; default 10. */
   maxAttempts?: number;
+  /** Decide on the state this cache holds instead of loading it (state-cache.ts says when it pays). */
+  cache?: StateCache;
 }
 
 export interface CommandResult<State, E extends DecidedEvent> {
@@ -43,9 +46,12 @@ const carried = ['correlationId', 'causationId', 'traceparent'] as const;
 const backoffMs = (attempt: number) => Math.random() * Math.min(5 * 2 ** attempt, 200);
 
 const checkOptions = (options: HandleCommandOptions) => {
-  const { commandId, metadata, maxAttempts = 10 } = checkOptionsObject(options, ['commandId', 'metadata', 'maxAttempts']);
+  const { commandId, metadata, maxAttempts = 10, cache } = checkOptionsObject(options, ['commandId', 'metadata', 'maxAttempts', 'cache']);
   if (!Number.isSafeInteger(maxAttempts) || (maxAttempts as number) < 1 || (maxAttempts as number) > 1000) {
     throw new InvalidArgumentError(`maxAttempts is ${shown(maxAttempts)}; allowed: an integer from 1 to 1000`);
+  }
+  if (cache !== undefined && typeof (cache as Partial<StateCache>).get !== 'function') {
+    throw new InvalidArgumentError(`cache is ${shown(cache)}; allowed: a cache made by createStateCache()`);
   }
   if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
     throw new InvalidArgumentError(`metadata is ${shown(metadata)}; allowed: an object`);
@@ -54,6 +60,7 @@ const checkOptions = (options: HandleCommandOptions) => {
     commandId: commandId === undefined ? undefined : checkName('commandId', commandId),
     metadata: (metadata ?? {}) as JsonObject,
     maxAttempts: maxAttempts as number,
+    cache: cache as StateCache | undefined,
   };
 };
 
@@ -77,7 +84,7 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
   decider: Decider<State, Command, E>,
   options: HandleCommandOptions = {},
 ): Promise<CommandResult<State, E>> => {
-  const { commandId, metadata, maxAttempts } = checkOptions(options);
+  const { commandId, metadata, maxAttempts, cache } = checkOptions(options);
   const policy = snapshotPolicyOf(decider);
   const inherited: JsonObject = {};
   for (const key of carried) if (metadata[key] !== undefined) inherited[key] = metadata[key]!;
@@ -93,10 +100,24 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
     if (earlier.length > 0) return outcome(earlier, true);
   }
 
-  for (let attempt = 1; ; attempt++) {
-    const { state, revision, snapshotRevision } = await loadStream(store, stream, decider);
-    const decided = decideEvents(decider, command, state);
-    if (decided.length === 0) return { events: [], state, revision, replayed: false };
+  // The cache serves the first decision only: once it proved behind, the command loads.
+  for (let attempt = 1, fromCache = cache !== undefined; ; fromCache = false) {
+    const cached = fromCache ? cache!.get<State>(store, decider, stream) : undefined;
+    const loaded = cached ?? (await loadStream(store, stream, decider));
+    if (cached === undefined) cache?.set(store, decider, stream, loaded);
+    const { state, revision, snapshotRevision } = loaded;
+    let decided: E[];
+    try {
+      decided = decideEvents(decider, command, state);
+    } catch (error) {
+      // A refusal counts only on the stream's current state: a cached one may be behind.
+      if (cached === undefined || !(error instanceof CommandRejectedError)) throw error;
+      continue;
+    }
+    if (decided.length === 0) {
+      if (cached === undefined) return { events: [], state, revision, replayed: false };
+      continue;
+    }
     const events: EventInput[] = decided.map((event, index) => ({
       id: commandId === undefined ? (event.id ?? uuidv7()) : commandEventId(stream, commandId, index),
       type: event.type,
@@ -108,7 +129,8 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
       const recorded = await recordedEvents(store, stream, events, written);
       let folded = state;
       for (const event of recorded) folded = decider.evolve(folded, event as unknown as StoredEvent<E>);
-      await keepSnapshot(store, stream, policy, { revision: written.revision, state: folded }, snapshotRevision);
+      const snapshotAt = await keepSnapshot(store, stream, policy, { revision: written.revision, state: folded }, snapshotRevision);
+      cache?.set(store, decider, stream, { state: folded, revision: written.revision, snapshotRevision: snapshotAt });
       return {
         events: recorded as unknown as StoredEvent<E>[],
         state: folded,
@@ -117,19 +139,22 @@ export const handleCommand = async <State, Command, E extends DecidedEvent>(
         replayed: false,
       };
     } catch (error) {
+      cache?.delete(stream);
+      // A cached state behind the stream is not contention: load and decide again at once.
+      if (cached !== undefined && error instanceof WrongExpectedRevisionError) continue;
       if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw error;
       // Another command wrote first; with an id, it may have been this very command sent twice.
       if (commandId !== undefined) {
         const earlier = await eventsOfCommand(store, stream, commandId);
         if (earlier.length > 0) return outcome(earlier, true);
       }
-      await sleep(backoffMs(attempt));
+      await sleep(backoffMs(attempt++));
     }
   }
 };
 
 /**
- * Writes a snapshot when the policy asks for one. It only makes later loads faster, so nothing here may
+ * Writes a snapshot when the policy asks for one, and returns the revision of the latest snapshot. It only makes later loads faster, so nothing here may
  * fail the command: a state that is not JSON, a stream deleted meanwhile or a store gone away all just
  * leave the snapshot unwritten.
  */
@@ -139,9 +164,14 @@ const keepSnapshot = async <State>(
   policy: SnapshotPolicy | undefined,
   { revision, state }: { revision: number; state: State },
   loadedFrom: number,
-) => {
-  if (policy === undefined || revision - loadedFrom < policy.every) return;
-  await store.snapshots.write(stream, { revision, schemaVersion: policy.schemaVersion, state: state as JsonValue }).catch(() => undefined);
+): Promise<number> => {
+  if (policy === undefined || revision - loadedFrom < policy.every) return loadedFrom;
+  try {
+    await store.snapshots.write(stream, { revision, schemaVersion: policy.schemaVersion, state: state as JsonValue });
+    return revision;
+  } catch {
+    return loadedFrom;
+  }
 };
 
 /**

@@ -11,6 +11,7 @@ import type { EventStore } from '../../store/event-store.js';
 import { aggregateStream } from '../aggregate.js';
 import type { Decider } from '../decider.js';
 import { handleCommand } from '../handle-command.js';
+import { createStateCache } from '../state-cache.js';
 
 type AccountEvent =
   | { type: 'Opened'; data: { owner: string } }
@@ -219,6 +220,27 @@ export const describeCommandConformance = (name: string, open: () => Promise<Eve
       assert.deepEqual(await aggregateStream(store, 'account-15', account), { state: { open: true, balance: 136 }, revision: 16 });
     });
 
+    test('with a state cache: decides on the cached state, and a cache behind the stream never loses an update or refuses wrongly', async (store) => {
+      const cache = createStateCache();
+      await handleCommand(store, 'account-16', { kind: 'open', owner: 'ned' }, account, { cache });
+      await handleCommand(store, 'account-16', { kind: 'deposit', amount: 10 }, account, { cache });
+      // Another writer moves the stream: the cached state (balance 10) is behind.
+      await store.append('account-16', [{ type: 'Deposited', data: { amount: 5 } }]);
+      const withdrawn = await handleCommand(store, 'account-16', { kind: 'withdraw', amount: 15 }, account, { cache, maxAttempts: 1 });
+      assert.deepEqual(withdrawn.state, { open: true, balance: 0 }, 'refused on the cached state, accepted on the loaded one');
+      await store.append('account-16', [{ type: 'Deposited', data: { amount: 7 } }]);
+      const deposited = await handleCommand(store, 'account-16', { kind: 'deposit', amount: 1 }, account, { cache, maxAttempts: 1 });
+      assert.deepEqual(deposited.state, { open: true, balance: 8 }, 'a conflict of the cached state loads and decides again');
+      await Promise.all(
+        Array.from({ length: 16 }, () =>
+          handleCommand(store, 'account-16', { kind: 'deposit', amount: 1 }, account, { cache, maxAttempts: 200 }),
+        ),
+      );
+      assert.deepEqual(await aggregateStream(store, 'account-16', account), { state: { open: true, balance: 24 }, revision: 21 });
+      const other = { ...account, evolve: account.evolve };
+      assert.equal(cache.get(store, other, 'account-16'), undefined, 'another decider does not share the state');
+    });
+
     test('refuses bad options by name', async (store) => {
       const error = await rejectsWith(
         handleCommand(store, 'account-11', { kind: 'nothing' }, account, { maxAttempts: 0 }),
@@ -231,6 +253,11 @@ export const describeCommandConformance = (name: string, open: () => Promise<Eve
         'invalid_argument',
       );
       assert.match(policy.message, /decider\.snapshot\.every/);
+      const cache = await rejectsWith(
+        handleCommand(store, 'account-11', { kind: 'nothing' }, account, { cache: {} as never }),
+        'invalid_argument',
+      );
+      assert.match(cache.message, /cache is/);
     });
   });
 };
