@@ -1,6 +1,6 @@
 /**
  * A service that only talks to a server installs only the client: `@annals/client`, packed as it would be
- * published, installs alone into an empty folder with its two dependencies, without an engine warning or
+ * published, installs alone into an empty folder with its three dependencies, without an engine warning or
  * a native module, and works against a live server.
  */
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ const filesBelow = (path: string): string[] =>
     .map((entry) => join(entry.parentPath, entry.name).slice(path.length + 1));
 
 describe('the client package', () => {
-  it('installs alone with its two dependencies, no engine warning, no native module, and works', async () => {
+  it('installs alone with its three dependencies, no engine warning, no native module, and works', async () => {
     const { stdout } = await run('npm', ['pack', '--workspace', '@annals/client', '--pack-destination', dir, '--json'], { cwd: root });
     const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
     const project = join(dir, 'service');
@@ -38,7 +38,7 @@ describe('the client package', () => {
     const installed = readdirSync(modules)
       .filter((name) => !name.startsWith('.'))
       .flatMap((name) => (name.startsWith('@') ? readdirSync(join(modules, name)).map((inner) => `${name}/${inner}`) : [name]));
-    assert.deepEqual(installed.sort(), ['@annals/client', 'eventsource-parser', 'undici']);
+    assert.deepEqual(installed.sort(), ['@annals/client', 'eventsource-parser', 'lru-cache', 'undici']);
     assert.deepEqual(
       filesBelow(modules).filter((file) => file.endsWith('.node')),
       [],
