@@ -5,7 +5,7 @@
  * Money is an integer number of the currency's minor units (cents for EUR, yen for JPY): floating point
  * would lose cents, and a safe integer survives JSON and every engine exactly.
  */
-import { CommandRejectedError, type Decider } from 'annals';
+import { CommandRejectedError, type Decider, type Upcasters } from 'annals';
 
 export type AccountEvent =
   | { type: 'AccountOpened'; data: { owner: string; currency: string; overdraftLimit: number } }
@@ -115,4 +115,13 @@ export const account: Decider<Account, AccountCommand, AccountEvent> = {
   // A busy account loads from its latest snapshot and the events after it, not from its first event.
   // Raise schemaVersion whenever evolve or the shape of Account changes: older snapshots are then ignored.
   snapshot: { every: 50, schemaVersion: 1 },
+};
+
+/**
+ * Events as the first version of the service wrote them: a deposit was `Deposited`, its amount in euros
+ * as a decimal. A store opened with these upcasters reads them as today's `MoneyDeposited`, so the decider
+ * knows one shape; the log keeps what was written.
+ */
+export const upcasters: Upcasters = {
+  Deposited: (event) => ({ type: 'MoneyDeposited', data: { amount: Math.round((event.data as { euros: number }).euros * 100) } }),
 };

@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandRejectedError, openEventStore } from 'annals';
-import { formatMoney } from './account.js';
+import { formatMoney, upcasters } from './account.js';
 import { balance, close, deposit, openAccount, withdraw, type Receipt } from './service.js';
 
 const temporary = process.argv[2] === undefined ? mkdtempSync(join(tmpdir(), 'annals-bank-')) : undefined;
 const path = process.argv[2] ?? join(temporary!, 'bank.db');
-const store = await openEventStore({ engine: 'sqlite', path });
+const store = await openEventStore({ engine: 'sqlite', path, upcasters });
 console.log(`store: ${path}\n`);
 
 const accountId = 'ada-1';

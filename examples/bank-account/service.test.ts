@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CommandRejectedError, openEventStore, type EventStore } from 'annals';
+import { connect } from 'annals/client';
 import { createAuthenticator } from '../../src/auth/tokens.js';
 import { serveForTest } from '../../src/server/testing/serve.js';
+import { upcasters } from './account.js';
 import { balance, close, deposit, openAccount, streamOf, withdraw } from './service.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-bank-'));
@@ -20,13 +22,18 @@ let count = 0;
 const token = 'bank-service-token-0123456789';
 const overHttp = async (): Promise<EventStore> => {
   const authenticator = createAuthenticator([{ name: 'bank', role: 'writer', streams: ['account-'], token }]);
-  // The client `serveForTest` returns is `connect(url, { token })`; closing it closes the server and store.
-  return (await serveForTest(await openEventStore({ engine: 'memory' }), { authenticator, token })).client;
+  // Closing the client `serveForTest` returns closes the server and its store; the service's own client
+  // brings the upcasters, which run where events are read, never on the server.
+  const served = await serveForTest(await openEventStore({ engine: 'memory' }), { authenticator, token });
+  const client = connect(served.url, { token, upcasters });
+  const closeClient = client.close.bind(client);
+  client.close = async () => (await closeClient(), await served.client.close());
+  return client;
 };
 
 const stores: [string, () => Promise<EventStore>][] = [
-  ['memory', () => openEventStore({ engine: 'memory' })],
-  ['sqlite', () => openEventStore({ engine: 'sqlite', path: join(dir, `bank-${++count}.db`) })],
+  ['memory', () => openEventStore({ engine: 'memory', upcasters })],
+  ['sqlite', () => openEventStore({ engine: 'sqlite', path: join(dir, `bank-${++count}.db`), upcasters })],
   ['the client, over HTTP', overHttp],
 ];
 
@@ -50,6 +57,15 @@ for (const [name, open] of stores) {
           await store.close();
         }
       });
+
+    test("reads deposits the first version of the service wrote, in euros, as today's events", async (store) => {
+      await openAccount(store, { accountId: 'old', requestId: 'open', owner: 'Cy', currency: 'EUR', overdraftLimit: 0 });
+      await store.append(streamOf('old'), [{ type: 'Deposited', data: { euros: 12.5 } }]);
+      assert.equal((await balance(store, 'old'))?.balance, 1250);
+      const [, deposited] = await store.readStream(streamOf('old'));
+      assert.deepEqual([deposited?.type, deposited?.data], ['MoneyDeposited', { amount: 1250 }]);
+      assert.equal((await withdraw(store, { accountId: 'old', requestId: 'w', amount: 1250 })).balance, 0);
+    });
 
     test('keeps a snapshot every 50 events; the balance is the same without it', async (store) => {
       await openAccount(store, { accountId: 'busy', requestId: 'open', owner: 'Bo', currency: 'EUR', overdraftLimit: 0 });

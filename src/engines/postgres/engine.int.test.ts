@@ -4,7 +4,16 @@ import { describeGroupConformance } from '../../bus/groups/conformance/suite.js'
 import { describeCommandConformance } from '../../command/conformance/suite.js';
 import { describeSnapshotConformance } from '../../command/snapshots/conformance/suite.js';
 import { describeConformance } from '../../store/conformance/suite.js';
-import { openTestPostgresStore, postgresSkipReason, reopenTestPostgresStore } from './testing/test-database.js';
+import { describeUpcasting } from '../../store/conformance/upcasting.js';
+import { openEventStore } from '../open.js';
+import {
+  dropSchema,
+  freshSchema,
+  openTestPostgresStore,
+  postgresSkipReason,
+  postgresTestUrl,
+  reopenTestPostgresStore,
+} from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
 const groupStores = { open: () => openTestPostgresStore(), reopen: reopenTestPostgresStore };
@@ -15,4 +24,17 @@ describe('postgres engine', { skip }, () => {
   describeGroupProperties('postgres', groupStores);
   describeCommandConformance('postgres', () => openTestPostgresStore());
   describeSnapshotConformance('postgres', () => openTestPostgresStore());
+  describeUpcasting('postgres, a second store on the same schema', async (upcasters) => {
+    const schema = freshSchema();
+    const writer = await openEventStore({ engine: 'postgres', url: postgresTestUrl(), schema });
+    const reader = await openEventStore({ engine: 'postgres', url: postgresTestUrl(), schema, upcasters });
+    return {
+      writer,
+      reader: async () => reader,
+      close: async () => {
+        await Promise.all([writer.close(), reader.close()]);
+        await dropSchema(schema);
+      },
+    };
+  });
 });
