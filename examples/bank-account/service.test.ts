@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe } from 'node:test';
 import { CommandRejectedError, openEventStore, type EventStore } from 'annals';
 import { connect } from 'annals/client';
 import { createAuthenticator } from '../../src/auth/tokens.js';
 import { serveForTest } from '../../src/server/testing/serve.js';
+import { storeTest } from '../../src/store/conformance/harness.js';
 import { upcasters } from './account.js';
 import { balance, close, deposit, openAccount, streamOf, withdraw } from './service.js';
 
@@ -48,15 +49,7 @@ const rejection = (promise: Promise<unknown>) =>
 
 for (const [name, open] of stores) {
   describe(`the account service on ${name}`, () => {
-    const test = (title: string, body: (store: EventStore) => Promise<void>) =>
-      void it(title, async () => {
-        const store = await open();
-        try {
-          await body(store);
-        } finally {
-          await store.close();
-        }
-      });
+    const test = storeTest(open);
 
     test("reads deposits the first version of the service wrote, in euros, as today's events", async (store) => {
       await openAccount(store, { accountId: 'old', requestId: 'open', owner: 'Cy', currency: 'EUR', overdraftLimit: 0 });

@@ -4,8 +4,8 @@
  * outcome when sent twice.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { rejectsWith } from '../../store/conformance/harness.js';
+import { describe } from 'node:test';
+import { rejectsWith, storeTest } from '../../store/conformance/harness.js';
 import { CommandRejectedError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { aggregateStream } from '../aggregate.js';
@@ -50,15 +50,7 @@ export const account: Decider<Account, AccountCommand, AccountEvent> = {
 };
 
 export const describeCommandConformance = (name: string, open: () => Promise<EventStore>): void => {
-  const test = (title: string, body: (store: EventStore) => Promise<void>) =>
-    void it(title, async () => {
-      const store = await open();
-      try {
-        await body(store);
-      } finally {
-        await store.close();
-      }
-    });
+  const test = storeTest(open);
 
   describe(`command conformance: ${name}`, () => {
     test('decides, appends with the exact revision, and answers with the events and the state', async (store) => {

@@ -1,10 +1,24 @@
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import { AnnalsError, WrongExpectedRevisionError, type ErrorCode } from '../errors.js';
 import type { EventStore } from '../event-store.js';
 import type { EventInput, JsonValue } from '../model.js';
 
 /** Opens a fresh, empty store; the suite closes it after each case. */
 export type OpenStore = () => Promise<EventStore>;
+
+/** A test case that runs `body` on a fresh store from `open` and always closes it. */
+export const storeTest =
+  (open: OpenStore) =>
+  (title: string, body: (store: EventStore) => Promise<void>): void =>
+    void it(title, async () => {
+      const store = await open();
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+      }
+    });
 
 export const rejectsWith = async (promise: Promise<unknown>, code: ErrorCode): Promise<AnnalsError> => {
   try {

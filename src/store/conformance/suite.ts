@@ -15,23 +15,14 @@ import {
   type StreamMetadata,
   type SubscriptionMessage,
 } from '../model.js';
-import { collect, event, events, rejectsWith, rejectsWrongRevision, take, type OpenStore } from './harness.js';
+import { collect, event, events, rejectsWith, rejectsWrongRevision, storeTest, take, type OpenStore } from './harness.js';
 import { describeModelComparison } from './model-based.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const describeConformance = (name: string, openStore: OpenStore): void => {
-  /** Runs `body` on a fresh store and always closes it. */
-  const withStore = (body: (store: EventStore) => Promise<void>) => async () => {
-    const store = await openStore();
-    try {
-      await body(store);
-    } finally {
-      await store.close();
-    }
-  };
-  const test = (title: string, body: (store: EventStore) => Promise<void>) => void it(title, withStore(body));
+  const test = storeTest(openStore);
 
   /** Asserts that a rejected call left the store as it was. */
   const nothingWritten = async (store: EventStore) => {

@@ -4,20 +4,12 @@
  * stream does not hold, and gone with a deleted stream.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { event, events, rejectsWith } from '../../../store/conformance/harness.js';
+import { describe } from 'node:test';
+import { event, events, rejectsWith, storeTest } from '../../../store/conformance/harness.js';
 import type { EventStore } from '../../../store/event-store.js';
 
 export const describeSnapshotConformance = (name: string, open: () => Promise<EventStore>): void => {
-  const test = (title: string, body: (store: EventStore) => Promise<void>) =>
-    void it(title, async () => {
-      const store = await open();
-      try {
-        await body(store);
-      } finally {
-        await store.close();
-      }
-    });
+  const test = storeTest(open);
 
   describe(`snapshot conformance: ${name}`, () => {
     test('a stream without snapshots reads as undefined', async (store) => {
