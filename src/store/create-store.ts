@@ -17,6 +17,9 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
     pageSize,
   });
 
+  // Best effort: an engine that cannot answer now fails the subscription's first read, which retries.
+  const syncChanges = async () => engine.syncChanges?.().catch(() => undefined);
+
   const core: StoreCore = {
     ...engine,
     groups: createGroups(engine.groups, { changes: engine.changes, readAll: (query) => engine.readAll(query) }),
@@ -26,11 +29,17 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
       const following = { changes: engine.changes, tail, signal, retry, onStatus };
       if (stream !== undefined) {
         const last = async () => (await engine.readStream(stream, { from: Number.MAX_SAFE_INTEGER, direction: 'backwards', limit: 1 }))[0];
-        const start = async () => (from === 'start' ? -1 : from === 'end' ? ((await last())?.revision ?? -1) : Number(from));
+        const start = async () => {
+          await syncChanges();
+          return from === 'start' ? -1 : from === 'end' ? ((await last())?.revision ?? -1) : Number(from);
+        };
         return followStream(following, { stream, start, read: (query) => engine.readStream(stream, query) });
       }
       const last = async () => (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0];
-      const start = async () => (from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from);
+      const start = async () => {
+        await syncChanges();
+        return from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;
+      };
       return followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
     },
     async close() {

@@ -12,6 +12,11 @@ export interface EngineCore {
   readonly name: string;
   /** Wakes subscriptions when events that readers may see are committed. */
   readonly changes: ChangeFeed;
+  /**
+   * Brings `changes` up to what is committed now, for an engine that other processes write to (they are
+   * heard a moment later); a subscription calls it first, so that its history ends no earlier than its start.
+   */
+  syncChanges?(): Promise<void>;
   /** Consumer groups' state, kept by the engine beside the events. */
   readonly groups: GroupsEngine;
   /** Snapshots, kept beside the events and deleted with their stream (a soft delete included). */

@@ -147,6 +147,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
   }
   const changes = createChangeFeed(head);
   const wakeUps = startWakeUps({ config, channel: names.channel, changes, readHead, pollIntervalMs: options.pollIntervalMs ?? 1000 });
+  await wakeUps.ready;
 
   /** What rules.ts says about an append that `append_events` did not write. */
   const decide = (append: Append, row: string[]): AppendResult => {
@@ -219,6 +220,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     changes,
     groups: createPostgresGroups({ s, query, read }),
     snapshots: createPostgresSnapshots({ s, query, read }),
+    syncChanges: async () => changes.advance(await readHead()),
 
     append(stream, events, expected) {
       let bytes = 0;

@@ -7,6 +7,8 @@ import pg from 'pg';
 import type { ChangeFeedSource } from '../../store/change-feed.js';
 
 export interface WakeUps {
+  /** Settles once the first attempt to listen is over, so that an opened store hears every later commit. */
+  ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +70,9 @@ export const startWakeUps = (options: {
 
   const timer = setInterval(poll, pollIntervalMs);
   timer.unref();
-  void listen();
 
   return {
+    ready: listen(),
     async stop() {
       stopped = true;
       clearInterval(timer);
