@@ -54,6 +54,10 @@ export default tseslint.config(
   },
   layer('store', { folders: ['engines', 'protocol', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('bus', { folders: ['engines', 'protocol', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
+  layer('projection', {
+    folders: ['engines', 'protocol', 'auth', 'server', 'client', 'cli'],
+    packages: [...drivers, ...http, 'commander'],
+  }),
   layer('command', { folders: ['engines', 'protocol', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('engines', { folders: ['protocol', 'auth', 'server', 'client', 'cli'], packages: [...http, 'commander'] }),
   layer('protocol', { folders: ['engines', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),

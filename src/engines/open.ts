@@ -4,6 +4,7 @@ import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
 import { createEventStore } from '../store/create-store.js';
 import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
 import type { PostgresEngineOptions } from './postgres/engine.js';
+import type { SqliteReadModel } from './sqlite/read-model.js';
 
 /** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
 export type Durability = 'fsync' | 'os';
@@ -52,4 +53,13 @@ export const openEventStore = async (options: OpenOptions = {}): Promise<EventSt
     default:
       throw new InvalidArgumentError(`unknown engine '${String((options as { engine: unknown }).engine)}'`);
   }
+};
+
+/**
+ * A read model for projections in a SQLite file (created if missing); its handlers get the better-sqlite3
+ * database. Loaded on demand, as the SQLite engine is.
+ */
+export const openSqliteReadModel = async (path: string): Promise<SqliteReadModel> => {
+  const { createSqliteReadModel } = await import('./sqlite/read-model.js');
+  return createSqliteReadModel(path);
 };
