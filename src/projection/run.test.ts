@@ -3,44 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type Database from 'better-sqlite3';
 import { openEventStore } from '../engines/open.js';
 import { createSqliteReadModel } from '../engines/sqlite/read-model.js';
 import { InvalidArgumentError } from '../store/errors.js';
-import type { EventStore } from '../store/event-store.js';
 import { defineProjection } from './define.js';
+import { customerTotals, placeOrders, totalsRows } from './testing/customer-totals.js';
 import { runProjection, type ProjectionRunner, type RunnerState } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-projection-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let count = 0;
-
-/** Totals per customer: the read model every case checks against the events. */
-const totals = (version = 1, poison?: number) =>
-  defineProjection<Database.Database>({
-    name: 'customer-totals',
-    version,
-    init: (db) => db.exec(`CREATE TABLE totals_v${version} (customer TEXT PRIMARY KEY, total INTEGER NOT NULL, orders INTEGER NOT NULL)`),
-    handlers: {
-      OrderPlaced: (db, event) => {
-        const { customer, total } = event.data as { customer: string; total: number };
-        if (total === poison) throw new Error(`cannot take a total of ${poison}`);
-        db.prepare(
-          `INSERT INTO totals_v${version} (customer, total, orders) VALUES (?, ?, 1)
-           ON CONFLICT (customer) DO UPDATE SET total = total + excluded.total, orders = orders + 1`,
-        ).run(customer, total);
-      },
-    },
-  });
-
-const place = (store: EventStore, count: number, start = 0) =>
-  store.append(
-    'orders',
-    Array.from({ length: count }, (_, index) => ({
-      type: 'OrderPlaced',
-      data: { customer: `c${(start + index) % 7}`, total: start + index + 1 },
-    })),
-  );
 
 const expectedTotals = (count: number) => {
   const rows = new Map<string, { total: number; orders: number }>();
@@ -50,9 +22,6 @@ const expectedTotals = (count: number) => {
   }
   return [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([customer, row]) => ({ customer, ...row }));
 };
-
-const rowsOf = (db: Database.Database, version = 1) =>
-  db.prepare(`SELECT customer, total, orders FROM totals_v${version} ORDER BY customer`).all();
 
 const until = async (runner: ProjectionRunner, check: (state: RunnerState, position: bigint) => boolean) => {
   for (let waited = 0; !check(runner.status().state, runner.status().position); waited += 10) {
@@ -65,14 +34,14 @@ const until = async (runner: ProjectionRunner, check: (state: RunnerState, posit
 describe('projections on a SQLite read model', () => {
   it('applies history in batches and live events as they come, with the checkpoint in the same file', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    await place(store, 2500);
+    await placeOrders(store, 2500);
     await store.append('other', [{ type: 'Ignored', data: {} }]);
     const model = createSqliteReadModel(join(dir, `model-${++count}.db`));
-    const runner = runProjection(store, totals(), model, { batchSize: 1000 });
+    const runner = runProjection(store, customerTotals(), model, { batchSize: 1000 });
     await until(runner, (state, position) => state === 'live' && position === 2501n);
-    await place(store, 10, 2500);
+    await placeOrders(store, 10, 2500);
     await until(runner, (_, position) => position === 2511n);
-    assert.deepEqual(rowsOf(model.db), expectedTotals(2510));
+    assert.deepEqual(totalsRows(model.db), expectedTotals(2510));
     await runner.close();
     assert.equal(runner.status().state, 'stopped');
     await model.close();
@@ -81,20 +50,20 @@ describe('projections on a SQLite read model', () => {
 
   it('takes up from its checkpoint after a stop, and ends equal to a clean rebuild', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    await place(store, 3000);
+    await placeOrders(store, 3000);
     const path = join(dir, `model-${++count}.db`);
     for (let round = 0; round < 3; round++) {
       const model = createSqliteReadModel(path);
-      const runner = runProjection(store, totals(), model, { batchSize: 100 });
+      const runner = runProjection(store, customerTotals(), model, { batchSize: 100 });
       await until(runner, (_, position) => position >= BigInt(1000 * (round + 1)));
       await runner.close();
       await model.close();
-      await place(store, 5, 3000 + round * 5);
+      await placeOrders(store, 5, 3000 + round * 5);
     }
     const model = createSqliteReadModel(path);
-    const runner = runProjection(store, totals(), model);
+    const runner = runProjection(store, customerTotals(), model);
     await until(runner, (state, position) => state === 'live' && position === 3015n);
-    assert.deepEqual(rowsOf(model.db), expectedTotals(3015));
+    assert.deepEqual(totalsRows(model.db), expectedTotals(3015));
     await runner.close();
     await model.close();
     await store.close();
@@ -102,19 +71,19 @@ describe('projections on a SQLite read model', () => {
 
   it('stops on a handler that throws, with the event named and nothing of its batch applied; other projections go on', async () => {
     const store = await openEventStore({ engine: 'memory' });
-    await place(store, 50);
+    await placeOrders(store, 50);
     const model = createSqliteReadModel(join(dir, `model-${++count}.db`));
-    const failing = runProjection(store, totals(1, 30), model, { batchSize: 20 });
-    const healthy = runProjection(store, totals(2), model);
+    const failing = runProjection(store, customerTotals(1, 30), model, { batchSize: 20 });
+    const healthy = runProjection(store, customerTotals(2), model);
     await failing.done;
     const status = failing.status();
     assert.equal(status.state, 'failed');
     assert.equal(status.position, 20n, 'the first batch of 20 is in; the second, which holds the poison, is not');
     assert.match(status.lastError!.message, /cannot take a total of 30/);
     assert.deepEqual([status.lastError!.eventType, status.lastError!.position], ['OrderPlaced', 30n]);
-    assert.deepEqual(rowsOf(model.db, 1), expectedTotals(20));
+    assert.deepEqual(totalsRows(model.db, 1), expectedTotals(20));
     await until(healthy, (_, position) => position === 50n);
-    assert.deepEqual(rowsOf(model.db, 2), expectedTotals(50));
+    assert.deepEqual(totalsRows(model.db, 2), expectedTotals(50));
     await healthy.close();
     await model.close();
     await store.close();
@@ -124,21 +93,24 @@ describe('projections on a SQLite read model', () => {
     const store = await openEventStore({ engine: 'memory' });
     const path = join(dir, `model-${++count}.db`);
     const [first, second] = [createSqliteReadModel(path), createSqliteReadModel(path)];
-    const runners = [runProjection(store, totals(), first!, { batchSize: 1 }), runProjection(store, totals(), second!, { batchSize: 1 })];
+    const runners = [
+      runProjection(store, customerTotals(), first!, { batchSize: 1 }),
+      runProjection(store, customerTotals(), second!, { batchSize: 1 }),
+    ];
     await until(runners[0]!, (state) => state === 'live');
     await until(runners[1]!, (state) => state === 'live');
-    for (let index = 0; index < 40; index++) await place(store, 1, index);
+    for (let index = 0; index < 40; index++) await placeOrders(store, 1, index);
     await until(runners[0]!, () => runners.some((runner) => runner.status().state === 'fenced'));
     const alive = runners.find((runner) => runner.status().state !== 'fenced')!;
     await until(alive, (_, position) => position === 40n);
-    assert.deepEqual(rowsOf(first!.db), expectedTotals(40));
+    assert.deepEqual(totalsRows(first!.db), expectedTotals(40));
     await Promise.all(runners.map((runner) => runner.close()));
     await Promise.all([first!.close(), second!.close()]);
     await store.close();
   });
 
   it('refuses a bad projection by name', () => {
-    const bad = (changes: object) => () => defineProjection({ ...totals(), ...changes } as never);
+    const bad = (changes: object) => () => defineProjection({ ...customerTotals(), ...changes } as never);
     assert.throws(
       bad({ name: 'has space' }),
       (error: Error) => error instanceof InvalidArgumentError && /projection name/.test(error.message),
