@@ -17,3 +17,4 @@ export { DeciderSpecification } from './command/specification.js';
 export type { Projection, ProjectionContext, ProjectionHandler, ReadModel } from './projection/model.js';
 export { defineProjection } from './projection/define.js';
 export { runProjection, type ProjectionRunner, type RunnerStatus, type RunnerState, type RunOptions } from './projection/run.js';
+export { createMemoryReadModel, type MemoryDb, type MemoryReadModel, type MemoryTable } from './projection/memory-read-model.js';
