@@ -26,13 +26,18 @@ export const createMemoryReadModel = (): MemoryReadModel => {
   /** While a batch runs: how to undo each change it made, in order. */
   let undo: (() => void)[] | undefined;
 
+  const handles = new Map<string, MemoryTable<unknown>>();
   const table = <Row>(name: string): MemoryTable<Row> => {
-    let rows = tables.get(name) as Map<string, Row> | undefined;
-    if (rows === undefined) {
-      rows = new Map();
-      tables.set(name, rows);
+    let handle = handles.get(name) as MemoryTable<Row> | undefined;
+    if (handle === undefined) {
+      handle = tableOf<Row>(name);
+      handles.set(name, handle as MemoryTable<unknown>);
     }
-    const held = rows;
+    return handle;
+  };
+  const tableOf = <Row>(name: string): MemoryTable<Row> => {
+    const held = new Map<string, Row>();
+    tables.set(name, held);
     const remember = (key: string) => {
       if (undo === undefined) return;
       const had = held.has(key);
@@ -88,6 +93,7 @@ export const createMemoryReadModel = (): MemoryReadModel => {
     },
     async close() {
       tables.clear();
+      handles.clear();
     },
   };
 };

@@ -2,6 +2,8 @@
  * A read model in a SQLite file: handlers get the better-sqlite3 `Database` itself (plain, parameterised
  * SQL with `db.prepare(...).run(...)`), and each projection version's checkpoint is a row of
  * `annals_checkpoints` in the same file, moved by compare-and-set in the transaction of the changes.
+ * `db.prepare` keeps each statement by its SQL text, so a handler may prepare on every event at no cost
+ * (a statement switched to `pluck`, `raw` or `expand` stays so for the next handler that prepares it).
  * WAL with `synchronous = NORMAL`: a crash may lose the last commits, but a change and its checkpoint
  * are lost together, and the runner applies those events again.
  */
@@ -20,6 +22,16 @@ export const createSqliteReadModel = (path: string): SqliteReadModel => {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  const statements = new Map<string, Database.Statement>();
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    let statement = statements.get(source);
+    if (statement === undefined) {
+      statement = prepare(source);
+      statements.set(source, statement);
+    }
+    return statement;
+  }) as typeof db.prepare;
   db.exec(`CREATE TABLE IF NOT EXISTS annals_checkpoints (
     name     TEXT    NOT NULL,
     version  INTEGER NOT NULL,
