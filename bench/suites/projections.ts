@@ -8,31 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { openEventStore } from '../../src/engines/open.js';
 import { createSqliteReadModel } from '../../src/engines/sqlite/read-model.js';
-import { defineProjection } from '../../src/projection/define.js';
-import { createMemoryReadModel, type MemoryDb } from '../../src/projection/memory-read-model.js';
+import { createMemoryReadModel } from '../../src/projection/memory-read-model.js';
 import type { Projection, ReadModel } from '../../src/projection/model.js';
 import { runProjection } from '../../src/projection/run.js';
-import { customerTotals } from '../../src/projection/testing/customer-totals.js';
+import { customerTotals, memoryCustomerTotals } from '../../src/projection/testing/customer-totals.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { perSecond, timed, type BenchSuite } from '../harness.js';
 import { preload, scaled } from '../workload.js';
 
 const batchSize = 1000;
-
-type Totals = { total: number; orders: number };
-const memoryTotals = defineProjection<MemoryDb>({
-  name: 'customer-totals',
-  version: 1,
-  init: (db) => void db.table<Totals>('totals'),
-  handlers: {
-    OrderPlaced: (db, event) => {
-      const { customer, total } = event.data as { customer: string; total: number };
-      const rows = db.table<Totals>('totals');
-      const row = rows.get(customer);
-      rows.set(customer, { total: (row?.total ?? 0) + total, orders: (row?.orders ?? 0) + 1 });
-    },
-  },
-});
 
 /** Events per second of a rebuild from the start of the log to its head. */
 const rebuild = async <Db>(store: EventStore, projection: Projection<Db>, model: ReadModel<Db>, head: bigint) => {
@@ -89,7 +73,7 @@ export const suite: BenchSuite = {
         for await (const _ of store.iterateAll());
       });
       context.progress('rebuilding into memory');
-      const memory = await rebuild(store, memoryTotals, createMemoryReadModel(), head);
+      const memory = await rebuild(store, memoryCustomerTotals(), createMemoryReadModel(), head);
       context.progress('rebuilding into SQLite');
       const model = createSqliteReadModel(join(dir, 'model.db'));
       const sqlite = await rebuild(store, customerTotals(), model, head);

@@ -2,28 +2,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { openEventStore } from '../engines/open.js';
-import { defineProjection } from './define.js';
-import { createMemoryReadModel, type MemoryDb } from './memory-read-model.js';
+import { createMemoryReadModel } from './memory-read-model.js';
 import { runProjection, type ProjectionRunner } from './run.js';
-import { placeOrders } from './testing/customer-totals.js';
+import { memoryCustomerTotals, placeOrders, type Totals } from './testing/customer-totals.js';
 
-type Totals = { total: number; orders: number };
-
-const totals = (poison?: number) =>
-  defineProjection<MemoryDb>({
-    name: 'customer-totals',
-    version: 1,
-    init: (db) => void db.table<Totals>('totals'),
-    handlers: {
-      OrderPlaced: (db, event) => {
-        const { customer, total } = event.data as { customer: string; total: number };
-        const rows = db.table<Totals>('totals');
-        const row = rows.get(customer) ?? { total: 0, orders: 0 };
-        rows.set(customer, { total: row.total + total, orders: row.orders + 1 });
-        if (total === poison) throw new Error(`cannot take a total of ${poison}`);
-      },
-    },
-  });
+const totals = memoryCustomerTotals;
 
 const until = async (runner: ProjectionRunner, done: () => boolean) => {
   for (let waited = 0; !done(); waited += 5) {

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { EventStore } from '../../store/event-store.js';
 import { defineProjection } from '../define.js';
+import type { MemoryDb } from '../memory-read-model.js';
 import type { Projection } from '../model.js';
 
 export const customerTotals = (version = 1, poison?: number): Projection<Database.Database> =>
@@ -33,3 +34,25 @@ export const placeOrders = (store: EventStore, count: number, start = 0) =>
 
 export const totalsRows = (db: Database.Database, version = 1): unknown[] =>
   db.prepare(`SELECT customer, total, orders FROM totals_v${version} ORDER BY customer`).all();
+
+export type Totals = { total: number; orders: number };
+
+/**
+ * The same totals in an in-memory read model (table `totals`). A poisoned total throws after its change,
+ * so a test sees that the change is undone with the batch.
+ */
+export const memoryCustomerTotals = (poison?: number): Projection<MemoryDb> =>
+  defineProjection<MemoryDb>({
+    name: 'customer-totals',
+    version: 1,
+    init: (db) => void db.table<Totals>('totals'),
+    handlers: {
+      OrderPlaced: (db, event) => {
+        const { customer, total } = event.data as { customer: string; total: number };
+        const rows = db.table<Totals>('totals');
+        const row = rows.get(customer) ?? { total: 0, orders: 0 };
+        rows.set(customer, { total: row.total + total, orders: row.orders + 1 });
+        if (total === poison) throw new Error(`cannot take a total of ${poison}`);
+      },
+    },
+  });
