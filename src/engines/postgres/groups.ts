@@ -50,6 +50,7 @@
 import pg from 'pg';
 import type {
   DeliveryRef,
+  EntryInput,
   GroupRow,
   GroupState,
   GroupsEngine,
@@ -146,6 +147,29 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
     const [row] = await read('reading a group', `SELECT ${rowColumns} FROM ${s}.groups g WHERE g.name = $1`, [name]);
     return row === undefined ? undefined : toRow(row);
   };
+  /**
+   * Inserts `entries` if `update`, a compare-and-set of the group's cursor (`$1` the group, `$2` the
+   * position it expects, `$3` the new one), changed the group's row: one statement, so two servers never
+   * add the same events. True when it did.
+   */
+  const addEntries = async (
+    doing: string,
+    update: string,
+    replay: boolean,
+    [groupId, after, to, entries]: [number, bigint, bigint, EntryInput[]],
+  ): Promise<boolean> => {
+    const [row] = await query(
+      doing,
+      `WITH g AS (${update} RETURNING id), added AS (
+         INSERT INTO ${s}.group_entries (group_id, position, stream, replay)
+         SELECT g.id, x.position, x.stream, ${replay} FROM g, unnest($4::bigint[], $5::text[]) AS x(position, stream)
+         ORDER BY x.position
+       )
+       SELECT count(*) FROM g`,
+      [groupId, after.toString(), to.toString(), entries.map((entry) => entry.position.toString()), entries.map((entry) => entry.stream)],
+    );
+    return row![0] === '1';
+  };
   const selection = (positions: bigint[] | undefined) => (positions === undefined ? null : positions.map(String));
 
   return {
@@ -184,21 +208,13 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
       return rows.length > 0;
     },
 
-    async add(groupId, after, to, entries) {
-      const [row] = await query(
+    add: (groupId, after, to, entries) =>
+      addEntries(
         'adding events to a group',
-        `WITH g AS (
-           UPDATE ${s}.groups SET last_position = $3::bigint WHERE id = $1 AND last_position = $2::bigint RETURNING id
-         ), added AS (
-           INSERT INTO ${s}.group_entries (group_id, position, stream, replay)
-           SELECT g.id, x.position, x.stream, false FROM g, unnest($4::bigint[], $5::text[]) AS x(position, stream)
-           ORDER BY x.position
-         )
-         SELECT count(*) FROM g`,
-        [groupId, after.toString(), to.toString(), entries.map((entry) => entry.position.toString()), entries.map((entry) => entry.stream)],
-      );
-      return row![0] === '1';
-    },
+        `UPDATE ${s}.groups SET last_position = $3::bigint WHERE id = $1 AND last_position = $2::bigint`,
+        false,
+        [groupId, after, to, entries],
+      ),
 
     async startReplay(groupId, cursor) {
       const rows = await query(
@@ -210,24 +226,16 @@ export const createPostgresGroups = ({ s, query, read }: GroupsSql): GroupsEngin
       return rows.length > 0;
     },
 
-    async addReplay(groupId, after, to, entries) {
-      const [row] = await query(
+    addReplay: (groupId, after, to, entries) =>
+      addEntries(
         'adding replayed events to a group',
-        `WITH g AS (
-           UPDATE ${s}.groups
-           SET replay = CASE WHEN (replay ->> 'to')::bigint <= $3::bigint THEN NULL
-                             ELSE jsonb_set(replay, '{next}', to_jsonb(($3::bigint)::text)) END
-           WHERE id = $1 AND replay ->> 'next' = ($2::bigint)::text RETURNING id
-         ), added AS (
-           INSERT INTO ${s}.group_entries (group_id, position, stream, replay)
-           SELECT g.id, x.position, x.stream, true FROM g, unnest($4::bigint[], $5::text[]) AS x(position, stream)
-           ORDER BY x.position
-         )
-         SELECT count(*) FROM g`,
-        [groupId, after.toString(), to.toString(), entries.map((entry) => entry.position.toString()), entries.map((entry) => entry.stream)],
-      );
-      return row![0] === '1';
-    },
+        `UPDATE ${s}.groups
+         SET replay = CASE WHEN (replay ->> 'to')::bigint <= $3::bigint THEN NULL
+                           ELSE jsonb_set(replay, '{next}', to_jsonb(($3::bigint)::text)) END
+         WHERE id = $1 AND replay ->> 'next' = ($2::bigint)::text`,
+        true,
+        [groupId, after, to, entries],
+      ),
 
     async lease(groupId, consumer, max): Promise<LeaseResult> {
       const rows = await retryConflicts(() =>
