@@ -3,41 +3,99 @@
  * read model. A runner feeds a projection from a catch-up subscription and writes each batch of changes
  * and the projection's checkpoint in one read-model transaction, so every event takes effect exactly once,
  * across crashes.
+ *
+ * A read model keeps each projection in builds: a build is one filling of a version's tables (their names
+ * suffixed with the build's number, through `context.table`), with its own checkpoint. Queries see the
+ * active build through one pointer (views named as the tables, or the memory model's table names), so a
+ * rebuild fills a new build beside the serving one and switches in one transaction (blue/green).
  */
 import type { AllFilter, RecordedEvent } from '../store/model.js';
 
-export interface ProjectionContext {
-  /** The event comes again, from a replay of a subset: a handler should be idempotent for it. */
-  replay: boolean;
+export interface BuildContext {
+  /**
+   * The name of one of the build's tables (or indexes, or anything the build names): `name` suffixed with
+   * the build's number. Queries use `name` itself, which the read model points at the active build.
+   */
+  table(name: string): string;
 }
 
-/** A handler changes the read model for one event, through the read model's own handle (`Db`). */
-export type ProjectionHandler<Db> = (db: Db, event: RecordedEvent, context: ProjectionContext) => void;
+export interface ProjectionContext extends BuildContext {
+  /** The event comes again, from a replay of a subset: a handler should be idempotent for it. */
+  replay: boolean;
+  /** Tells caches that the entry with this key changed: they drop it once the batch is committed. */
+  invalidate(key: string): void;
+}
+
+/**
+ * A handler changes the read model for one event, through the read model's own handle (`Db`). On SQLite
+ * and in memory it is synchronous (the batch is one synchronous transaction); on PostgreSQL it may
+ * return a promise.
+ */
+export type ProjectionHandler<Db> = (db: Db, event: RecordedEvent, context: ProjectionContext) => void | Promise<void>;
 
 export interface Projection<Db> {
-  /** Letters, digits, '-' and '_': it names the projection's tables and its checkpoint. */
+  /** Letters, digits, '-' and '_': it names the projection's checkpoint and its builds. */
   name: string;
   /** Raised when the handlers change what they write: a new version is rebuilt beside the serving one. */
   version: number;
   /** Which events it reads; the whole log by default. Types without a handler are skipped. */
   source?: AllFilter;
-  /** Creates the version's tables; runs once, in the transaction that records the version's start. */
-  init: (db: Db) => void;
+  /** Creates the build's tables, named through `context.table`; runs in the transaction that creates the build. */
+  init: (db: Db, context: BuildContext) => void | Promise<void>;
   handlers: Readonly<Record<string, ProjectionHandler<Db>>>;
 }
 
+/** One filling of a projection version's tables, with its checkpoint. */
+export interface Build {
+  name: string;
+  version: number;
+  /** Numbers the projection's builds, from 1; suffixes the build's table names. */
+  build: number;
+  /** The position of the last event applied (0 before any). */
+  position: bigint;
+  /** Whether queries see this build. At most one build of a projection is active. */
+  active: boolean;
+}
+
 /**
- * A read model's database, as a runner needs it: the checkpoint of each projection version, kept in the
- * same database as its tables and moved in the same transaction as the changes.
+ * A read model's database, as a runner needs it: builds of each projection, their checkpoints kept in the
+ * same database as their tables and moved in the same transaction as the changes.
  */
 export interface ReadModel<Db> {
-  /** The version's checkpoint (the position of the last event applied; 0 before any), creating its tables first when new. */
-  start(projection: Projection<Db>): Promise<bigint>;
+  /** The projection's builds, oldest first. */
+  builds(name: string): Promise<Build[]>;
   /**
-   * Runs `apply` and moves the checkpoint from `from` to `to` in one transaction. False, with nothing
-   * written, when the checkpoint is no longer at `from`: another runner of the version got there first.
-   * A throw from `apply` rolls the transaction back and reaches the caller.
+   * A new build of the projection (its tables made by `init`, its checkpoint 0), in one transaction; active
+   * at once when the projection has no active build, so queries never find its tables missing.
    */
-  commit(projection: Projection<Db>, from: bigint, to: bigint, apply: (db: Db) => void): Promise<boolean>;
+  create(projection: Projection<Db>): Promise<Build>;
+  /**
+   * Runs `apply` and moves the build's checkpoint from `from` to `to` in one transaction. False, with
+   * nothing written, when the checkpoint is no longer at `from` (another runner of the build got there
+   * first) or the build was dropped. A throw from `apply` rolls the transaction back and reaches the caller.
+   * On SQLite and in memory, `apply` must not return a promise.
+   */
+  commit(build: Build, from: bigint, to: bigint, apply: (db: Db) => void | Promise<void>): Promise<boolean>;
+  /**
+   * Points queries at the build in one transaction, if its checkpoint has reached the active build's
+   * (which cannot move during it); false, changing nothing, otherwise. The build that served stays until
+   * dropped.
+   */
+  activate(build: Build): Promise<boolean>;
+  /** Removes an inactive build: its tables and checkpoint. A `conflict` for the active build. */
+  drop(build: Build): Promise<void>;
+  /** The context a build's `init` and handlers name its tables through. */
+  context(build: Build): BuildContext;
   close(): Promise<void>;
+}
+
+/** What a runner tells caches after each commit: the keys its handlers invalidated, at the new position. */
+export interface ProjectionCommit {
+  name: string;
+  version: number;
+  build: number;
+  position: bigint;
+  keys: readonly string[];
+  /** The build became active with this commit: every cached entry of the projection is outdated. */
+  activated: boolean;
 }
