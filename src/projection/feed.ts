@@ -228,14 +228,12 @@ export const feedSubset = async <Db>(
     progress(reached, applied);
     return true;
   };
-  let reached = subset.from;
   for await (const event of events) {
     if (signal.aborted) return true;
     if (event.position < subset.from) continue;
     if (event.position > subset.to) break;
-    reached = event.position;
     if (wanted(event)) batch.push(event);
-    if (batch.length >= batchSize && !(await flush(reached))) return false;
+    if (batch.length >= batchSize && !(await flush(event.position))) return false;
   }
   return signal.aborted || (await flush(subset.to));
 };

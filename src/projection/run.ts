@@ -198,10 +198,17 @@ export const runProjection = <Db>(
     return Promise.race([switched.promise, done]);
   };
 
+  /** Feeds the build that serves this version, or fills the version's build until it can; resumes a rebuild a stop cut short. */
   const start = async () => {
     const build = await readModel.open(projection);
-    if (build.active) serve(trackBuild(build));
-    else void rebuildInto(trackBuild(build)).catch(() => undefined);
+    if (!build.active) return void rebuildInto(trackBuild(build)).catch(() => undefined);
+    serve(trackBuild(build));
+    const others = (await readModel.builds(name)).filter((other) => other.version === version && other.build !== build.build);
+    const unfinished = others.filter((other) => other.build > build.build).at(-1);
+    // Builds below the serving one were replaced by a rebuild that stopped before dropping them; other
+    // unfinished ones were left behind by a newer rebuild.
+    for (const left of others.filter((other) => other !== unfinished)) await readModel.drop(left);
+    if (unfinished !== undefined) void rebuildInto(trackBuild(unfinished)).catch(() => undefined);
   };
 
   const rebuildStatus = ({ tracked, feed }: { tracked: TrackedBuild; feed: LiveFeed }) => ({
