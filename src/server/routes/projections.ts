@@ -12,13 +12,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { checkAccess } from '../../auth/access.js';
-import {
-  projectionInfoToJson,
-  replayOptionsFromJson,
-  reportFromJson,
-  requestToJson,
-  type RunnerReportJson,
-} from '../../protocol/wire.js';
+import { projectionInfoToJson, replayOptionsFromJson, reportFromJson, requestToJson, type RunnerReportJson } from '../../protocol/wire.js';
 import type { RequestOutcome } from '../../projection/registry/model.js';
 import { InvalidArgumentError } from '../../store/errors.js';
 import type { RouteContext } from '../context.js';
@@ -126,14 +120,11 @@ const ReportBody = Type.Object(
 
 const Accepted = Type.Object({ requestId: Type.String() });
 
-/** A body that may be left out (Fastify validates a missing body as `null`). */
-const optional = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-
 export const projectionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { store }) => {
   const { projections } = store;
 
   // Controlling and running projections touches the whole log: a token limited to prefixes is refused.
-  app.addHook('preHandler', async (request) => {
+  app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.access === 'admin') checkAccess(request.principal, 'server');
   });
 
@@ -171,17 +162,21 @@ export const projectionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     '/projections/:name/replay',
     {
       config: { access: 'admin' },
+      // The body may be left out: the whole log, into the serving build.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         summary: 'Ask the projection to replay',
         description:
           'With `rebuild`, the whole source into a new build that replaces the serving one; otherwise the subset (positions, stream, category, RFC 3339 times) into the serving build. One replay at a time (a second is 409).',
         tags,
         params: ProjectionParams,
-        body: optional(ReplayOptions),
+        body: ReplayOptions,
         response: { 202: Accepted, ...problems },
       },
     },
-    async ({ params, body }, reply) => reply.code(202).send(await projections.replay(params.name, replayOptionsFromJson(body ?? {}))),
+    async ({ params, body }, reply) => reply.code(202).send(await projections.replay(params.name, replayOptionsFromJson(body))),
   );
 
   for (const kind of ['pause', 'resume', 'cancel'] as const) {
@@ -279,7 +274,8 @@ export const projectionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       config: { access: 'admin' },
       schema: {
         summary: 'A runner reports progress on a request it claimed, or settles it',
-        description: '`state: running` with `progress` while it runs; then `done`, `failed` (with `error`) or `cancelled`. Only the claiming runner (`runnerId`) may (409 otherwise).',
+        description:
+          '`state: running` with `progress` while it runs; then `done`, `failed` (with `error`) or `cancelled`. Only the claiming runner (`runnerId`) may (409 otherwise).',
         tags,
         params: RequestParams,
         body: Type.Object(
