@@ -8,7 +8,7 @@ export interface Shown {
   /** What is happening, e.g. `replay of orders: running`. */
   label: string;
   /** Undefined while there is nothing to count yet (a request no runner has claimed). */
-  progress?: { done: number; total: number };
+  progress?: { done: number; total: number; etaSeconds?: number | null };
 }
 
 export interface ProgressDisplay {
@@ -21,16 +21,19 @@ const percentOf = ({ done, total }: { done: number; total: number }) =>
 
 const barDisplay = (): ProgressDisplay => {
   const bar = new cliProgress.SingleBar(
-    { format: '{label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}', stream: process.stdout, hideCursor: true },
+    { format: '{label} [{bar}] {percentage}% | {value}/{total}{remaining}', stream: process.stdout, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    show({ label, progress = { done: 0, total: 0 } }) {
-      if (!started) bar.start(progress.total, progress.done, { label });
+    // Nothing to count yet (a request not claimed): an empty bar.
+    show({ label, progress = { done: 0, total: 1 } }) {
+      // The worker's own estimate: the bar's would count the time the command spent waiting for a claim.
+      const payload = { label, remaining: progress.etaSeconds == null ? '' : ` | ${Math.ceil(progress.etaSeconds)}s left` };
+      if (!started) bar.start(progress.total, progress.done, payload);
       started = true;
       bar.setTotal(progress.total);
-      bar.update(Math.min(progress.done, progress.total), { label });
+      bar.update(Math.min(progress.done, progress.total), payload);
     },
     stop: () => bar.stop(),
   };

@@ -114,7 +114,7 @@ describe('annals projections and annals replay', () => {
     const claimed = await runner;
     assert.deepEqual(claimed.options, { rebuild: true });
     assert.equal(replay.status, 1);
-    assert.match(replay.stderr, /error: the replay of orders failed: the handler of Placed threw/);
+    assert.match(replay.stderr, /error: the rebuild of orders failed: the handler of Placed threw/);
   });
 
   it('refuses what cannot be asked, naming the flag or the field', async () => {

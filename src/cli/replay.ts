@@ -26,12 +26,14 @@ interface ReplayOptions extends ConnectionOptions {
 
 const settledStates: ProjectionRequest['state'][] = ['done', 'failed', 'cancelled'];
 
-/** A position flag, passed on as digits (the store refuses what is not one, naming the field). */
+/** A position flag, refused naming the flag when it is no position. */
 const positionOf = (flag: string, value: string | undefined) => {
   if (value === undefined) return undefined;
   if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError(`${flag} is '${value}'; allowed: a position (digits)`);
   return BigInt(value);
 };
+
+const whatOf = (request: ProjectionRequest) => ((request.options as ProjectionReplayOptions).rebuild === true ? 'rebuild' : 'replay');
 
 const followProjection = async (store: EventStore, name: string, requestId: string, display: ProgressDisplay, intervalMs: number) => {
   for (;;) {
@@ -39,7 +41,7 @@ const followProjection = async (store: EventStore, name: string, requestId: stri
     if (settledStates.includes(request.state)) return request;
     const info = await store.projections.info(name);
     const stale = info.state === 'stale' ? ` (its runner is stale since ${info.heartbeatAt.toISOString()})` : '';
-    const label = `${request.kind === 'replay' && (request.options as ProjectionReplayOptions).rebuild === true ? 'rebuild' : 'replay'} of ${name}: ${request.state}${stale}`;
+    const label = `${whatOf(request)} of ${name}: ${request.state}${stale}`;
     const progress = request.progress ?? (request.state === 'running' ? (info.rebuild?.progress ?? info.progress) : undefined);
     display.show({ label, ...(progress === undefined ? {} : { progress }) });
     await sleep(intervalMs);
@@ -64,13 +66,13 @@ const replayProjection = async (store: EventStore, name: string, options: Replay
   let request: ProjectionRequest;
   try {
     request = await followProjection(store, name, requestId, display, intervalMs);
-    if (request.progress !== null) display.show({ label: `replay of ${name}: ${request.state}`, progress: request.progress });
+    if (request.progress !== null) display.show({ label: `${whatOf(request)} of ${name}: ${request.state}`, progress: request.progress });
   } finally {
     display.stop();
   }
-  if (request.state !== 'done')
-    throw new Error(`the replay of ${name} ${request.state}${request.error === null ? '' : `: ${request.error}`}`);
-  process.stdout.write(`the replay of ${name} is done\n`);
+  const what = `the ${whatOf(request)} of ${name}`;
+  if (request.state !== 'done') throw new Error(`${what} ${request.state}${request.error === null ? '' : `: ${request.error}`}`);
+  process.stdout.write(`${what} is done\n`);
 };
 
 const replayGroup = async (store: EventStore, name: string, options: ReplayOptions, intervalMs: number) => {
