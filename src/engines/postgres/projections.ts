@@ -96,7 +96,9 @@ export const createPostgresProjections = ({ s, query, read }: { s: string; query
         `SELECT request_id, state FROM ${table} WHERE name = $1 AND kind = 'replay' AND state IN ('pending', 'running')`,
         [name],
       );
-      throw openReplayConflict(name, open && { requestId: open[0]!, state: open[1] as ProjectionRequest['state'] });
+      // The open replay may have settled since the insert met it.
+      if (open === undefined) throw new ConflictError(`a replay of ${name} was pending or running a moment ago; ask again`);
+      throw openReplayConflict(name, { requestId: open[0]!, state: open[1] as ProjectionRequest['state'] });
     },
     async claim(name, runnerId) {
       const [row] = await query(

@@ -14,8 +14,8 @@ export const isOpen = (request: Pick<ProjectionRequest, 'state'>) => openStates.
 
 export const neverReported = (name: string) => new NotFoundError(`projection '${name}' is unknown: no runner ever reported it`);
 
-export const openReplayConflict = (name: string, open: Pick<ProjectionRequest, 'requestId' | 'state'> | undefined) =>
-  new ConflictError(`a replay of ${name} is ${open?.state ?? 'pending/running'}: ${open?.requestId ?? 'settled since'}`);
+export const openReplayConflict = (name: string, open: Pick<ProjectionRequest, 'requestId' | 'state'>) =>
+  new ConflictError(`a replay of ${name} is ${open.state}: ${open.requestId}`);
 
 export const unknownRequest = (name: string, requestId: string) => new NotFoundError(`projection '${name}' has no request '${requestId}'`);
 
