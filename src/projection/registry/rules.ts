@@ -7,9 +7,9 @@ import type { ProjectionInfo, ProjectionRequest, ProjectionState, RequestOutcome
 export const shownSettledRequests = 10;
 
 /** Heartbeats without a report after which a runner is `stale`. */
-export const staleAfterHeartbeats = 3;
+const staleAfterHeartbeats = 3;
 
-export const openStates: readonly ProjectionRequest['state'][] = ['pending', 'running'];
+const openStates: readonly ProjectionRequest['state'][] = ['pending', 'running'];
 export const isOpen = (request: Pick<ProjectionRequest, 'state'>) => openStates.includes(request.state);
 
 export const neverReported = (name: string) => new NotFoundError(`projection '${name}' is unknown: no runner ever reported it`);
@@ -38,7 +38,7 @@ export const settled = (request: ProjectionRequest, outcome: RequestOutcome, now
   updatedAt: now,
 });
 
-export const isStale = ({ report, heartbeatAt }: StoredReport, now: Date): boolean =>
+const isStale = ({ report, heartbeatAt }: StoredReport, now: Date): boolean =>
   now.getTime() - heartbeatAt.getTime() > staleAfterHeartbeats * report.heartbeatSeconds * 1000;
 
 /** The report that speaks for a projection: the freshest one. */
