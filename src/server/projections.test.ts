@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { createAuthenticator } from '../auth/tokens.js';
 import { openEventStore } from '../engines/open.js';
 import { runnerReport } from '../projection/registry/conformance/suite.js';
 import { reportToJson } from '../protocol/wire.js';
+import { withSeed } from '../testing/seed.js';
 import { httpCall, type Answer } from './testing/http.js';
 import { serveForTest } from './testing/serve.js';
 
@@ -116,4 +118,86 @@ describe('projection registry over HTTP', () => {
     problem(await call('GET', '/projections/nobody', tokens.reader), 404, 'not_found', /no runner ever reported/);
     problem(await call('POST', '/projections/nobody/replay', tokens.admin, {}), 404, 'not_found');
   });
+
+  it('random bodies, names and ids: never a 5xx, every refusal a problem', () =>
+    withSeed(import.meta.url, async (seed) => {
+      const { runnerId: _runnerId, ...report } = reportToJson(runnerReport());
+      const names = fc.oneof(
+        fc.constantFrom('orders', 'nobody', '9lives', '%24sys', '%FF', 'a%20b'),
+        fc.string({ maxLength: 70 }).map(encodeURIComponent),
+      );
+      const ids = fc.oneof(fc.uuid(), fc.constantFrom('x', '%00', '00000000-0000-4000-8000-000000000000'));
+      const positions = fc.oneof(fc.bigInt({ min: -5n, max: 2n ** 64n }).map(String), fc.integer(), fc.constantFrom('', 'x', null));
+      const bodies = fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.record(
+          {
+            from: positions,
+            to: positions,
+            stream: fc.string(),
+            category: fc.string(),
+            fromTime: fc.oneof(fc.string(), fc.date().map(String)),
+            rebuild: fc.anything({ maxDepth: 0 }),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.record({ version: fc.oneof(fc.integer(), fc.double(), fc.string()) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            state: fc.constantFrom('running', 'done', 'failed', 'x'),
+            runnerId: fc.string(),
+            error: fc.anything({ maxDepth: 1 }),
+            progress: fc.jsonValue({ maxDepth: 2 }),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.record(
+          {
+            ...Object.fromEntries(Object.entries(report).map(([key, value]) => [key, fc.constant(value)])),
+            position: positions,
+            heartbeatSeconds: fc.oneof(fc.double(), fc.integer()),
+            lag: fc.oneof(fc.double(), fc.integer()),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.string({ unit: 'binary', maxLength: 50 }),
+      );
+      const calls = fc.oneof(
+        fc.tuple(
+          fc.constant('GET' as const),
+          names.map((name) => `/projections/${name}`),
+        ),
+        fc.tuple(
+          fc.constant('GET' as const),
+          fc.tuple(names, ids).map(([name, id]) => `/projections/${name}/requests/${id}`),
+        ),
+        fc.tuple(
+          fc.constant('POST' as const),
+          fc
+            .tuple(names, fc.constantFrom('replay', 'pause', 'resume', 'cancel', 'drop', 'claim'))
+            .map(([name, kind]) => `/projections/${name}/${kind}`),
+        ),
+        fc.tuple(
+          fc.constant('POST' as const),
+          fc.tuple(names, ids).map(([name, id]) => `/projections/${name}/requests/${id}/settle`),
+        ),
+        fc.tuple(
+          fc.constant('PUT' as const),
+          fc
+            .tuple(names, fc.string({ maxLength: 30 }))
+            .map(([name, runner]) => `/projections/${name}/runners/${encodeURIComponent(runner) || 'r'}`),
+        ),
+      );
+      await fc.assert(
+        fc.asyncProperty(calls, fc.option(bodies, { nil: undefined }), async ([method, path], body) => {
+          const answer = await httpCall(url, method, path, {
+            token: tokens.admin,
+            ...(body === undefined || method === 'GET' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+          });
+          assert.ok(answer.status < 500, `${method} ${path} ${JSON.stringify(body)}: ${answer.status} ${answer.text}`);
+          if (answer.status >= 400) assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');
+        }),
+        { seed, numRuns: 400 },
+      );
+    }));
 });
