@@ -36,8 +36,9 @@ const checkTime = (value: unknown, what: string): string => {
   throw new InvalidArgumentError(`${what} is ${shown(value)}; allowed: an RFC 3339 time, e.g. 2026-01-31T12:00:00Z`);
 };
 
+/** Counts of events: integers, maybe beyond 2^53 (a range to the end of the log), so only approximately counted. */
 const checkCount = (value: unknown, what: string): number => {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
   throw new InvalidArgumentError(`${what} is ${shown(value)}; allowed: an integer >= 0`);
 };
 
