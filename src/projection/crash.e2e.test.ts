@@ -40,7 +40,7 @@ const checkpointOf = (path: string): bigint => {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const row = db
-      .prepare('SELECT position FROM annals_checkpoints WHERE name = ? AND version = 1')
+      .prepare('SELECT position FROM annals_builds WHERE name = ? AND active = 1')
       .safeIntegers()
       .get('customer-totals') as { position: bigint } | undefined;
     return row?.position ?? 0n;
@@ -84,7 +84,7 @@ it('a consumer killed at random moments under load ends with the read model of a
       const crashed = new Database(path, { readonly: true });
       try {
         assert.deepEqual(totalsRows(crashed), totalsRows(rebuilt.db));
-        const [orders] = crashed.prepare('SELECT sum(orders) AS orders FROM totals_v1').all() as [{ orders: number }];
+        const [orders] = crashed.prepare('SELECT sum(orders) AS orders FROM totals').all() as [{ orders: number }];
         assert.equal(orders.orders, placed, 'every order counted once');
       } finally {
         crashed.close();

@@ -5,7 +5,8 @@
  * across crashes.
  *
  * A read model keeps each projection in builds: a build is one filling of a version's tables (their names
- * suffixed with the build's number, through `context.table`), with its own checkpoint. Queries see the
+ * suffixed with the build's number, through `context.table`), with its own checkpoint. Projections of one
+ * read model name different tables. Queries see the
  * active build through one pointer (views named as the tables, or the memory model's table names), so a
  * rebuild fills a new build beside the serving one and switches in one transaction (blue/green).
  */
@@ -49,7 +50,7 @@ export interface Projection<Db> {
 export interface Build {
   name: string;
   version: number;
-  /** Numbers the projection's builds, from 1; suffixes the build's table names. */
+  /** Numbers the read model's builds (of every projection), from 1; suffixes the build's table names. */
   build: number;
   /** The position of the last event applied (0 before any). */
   position: bigint;
@@ -64,6 +65,11 @@ export interface Build {
 export interface ReadModel<Db> {
   /** The projection's builds, oldest first. */
   builds(name: string): Promise<Build[]>;
+  /**
+   * The build a runner of the projection's version feeds, in one transaction: the active build when it is
+   * of this version, else the version's newest build (a rebuild left unfinished), else a new build.
+   */
+  open(projection: Projection<Db>): Promise<Build>;
   /**
    * A new build of the projection (its tables made by `init`, its checkpoint 0), in one transaction; active
    * at once when the projection has no active build, so queries never find its tables missing.

@@ -1,31 +1,56 @@
 /**
- * The projection runner: reads the log from the projection's checkpoint through a catch-up subscription
- * and commits the changes of each batch with the checkpoint in one read-model transaction (batches of up
- * to `batchSize` events while catching up, then each live event as it comes). A handler that throws
- * stops the runner with its error visible; the event is never skipped. A runner that finds the
- * checkpoint moved by another runner of the same version stops too (fencing): two runners never both
- * apply an event.
+ * The projection runner and the replay service around it. A runner feeds the projection's serving build
+ * from the log; when the read model's active build is of another version (new handlers) or a rebuild is
+ * asked for, it fills a new build beside the serving one, throttled, and switches queries to it in one
+ * read-model transaction once it has caught up (blue/green). It replays subsets into the serving build,
+ * pauses, resumes and cancels, and, given a registry, reports there and carries out the requests written
+ * there. A handler that throws stops the runner (or fails the rebuild) with its error visible; the event
+ * is never skipped. A runner that finds a checkpoint moved by another runner stops (fencing).
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { EventStore } from '../store/event-store.js';
-import { isCaughtUp, isCheckpoint, type RecordedEvent } from '../store/model.js';
-import type { Projection, ReadModel } from './model.js';
+import { feedLive, feedSubset, HandlerError, trackBuild, type FeedSettings, type LiveFeed, type TrackedBuild } from './feed.js';
+import type { Build, Projection, ProjectionCommit, ReadModel } from './model.js';
+import type {
+  ProjectionError,
+  ProjectionProgress,
+  ProjectionReplayOptions,
+  ProjectionRequest,
+  Projections,
+  RunnerReport,
+} from './registry/model.js';
 
-export type RunnerState = 'catching-up' | 'live' | 'failed' | 'fenced' | 'stopped';
+export type RunnerState = 'catching-up' | 'live' | 'paused' | 'failed' | 'fenced' | 'stopped';
 
 export interface RunnerStatus {
   name: string;
   version: number;
   state: RunnerState;
-  /** The position of the last event applied and committed. */
+  /** The serving build this runner feeds (none while its version is rebuilt beside another's). */
+  build?: number;
+  /** The position of the last event applied to the serving build and committed. */
   position: bigint;
-  /** What stopped a failed runner: the handler's error, with the event it failed on. */
-  lastError?: { message: string; eventId?: string; eventType?: string; position?: bigint };
+  /** A new build filling beside the serving one. */
+  rebuild?: { build: number; version: number; position: bigint; live: boolean };
+  /** A subset replay into the serving build. */
+  replay?: { from: bigint; to: bigint; reached: bigint };
+  /** What stopped a failed runner, or failed its last rebuild: the error, with the event it failed on. */
+  lastError?: ProjectionError;
 }
 
 export interface ProjectionRunner {
   status(): RunnerStatus;
   /** Settles when the runner stops: closed, failed or fenced (`status()` says which). */
   readonly done: Promise<void>;
+  /** Rebuilds the projection into a new build and switches to it; settles when switched. */
+  rebuild(): Promise<void>;
+  /** Replays part of the log into the serving build (`context.replay` set); settles when done. */
+  replay(options: Omit<ProjectionReplayOptions, 'rebuild'>): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Stops the rebuild or replay under way; a rebuild's build is dropped. */
+  cancel(): Promise<void>;
   /** Stops after the batch under way is committed. */
   close(): Promise<void>;
 }
@@ -33,85 +58,357 @@ export interface ProjectionRunner {
 export interface RunOptions {
   /** Most events in one read-model transaction while catching up; default 1000. */
   batchSize?: number;
+  /** Events per second at most for rebuilds and replays, so live traffic keeps its latency; unlimited by default. */
+  replayRate?: number;
+  /** Hears every commit: the keys handlers invalidated, and switches of builds (for caches). */
+  onCommit?: (commit: ProjectionCommit) => void;
+  /** Where to report and find requests; none by default. `runProjections` passes `store.projections`. */
+  registry?: Projections;
+  /** Seconds between reports to the registry; default 5. */
+  heartbeatSeconds?: number;
 }
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/** A promise with its settling functions (Promise.withResolvers, which Node 20 lacks). */
+const deferred = <T>(): Deferred<T> => {
+  const settlers: Partial<Deferred<T>> = {};
+  const promise = new Promise<T>((resolve, reject) => Object.assign(settlers, { resolve, reject }));
+  return { promise, resolve: settlers.resolve!, reject: settlers.reject! };
+};
+
+/** The work was cancelled by a request or `cancel()`. */
+class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+type Work = { kind: 'rebuild' | 'replay'; request?: ProjectionRequest; cancel: AbortController; done: Promise<void> };
+
+const errorOf = (error: unknown): ProjectionError =>
+  error instanceof HandlerError
+    ? { message: error.message, eventId: error.event.id, eventType: error.event.type, position: error.event.position }
+    : { message: error instanceof Error ? error.message : String(error) };
 
 export const runProjection = <Db>(
   store: EventStore,
   projection: Projection<Db>,
   readModel: ReadModel<Db>,
-  { batchSize = 1000 }: RunOptions = {},
+  { batchSize = 1000, replayRate, onCommit = () => undefined, registry, heartbeatSeconds = 5 }: RunOptions = {},
 ): ProjectionRunner => {
   const { name, version } = projection;
-  const status: RunnerStatus = { name, version, state: 'catching-up', position: 0n };
+  const runnerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const controller = new AbortController();
-  let failing: RecordedEvent | undefined;
+  const status: RunnerStatus = { name, version, state: 'catching-up', position: 0n };
+  let paused: Deferred<void> | undefined;
+  const gate = () => paused?.promise ?? Promise.resolve();
+  const settings = (signal: AbortSignal, rate?: number): FeedSettings<Db> => ({
+    store,
+    projection,
+    readModel,
+    batchSize,
+    onCommit,
+    gate,
+    signal,
+    ...(rate === undefined ? {} : { rate }),
+  });
 
-  /** Applies the batch and moves the checkpoint to `to`; false when fenced. */
-  const commit = async (batch: RecordedEvent[], to: bigint): Promise<boolean> => {
-    if (to <= status.position) return true;
-    const committed = await readModel.commit(projection, status.position, to, (db) => {
-      for (const event of batch) {
-        failing = event;
-        projection.handlers[event.type]?.(db, event, { replay: false });
-      }
-      failing = undefined;
+  let serving: { tracked: TrackedBuild; feed: LiveFeed; stop: AbortController } | undefined;
+  let rebuilding: (Work & { tracked: TrackedBuild; feed: LiveFeed }) | undefined;
+  let replaying: (Work & { subset: { from: bigint; to: bigint; reached: bigint } }) | undefined;
+  const failure: Deferred<never> = deferred();
+  failure.promise.catch(() => undefined);
+
+  const serve = (tracked: TrackedBuild) => {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([controller.signal, stop.signal]);
+    const feed = feedLive(settings(signal), tracked, async () => {
+      status.position = tracked.build.position;
+      if (status.state === 'catching-up' && feed.live) status.state = 'live';
     });
-    if (committed) status.position = to;
-    return committed;
+    serving = { tracked, feed, stop };
+    status.build = tracked.build.build;
+    status.position = tracked.build.position;
+    feed.done.then(
+      (ended) =>
+        ended === 'fenced' &&
+        stopWith('fenced', `another runner of ${name} build ${tracked.build.build} moved its checkpoint past ${tracked.build.position}`),
+      (error: unknown) => stopWith('failed', error),
+    );
   };
 
-  const run = async () => {
-    status.position = await readModel.start(projection);
-    const subscription = store.subscribe({
-      filter: projection.source,
-      from: status.position,
-      checkpoints: true,
-      signal: controller.signal,
-    });
-    try {
-      let batch: RecordedEvent[] = [];
-      let reached = status.position;
-      for await (const message of subscription) {
-        if (isCaughtUp(message)) status.state = 'live';
-        else if (isCheckpoint(message)) reached = message.checkpoint;
-        else {
-          reached = message.position;
-          if (projection.handlers[message.type] !== undefined) batch.push(message);
-        }
-        if (status.state === 'catching-up' && batch.length < batchSize && !isCheckpoint(message)) continue;
-        const committed = await commit(batch, reached);
-        batch = [];
-        if (!committed) {
-          status.state = 'fenced';
-          status.lastError = { message: `another runner of ${name} version ${version} moved its checkpoint past ${status.position}` };
-          break;
-        }
-        if (controller.signal.aborted) break;
+  const stopWith = (state: 'failed' | 'fenced', error: unknown) => {
+    status.state = state;
+    status.lastError = typeof error === 'string' ? { message: error } : errorOf(error);
+    failure.reject(error);
+    controller.abort();
+  };
+
+  /** Fills `tracked` beside the serving build and switches to it once it has caught up. */
+  const rebuildInto = (tracked: TrackedBuild, request?: ProjectionRequest): Promise<void> => {
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([controller.signal, cancel.signal]);
+    const switched = deferred<void>();
+    const trySwitch = async () => {
+      if (!feed.live || !(await readModel.activate(tracked.build))) return;
+      cancel.abort();
+      const previous = serving;
+      onCommit({ ...tracked.build, keys: [], activated: true });
+      rebuilding = undefined;
+      if (previous !== undefined) {
+        previous.stop.abort();
+        await previous.feed.done.catch(() => undefined);
+        if (previous.tracked.build.version === version) await readModel.drop(previous.tracked.build);
       }
-    } finally {
-      await subscription.close();
+      const build: Build = { ...tracked.build, active: true };
+      serve(trackBuild(build));
+      if (status.state !== 'paused') status.state = 'live';
+      switched.resolve();
+    };
+    const feed = feedLive(settings(signal, replayRate), tracked, trySwitch);
+    const done = feed.done.then(
+      async (ended) => {
+        if (ended === 'fenced') throw new Error(`another runner moved the checkpoint of ${name} build ${tracked.build.build}`);
+        if (rebuilding?.tracked !== tracked) return;
+        rebuilding = undefined;
+        await readModel.drop(tracked.build);
+        throw controller.signal.aborted ? new Error('the runner stopped') : new CancelledError();
+      },
+      async (error: unknown) => {
+        rebuilding = undefined;
+        status.lastError = errorOf(error);
+        await readModel.drop(tracked.build);
+        if (serving === undefined) stopWith('failed', error);
+        throw error;
+      },
+    );
+    done.catch(() => undefined);
+    rebuilding = { kind: 'rebuild', tracked, feed, cancel, done, ...(request === undefined ? {} : { request }) };
+    return Promise.race([switched.promise, done]);
+  };
+
+  const start = async () => {
+    const build = await readModel.open(projection);
+    if (build.active) serve(trackBuild(build));
+    else void rebuildInto(trackBuild(build)).catch(() => undefined);
+  };
+
+  const rebuildStatus = ({ tracked, feed }: { tracked: TrackedBuild; feed: LiveFeed }) => ({
+    build: tracked.build.build,
+    version: tracked.build.version,
+    position: tracked.build.position,
+    live: feed.live,
+  });
+
+  const replaySubset = (options: Omit<ProjectionReplayOptions, 'rebuild'>, request?: ProjectionRequest): Promise<void> => {
+    if (serving === undefined) return Promise.reject(new Error(`${name} has no serving build of version ${version} to replay into`));
+    if (replaying !== undefined) return Promise.reject(new Error(`a replay of ${name} is under way`));
+    const tracked = serving.tracked;
+    const to = options.to === undefined || options.to > tracked.build.position ? tracked.build.position : options.to;
+    const subset = { from: options.from ?? 1n, to, reached: options.from ?? 0n };
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([controller.signal, cancel.signal]);
+    const done = feedSubset(
+      settings(signal, replayRate),
+      tracked,
+      {
+        from: subset.from,
+        to,
+        ...(options.stream === undefined ? {} : { stream: options.stream }),
+        ...(options.category === undefined ? {} : { category: options.category }),
+        ...(options.fromTime === undefined ? {} : { fromTime: new Date(options.fromTime) }),
+        ...(options.toTime === undefined ? {} : { toTime: new Date(options.toTime) }),
+      },
+      (reached) => (subset.reached = reached),
+    ).then(
+      (ok) => {
+        replaying = undefined;
+        if (!ok) throw new Error(`another runner moved the checkpoint of ${name} build ${tracked.build.build}`);
+        if (cancel.signal.aborted) throw new CancelledError();
+      },
+      (error: unknown) => {
+        replaying = undefined;
+        status.lastError = errorOf(error);
+        throw error;
+      },
+    );
+    replaying = { kind: 'replay', cancel, done, subset, ...(request === undefined ? {} : { request }) };
+    return done;
+  };
+
+  const rebuild = async (request?: ProjectionRequest) => {
+    await started;
+    if (rebuilding !== undefined) throw new Error(`a rebuild of ${name} is under way`);
+    return rebuildInto(trackBuild(await readModel.create(projection)), request);
+  };
+
+  const pause = () => {
+    paused ??= deferred();
+    if (status.state === 'catching-up' || status.state === 'live') status.state = 'paused';
+  };
+  const resume = () => {
+    paused?.resolve();
+    paused = undefined;
+    if (status.state === 'paused') status.state = serving?.feed.live ? 'live' : 'catching-up';
+  };
+  const cancel = async () => {
+    const under = [rebuilding, replaying].filter((work) => work !== undefined);
+    for (const work of under) {
+      work.cancel.abort();
+      await work.done.catch(() => undefined);
+    }
+    return under.length;
+  };
+
+  /** Carries out a request claimed from the registry, settling it there. */
+  const carryOut = async (to: Projections, request: ProjectionRequest): Promise<void> => {
+    const settle = (state: 'running' | 'done' | 'failed' | 'cancelled', error?: unknown) =>
+      to.settle(name, request.requestId, {
+        state,
+        ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+      });
+    try {
+      if (request.kind === 'replay') {
+        const options = request.options as ProjectionReplayOptions;
+        await settle('running');
+        await (options.rebuild === true ? rebuild(request) : (await started, replaySubset(options, request)));
+      } else if (request.kind === 'pause') pause();
+      else if (request.kind === 'resume') resume();
+      else if (request.kind === 'cancel') {
+        if ((await cancel()) === 0) throw new Error(`no replay or rebuild of ${name} is under way`);
+      } else await dropVersion((request.options as { version: number }).version);
+      await settle('done');
+    } catch (error) {
+      await settle(error instanceof CancelledError ? 'cancelled' : 'failed', error).catch(() => undefined);
     }
   };
 
-  const done = run().then(
-    () => {
-      if (status.state !== 'fenced') status.state = 'stopped';
-    },
-    (error: unknown) => {
-      status.state = 'failed';
-      status.lastError = {
-        message: error instanceof Error ? error.message : String(error),
-        ...(failing === undefined ? {} : { eventId: failing.id, eventType: failing.type, position: failing.position }),
+  const dropVersion = async (dropped: number) => {
+    const builds = (await readModel.builds(name)).filter((build) => build.version === dropped);
+    if (builds.some((build) => build.active)) throw new Error(`version ${dropped} of ${name} serves queries`);
+    const building = rebuilding?.tracked.build.build;
+    for (const build of builds) if (build.build !== building) await readModel.drop(build);
+  };
+
+  const progressOf = (done: bigint, total: bigint, rate: number): ProjectionProgress => {
+    const left = Number(total - done);
+    return { done: Number(done), total: Number(total), etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : null };
+  };
+
+  /** Heartbeats: reports to the registry, and claims and carries out its requests, until the runner stops. */
+  const report = async (to: Projections): Promise<void> => {
+    const host = hostname();
+    let counted = { applied: 0, at: Date.now() };
+    const startedAt = status.position;
+    const applied = () => (serving?.feed.applied ?? 0) + (rebuilding?.feed.applied ?? 0);
+    const once = async () => {
+      const [{ headPosition: head }, builds] = await Promise.all([store.stats(), readModel.builds(name)]);
+      const now = { applied: applied(), at: Date.now() };
+      const rate = Math.max(0, Math.round(((now.applied - counted.applied) * 1000) / Math.max(1, now.at - counted.at)));
+      counted = now;
+      const position = serving?.tracked.build.position ?? rebuilding?.tracked.build.position ?? 0n;
+      const rebuild = rebuilding === undefined ? null : rebuildStatus(rebuilding);
+      const state =
+        status.state === 'failed' || status.state === 'fenced'
+          ? 'failed'
+          : status.state === 'stopped'
+            ? 'stopped'
+            : paused
+              ? 'paused'
+              : 'running';
+      const report: RunnerReport = {
+        name,
+        runnerId,
+        version,
+        activeVersion: builds.find((build) => build.active)?.version ?? null,
+        state,
+        rebuild:
+          rebuild === null
+            ? null
+            : {
+                version: rebuild.version,
+                state: paused ? 'paused' : rebuild.live ? 'switching' : 'building',
+                progress: progressOf(rebuild.position, head, rate),
+              },
+        position,
+        lag: Number(head > position ? head - position : 0n),
+        rate,
+        progress:
+          replaying !== undefined
+            ? progressOf(replaying.subset.reached - replaying.subset.from, replaying.subset.to - replaying.subset.from, rate)
+            : progressOf(position - startedAt, head - startedAt, rate),
+        lastError: status.lastError ?? null,
+        host,
+        heartbeatSeconds,
       };
-    },
-  );
+      await to.report(report);
+      for (const work of [rebuilding, replaying]) {
+        if (work?.request !== undefined)
+          await to.settle(name, work.request.requestId, {
+            state: 'running',
+            progress: work === rebuilding ? report.rebuild!.progress : report.progress,
+          });
+      }
+    };
+    while (!controller.signal.aborted) {
+      try {
+        await once();
+        for (let request = await to.claim(name, runnerId); request !== undefined; request = await to.claim(name, runnerId)) {
+          void carryOut(to, request);
+        }
+      } catch {
+        // The registry is out of reach: the runner goes on and reports at its next heartbeat.
+      }
+      await sleep(heartbeatSeconds * 1000, controller.signal);
+    }
+    await done.catch(() => undefined);
+    await once().catch(() => undefined);
+  };
+
+  const started = start();
+  started.catch((error: unknown) => stopWith('failed', error));
+  const done = (async () => {
+    await started.catch(() => undefined);
+    await Promise.race([
+      failure.promise.catch(() => undefined),
+      new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true })),
+    ]);
+    await Promise.allSettled([serving?.feed.done, rebuilding?.done, replaying?.done]);
+    if (status.state !== 'failed' && status.state !== 'fenced') status.state = 'stopped';
+  })();
+  const reporting = registry === undefined ? Promise.resolve() : report(registry);
 
   return {
-    status: () => ({ ...status }),
+    status: () => ({
+      ...status,
+      ...(rebuilding === undefined ? {} : { rebuild: rebuildStatus(rebuilding) }),
+      ...(replaying === undefined ? {} : { replay: { ...replaying.subset } }),
+    }),
     done,
+    rebuild: () => rebuild(),
+    async replay(options) {
+      await started;
+      return replaySubset(options);
+    },
+    pause,
+    resume,
+    cancel: async () => void (await cancel()),
     async close() {
       controller.abort();
+      resume();
       await done;
+      await reporting;
     },
   };
 };

@@ -5,19 +5,36 @@ import { defineProjection } from '../define.js';
 import type { MemoryDb } from '../memory-read-model.js';
 import type { Projection } from '../model.js';
 
-export const customerTotals = (version = 1, poison?: number): Projection<Database.Database> =>
+export interface TotalsOptions {
+  version?: number;
+  /** A total whose handler throws. */
+  poison?: number;
+  name?: string;
+  /** The table's name, as queries see it. */
+  table?: string;
+}
+
+export const customerTotals = ({
+  version = 1,
+  poison,
+  name = 'customer-totals',
+  table = 'totals',
+}: TotalsOptions = {}): Projection<Database.Database> =>
   defineProjection<Database.Database>({
-    name: 'customer-totals',
+    name,
     version,
-    init: (db) => db.exec(`CREATE TABLE totals_v${version} (customer TEXT PRIMARY KEY, total INTEGER NOT NULL, orders INTEGER NOT NULL)`),
+    init: (db, context) =>
+      void db.exec(`CREATE TABLE ${context.table(table)} (customer TEXT PRIMARY KEY, total INTEGER NOT NULL, orders INTEGER NOT NULL)`),
     handlers: {
-      OrderPlaced: (db, event) => {
+      OrderPlaced: (db, event, context) => {
         const { customer, total } = event.data as { customer: string; total: number };
         if (total === poison) throw new Error(`cannot take a total of ${poison}`);
+        // Version 2 counts each order twice: a change of handlers that a rebuild must show.
         db.prepare(
-          `INSERT INTO totals_v${version} (customer, total, orders) VALUES (?, ?, 1)
-           ON CONFLICT (customer) DO UPDATE SET total = total + excluded.total, orders = orders + 1`,
-        ).run(customer, total);
+          `INSERT INTO ${context.table(table)} (customer, total, orders) VALUES (?, ?, ?)
+           ON CONFLICT (customer) DO UPDATE SET total = total + excluded.total, orders = orders + excluded.orders`,
+        ).run(customer, total, version === 2 ? 2 : 1);
+        context.invalidate(customer);
       },
     },
   });
@@ -32,8 +49,9 @@ export const placeOrders = (store: EventStore, count: number, start = 0) =>
     })),
   );
 
-export const totalsRows = (db: Database.Database, version = 1): unknown[] =>
-  db.prepare(`SELECT customer, total, orders FROM totals_v${version} ORDER BY customer`).all();
+/** The totals that queries see: the view of the active build. */
+export const totalsRows = (db: Database.Database): unknown[] =>
+  db.prepare('SELECT customer, total, orders FROM totals ORDER BY customer').all();
 
 export type Totals = { total: number; orders: number };
 
@@ -45,11 +63,11 @@ export const memoryCustomerTotals = (poison?: number): Projection<MemoryDb> =>
   defineProjection<MemoryDb>({
     name: 'customer-totals',
     version: 1,
-    init: (db) => void db.table<Totals>('totals'),
+    init: (db, context) => void db.table<Totals>(context.table('totals')),
     handlers: {
-      OrderPlaced: (db, event) => {
+      OrderPlaced: (db, event, context) => {
         const { customer, total } = event.data as { customer: string; total: number };
-        const rows = db.table<Totals>('totals');
+        const rows = db.table<Totals>(context.table('totals'));
         const row = rows.get(customer) ?? { total: 0, orders: 0 };
         rows.set(customer, { total: row.total + total, orders: row.orders + 1 });
         if (total === poison) throw new Error(`cannot take a total of ${poison}`);
