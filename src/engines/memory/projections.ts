@@ -1,7 +1,7 @@
 /** The projection registry in memory: reports by (name, runnerId), requests in the order they were written. */
 import type { ProjectionsEngine, StoredReport } from '../../projection/registry/engine.js';
 import type { ProjectionRequest } from '../../projection/registry/model.js';
-import { checkSettle, isOpen, openReplayConflict, settled } from '../../projection/registry/rules.js';
+import { checkSettle, isOpen, isStale, openReplayConflict, settled } from '../../projection/registry/rules.js';
 
 const newestFirst = (a: ProjectionRequest, b: ProjectionRequest) => b.updatedAt.getTime() - a.updatedAt.getTime();
 
@@ -19,7 +19,9 @@ export const createMemoryProjections = (): ProjectionsEngine => {
     async report(report) {
       const byRunner = reports.get(report.name) ?? new Map<string, StoredReport>();
       reports.set(report.name, byRunner);
-      byRunner.set(report.runnerId, { report: structuredClone(report), heartbeatAt: new Date() });
+      const now = new Date();
+      for (const [runnerId, stored] of byRunner) if (isStale(stored, now)) byRunner.delete(runnerId);
+      byRunner.set(report.runnerId, { report: structuredClone(report), heartbeatAt: now });
     },
     async requests(name, settledLimit) {
       const own = requests.filter((request) => request.name === name);

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openEventStore } from '../open.js';
-import { runnerReport } from '../../projection/registry/conformance/suite.js';
+import { describeReportForgetting, runnerReport } from '../../projection/registry/conformance/suite.js';
 import type { EventStore } from '../../store/event-store.js';
-import { dropSchema, freshSchema, postgresSkipReason, postgresTestUrl } from './testing/test-database.js';
+import { dropSchema, freshSchema, openTestPostgresEngine, postgresSkipReason, postgresTestUrl } from './testing/test-database.js';
 
 const skip = await postgresSkipReason();
 
@@ -56,5 +56,18 @@ describe('postgres projection registry, two servers on one schema', { skip }, ()
       claimed.push(request);
     }
     assert.deepEqual(claimed.map((request) => request.requestId).sort(), asked.sort());
+  });
+});
+
+describe('postgres projection registry engine', { skip }, () => {
+  describeReportForgetting('postgres', async () => {
+    const { engine, drop } = await openTestPostgresEngine();
+    return {
+      engine,
+      close: async () => {
+        await engine.close();
+        await drop();
+      },
+    };
   });
 });

@@ -14,7 +14,7 @@ import {
   type RunnerReportJson,
 } from '../../projection/registry/json.js';
 import type { ProjectionRequest } from '../../projection/registry/model.js';
-import { checkSettle, openReplayConflict } from '../../projection/registry/rules.js';
+import { checkSettle, openReplayConflict, staleAfterHeartbeats } from '../../projection/registry/rules.js';
 import { ConflictError } from '../../store/errors.js';
 
 type Run = (doing: string, text: string, values?: unknown[]) => Promise<(string | null)[][]>;
@@ -65,9 +65,14 @@ export const createPostgresProjections = ({ s, query, read }: { s: string; query
     async report(report) {
       await query(
         'keeping a projection report',
-        `INSERT INTO ${s}.projection_reports (name, runner_id, report, heartbeat_at) VALUES ($1, $2, $3::jsonb, clock_timestamp())
+        `WITH forgotten AS (
+           DELETE FROM ${s}.projection_reports
+           WHERE name = $1 AND runner_id <> $2
+             AND heartbeat_at < clock_timestamp() - make_interval(secs => $4 * (report->>'heartbeatSeconds')::float8)
+         )
+         INSERT INTO ${s}.projection_reports (name, runner_id, report, heartbeat_at) VALUES ($1, $2, $3::jsonb, clock_timestamp())
          ON CONFLICT (name, runner_id) DO UPDATE SET report = excluded.report, heartbeat_at = excluded.heartbeat_at`,
-        [report.name, report.runnerId, JSON.stringify(reportToJson(report))],
+        [report.name, report.runnerId, JSON.stringify(reportToJson(report)), staleAfterHeartbeats],
       );
     },
     async requests(name, settledLimit) {

@@ -13,7 +13,7 @@ import {
   type RequestRow,
   type RunnerReportJson,
 } from '../../projection/registry/json.js';
-import { checkSettle, openReplayConflict, settled } from '../../projection/registry/rules.js';
+import { checkSettle, openReplayConflict, settled, staleAfterHeartbeats } from '../../projection/registry/rules.js';
 import type { WriteQueue } from './write-queue.js';
 
 const requestColumns = `request_id AS requestId, name, kind, options, state, created_at AS createdAt, updated_at AS updatedAt,
@@ -28,6 +28,9 @@ export const createSqliteProjections = (db: Database.Database, queue: WriteQueue
     putReport: db.prepare<[string, string, string, number]>(
       `INSERT INTO projection_reports (name, runner_id, report, heartbeat_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (name, runner_id) DO UPDATE SET report = excluded.report, heartbeat_at = excluded.heartbeat_at`,
+    ),
+    forgetStale: db.prepare<[string, number, number]>(
+      `DELETE FROM projection_reports WHERE name = ? AND heartbeat_at < ? - ? * 1000 * json_extract(report, '$.heartbeatSeconds')`,
     ),
     openRequests: db.prepare<[string], RequestRow>(
       `SELECT ${requestColumns} FROM projection_requests WHERE name = ? AND state IN ('pending', 'running') ORDER BY seq DESC`,
@@ -69,7 +72,9 @@ export const createSqliteProjections = (db: Database.Database, queue: WriteQueue
     },
     report(report) {
       return queue.write(() => {
-        sql.putReport.run(report.name, report.runnerId, JSON.stringify(reportToJson(report)), Date.now());
+        const now = Date.now();
+        sql.forgetStale.run(report.name, now, staleAfterHeartbeats);
+        sql.putReport.run(report.name, report.runnerId, JSON.stringify(reportToJson(report)), now);
       });
     },
     async requests(name, settledLimit) {

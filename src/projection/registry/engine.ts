@@ -22,7 +22,11 @@ export interface NewRequest {
 export interface ProjectionsEngine {
   /** The last report of every runner of `name` (of every projection when undefined), and the engine's clock now. */
   reports(name: string | undefined): Promise<{ now: Date; reports: StoredReport[] }>;
-  /** Keeps the report as the last of its (name, runnerId), stamped now. */
+  /**
+   * Keeps the report as the last of its (name, runnerId), stamped now, and forgets the stale reports of
+   * other runners of the name: they can never be the freshest again, and runners that restart under new
+   * ids would otherwise pile up.
+   */
   report(report: RunnerReport): Promise<void>;
   /** The open requests of `name` (pending, running), newest first, then the last `settledLimit` settled, newest first. */
   requests(name: string, settledLimit: number): Promise<ProjectionRequest[]>;

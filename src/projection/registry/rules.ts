@@ -7,7 +7,7 @@ import type { ProjectionInfo, ProjectionRequest, ProjectionState, RequestOutcome
 export const shownSettledRequests = 10;
 
 /** Heartbeats without a report after which a runner is `stale`. */
-const staleAfterHeartbeats = 3;
+export const staleAfterHeartbeats = 3;
 
 const openStates: readonly ProjectionRequest['state'][] = ['pending', 'running'];
 export const isOpen = (request: Pick<ProjectionRequest, 'state'>) => openStates.includes(request.state);
@@ -38,7 +38,7 @@ export const settled = (request: ProjectionRequest, outcome: RequestOutcome, now
   updatedAt: now,
 });
 
-const isStale = ({ report, heartbeatAt }: StoredReport, now: Date): boolean =>
+export const isStale = ({ report, heartbeatAt }: StoredReport, now: Date): boolean =>
   now.getTime() - heartbeatAt.getTime() > staleAfterHeartbeats * report.heartbeatSeconds * 1000;
 
 /** The report that speaks for a projection: the freshest one. */

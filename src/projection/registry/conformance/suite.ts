@@ -5,9 +5,10 @@
  * to two runners, settles only by the claimer, and arguments refused by name.
  */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rejectsWith, storeTest } from '../../../store/conformance/harness.js';
+import type { EngineCore } from '../../../store/engine.js';
 import type { EventStore } from '../../../store/event-store.js';
 import type { RunnerReport } from '../model.js';
 
@@ -281,6 +282,35 @@ export const describeProjectionRegistryConformance = (name: string, open: () => 
         /^outcome\.progress\.done is -1/,
       );
       assert.equal((await store.projections.request('orders', requestId)).state, 'running');
+    });
+  });
+};
+
+/**
+ * What no caller of `store.projections` can see, so it is checked on the engine: reports of runners gone
+ * stale are forgotten when another runner of the name reports (runners that restart under new ids would
+ * pile up otherwise), and only those.
+ */
+export const describeReportForgetting = (name: string, open: () => Promise<{ engine: EngineCore; close: () => Promise<void> }>): void => {
+  describe(`projection registry engine: ${name}`, () => {
+    it('forgets the stale reports of a name when another runner reports', async () => {
+      const { engine, close } = await open();
+      try {
+        const { projections } = engine;
+        await projections.report(runnerReport({ runnerId: 'restarted', heartbeatSeconds: 0.02 }));
+        await projections.report(runnerReport({ runnerId: 'alive', heartbeatSeconds: 60 }));
+        await projections.report(runnerReport({ name: 'customers', runnerId: 'silent', heartbeatSeconds: 0.02 }));
+        await sleep(150);
+        await projections.report(runnerReport({ runnerId: 'new', heartbeatSeconds: 60 }));
+        const runners = async (projection: string) =>
+          (await projections.reports(projection)).reports.map((stored) => stored.report.runnerId).sort();
+        assert.deepEqual(await runners('orders'), ['alive', 'new']);
+        assert.deepEqual(await runners('customers'), ['silent']);
+        await projections.report(runnerReport({ name: 'customers', runnerId: 'silent', heartbeatSeconds: 0.02 }));
+        assert.deepEqual(await runners('customers'), ['silent']);
+      } finally {
+        await close();
+      }
     });
   });
 };
