@@ -8,7 +8,7 @@ import { clientCommand, printLine, printRows, withClient, type ConnectionOptions
 
 const forPeople = (options: { json?: boolean }) => options.json !== true && process.stdout.isTTY === true;
 
-export const progressText = ({ done, total, etaSeconds }: ProjectionProgress): string => {
+const progressText = ({ done, total, etaSeconds }: ProjectionProgress): string => {
   if (total === 0) return '-';
   const percent = Math.floor((100 * Math.min(done, total)) / total);
   return `${done}/${total} (${percent}%)${etaSeconds === null ? '' : `, ${Math.ceil(etaSeconds)}s left`}`;

@@ -12,7 +12,7 @@ export interface StoredReport {
 }
 
 /** A request as written: the engine stamps it, and it starts `pending`. */
-export interface NewRequest {
+interface NewRequest {
   requestId: string;
   name: string;
   kind: ProjectionRequestKind;

@@ -21,12 +21,12 @@ export interface RunnerReportJson extends Omit<RunnerReport, 'position' | 'lastE
   lastError: ProjectionErrorJson | null;
 }
 
-export interface ReplayOptionsJson extends Omit<ProjectionReplayOptions, 'from' | 'to'> {
+interface ReplayOptionsJson extends Omit<ProjectionReplayOptions, 'from' | 'to'> {
   from?: string;
   to?: string;
 }
 
-export type RequestOptionsJson = ReplayOptionsJson | { version: number } | Record<string, never>;
+type RequestOptionsJson = ReplayOptionsJson | { version: number } | Record<string, never>;
 
 export interface ProjectionRequestJson extends Omit<ProjectionRequest, 'options' | 'createdAt' | 'updatedAt'> {
   options: RequestOptionsJson;
@@ -78,7 +78,7 @@ export const replayOptionsFromJson = ({ from, to, ...options }: ReplayOptionsJso
 export const requestOptionsToJson = (kind: ProjectionRequestKind, options: ProjectionRequest['options']): RequestOptionsJson =>
   kind === 'replay' ? replayOptionsToJson(options as ProjectionReplayOptions) : (options as RequestOptionsJson);
 
-export const requestOptionsFromJson = (kind: ProjectionRequestKind, options: RequestOptionsJson): ProjectionRequest['options'] =>
+const requestOptionsFromJson = (kind: ProjectionRequestKind, options: RequestOptionsJson): ProjectionRequest['options'] =>
   kind === 'replay' ? replayOptionsFromJson(options as ReplayOptionsJson) : (options as ProjectionRequest['options']);
 
 export const requestToJson = ({ options, createdAt, updatedAt, ...request }: ProjectionRequest): ProjectionRequestJson => ({
