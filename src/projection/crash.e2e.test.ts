@@ -39,10 +39,8 @@ const startConsumer = async (url: string, path: string) => {
 const checkpointOf = (path: string): bigint => {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const row = db
-      .prepare('SELECT position FROM annals_builds WHERE name = ? AND active = 1')
-      .safeIntegers()
-      .get('customer-totals') as { position: bigint } | undefined;
+    const row = db.prepare('SELECT position FROM annals_builds WHERE name = ? AND active = 1').safeIntegers().get('customer-totals') as
+      { position: bigint } | undefined;
     return row?.position ?? 0n;
   } finally {
     db.close();
