@@ -10,6 +10,16 @@ export * from './bus/groups/model.js';
 export { ParkError, SkipError } from './bus/groups/consume.js';
 export type { Decider, DecidedEvent, SnapshotPolicy, StoredEvent } from './command/decider.js';
 export type { Snapshot, SnapshotInput, Snapshots } from './command/snapshots/model.js';
+export type {
+  ProjectionInfo,
+  ProjectionProgress,
+  ProjectionReplayOptions,
+  ProjectionRequest,
+  ProjectionState,
+  Projections,
+  RequestOutcome,
+  RunnerReport,
+} from './projection/registry/model.js';
 export { handleCommand, type CommandResult, type HandleCommandOptions } from './command/handle-command.js';
 export { createStateCache, type StateCache } from './command/state-cache.js';
 export { aggregateStream, type Aggregated } from './command/aggregate.js';

@@ -11,6 +11,8 @@ import { tailCommand } from './tail.js';
 import { deleteCommand } from './delete.js';
 import { groupsCommand } from './groups.js';
 import { metadataCommand } from './metadata.js';
+import { projectionsCommand } from './projections.js';
+import { replayCommand } from './replay.js';
 import { streamsCommand } from './streams.js';
 import { tokensCommand } from './tokens.js';
 
@@ -28,6 +30,8 @@ const program = new Command('annals')
   .addCommand(deleteCommand())
   .addCommand(metadataCommand())
   .addCommand(groupsCommand())
+  .addCommand(projectionsCommand())
+  .addCommand(replayCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

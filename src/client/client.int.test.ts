@@ -9,6 +9,7 @@ import { after, describe } from 'node:test';
 import { describeGroupConformance } from '../bus/groups/conformance/suite.js';
 import { describeCommandConformance } from '../command/conformance/suite.js';
 import { describeSnapshotConformance } from '../command/snapshots/conformance/suite.js';
+import { describeProjectionRegistryConformance } from '../projection/registry/conformance/suite.js';
 import { describeConformance } from '../store/conformance/suite.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore } from '../engines/open.js';
@@ -48,6 +49,8 @@ describeCommandConformance('client on memory', throughClient(openMemory));
 describeCommandConformance('client on sqlite', throughClient(openSqlite));
 describeSnapshotConformance('client on memory', throughClient(openMemory));
 describeSnapshotConformance('client on sqlite', throughClient(openSqlite));
+describeProjectionRegistryConformance('client on memory', throughClient(openMemory));
+describeProjectionRegistryConformance('client on sqlite', throughClient(openSqlite));
 
 const skip = await postgresSkipReason();
 describe('client on postgres', { skip }, () => {
@@ -55,4 +58,5 @@ describe('client on postgres', { skip }, () => {
   describeGroupConformance('client on postgres', { open: throughClient(openTestPostgresStore) });
   describeCommandConformance('client on postgres', throughClient(openTestPostgresStore));
   describeSnapshotConformance('client on postgres', throughClient(openTestPostgresStore));
+  describeProjectionRegistryConformance('client on postgres', throughClient(openTestPostgresStore));
 });

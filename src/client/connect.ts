@@ -28,6 +28,7 @@ import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
 import { subscriptionMessages } from './subscription.js';
 import { remoteSnapshots } from './snapshots.js';
+import { remoteProjections } from './projections.js';
 import { createTransport, queryString, type TransportOptions } from './transport.js';
 
 export interface ConnectOptions extends TransportOptions {
@@ -177,6 +178,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
     groups: remoteGroups(transport),
     snapshots: remoteSnapshots(transport),
+    projections: remoteProjections(transport),
     close: () => transport.close(),
   };
   return wrapStore(core, unbounded, checkedUpcasters);

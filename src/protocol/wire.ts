@@ -246,3 +246,20 @@ export interface SnapshotJson extends Omit<Snapshot, 'recordedAt'> {
 export const snapshotToJson = (snapshot: Snapshot): SnapshotJson => ({ ...snapshot, recordedAt: snapshot.recordedAt.toISOString() });
 
 export const snapshotFromJson = (snapshot: SnapshotJson): Snapshot => ({ ...snapshot, recordedAt: new Date(snapshot.recordedAt) });
+
+// The projection registry's JSON forms live beside its contract, since the engines store reports and
+// options in the same form.
+export {
+  projectionInfoFromJson,
+  projectionInfoToJson,
+  replayOptionsFromJson,
+  replayOptionsToJson,
+  reportFromJson,
+  reportToJson,
+  requestFromJson,
+  requestToJson,
+  type ProjectionErrorJson,
+  type ProjectionInfoJson,
+  type ProjectionRequestJson,
+  type RunnerReportJson,
+} from '../projection/registry/json.js';

@@ -4,6 +4,7 @@
  * described, and an operation id on every call.
  */
 import { DeliverySchema, GroupInfo, GroupSettingsSchema, ParkedPage, SettleResult } from './routes/groups.js';
+import { ProjectionInfoSchema, ProjectionRequestSchema } from './routes/projections.js';
 import { EventPage, Problem, RecordedEvent, StreamAcl, StreamMetadata } from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -19,6 +20,8 @@ const components: Record<string, unknown> = {
   Delivery: DeliverySchema,
   SettleResult,
   ParkedPage,
+  ProjectionInfo: ProjectionInfoSchema,
+  ProjectionRequest: ProjectionRequestSchema,
 };
 
 /** Operation ids by `METHOD path`: stable names for generated clients. */
@@ -51,6 +54,17 @@ const operationIds: Record<string, string> = {
   'GET /snapshots/{stream}': 'readSnapshot',
   'PUT /snapshots/{stream}': 'writeSnapshot',
   'DELETE /snapshots/{stream}': 'deleteSnapshots',
+  'GET /projections': 'listProjections',
+  'GET /projections/{name}': 'getProjection',
+  'POST /projections/{name}/replay': 'replayProjection',
+  'POST /projections/{name}/pause': 'pauseProjection',
+  'POST /projections/{name}/resume': 'resumeProjection',
+  'POST /projections/{name}/cancel': 'cancelProjection',
+  'POST /projections/{name}/drop': 'dropProjectionVersion',
+  'GET /projections/{name}/requests/{requestId}': 'getProjectionRequest',
+  'PUT /projections/{name}/runners/{runnerId}': 'reportProjectionRunner',
+  'POST /projections/{name}/claim': 'claimProjectionRequest',
+  'POST /projections/{name}/requests/{requestId}/settle': 'settleProjectionRequest',
   'GET /health/live': 'live',
   'GET /health/ready': 'ready',
   'GET /metrics': 'metrics',

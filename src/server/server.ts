@@ -26,6 +26,7 @@ import { groupRoutes } from './routes/groups.js';
 import { operationRoutes } from './routes/operations.js';
 import { eventRoutes } from './routes/events.js';
 import { snapshotRoutes } from './routes/snapshots.js';
+import { projectionRoutes } from './routes/projections.js';
 import { streamRoutes } from './routes/streams.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
@@ -184,6 +185,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(subscribeRoutes, context);
   await app.register(groupRoutes, context);
   await app.register(snapshotRoutes, context);
+  await app.register(projectionRoutes, context);
   await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version });
   return app;
 };

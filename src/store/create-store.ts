@@ -1,4 +1,5 @@
 import { createGroups } from '../bus/groups/create-groups.js';
+import { createProjections } from '../projection/registry/create-projections.js';
 import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -23,6 +24,7 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
   const core: StoreCore = {
     ...engine,
     groups: createGroups(engine.groups, { changes: engine.changes, readAll: (query) => engine.readAll(query) }),
+    projections: createProjections(engine.projections),
     iterateStream: (stream, query) => pagesOfStream((page) => engine.readStream(stream, page), query),
     iterateAll: (query) => pagesOfAll((page) => engine.readAll(page), query),
     subscribe({ stream, filter, from, checkpoints, retry, onStatus }, signal) {

@@ -4,6 +4,7 @@
  */
 import type { GroupsEngine } from '../bus/groups/engine.js';
 import type { SnapshotsEngine } from '../command/snapshots/engine.js';
+import type { ProjectionsEngine } from '../projection/registry/engine.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata } from './model.js';
 import type { AllQuery, PreparedEvent, StreamListQuery, StreamQuery } from './validate.js';
@@ -21,6 +22,8 @@ export interface EngineCore {
   readonly groups: GroupsEngine;
   /** Snapshots, kept beside the events and deleted with their stream (a soft delete included). */
   readonly snapshots: SnapshotsEngine;
+  /** The projection registry: runners' reports and the requests written to them (DESIGN.md section 9). */
+  readonly projections: ProjectionsEngine;
   /** All-or-nothing; checks `expected` atomically with the write; replays an already written append. */
   append(stream: string, events: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */

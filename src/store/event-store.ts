@@ -1,5 +1,6 @@
 import type { Groups } from '../bus/groups/model.js';
 import type { Snapshots } from '../command/snapshots/model.js';
+import type { Projections } from '../projection/registry/model.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -49,5 +50,7 @@ export interface EventStore {
   readonly groups: Groups;
   /** Deciders' states at revisions of streams, for fast loading (DESIGN.md section 8). */
   readonly snapshots: Snapshots;
+  /** Where projection runners report, and where tools ask them to replay, pause, resume, cancel or drop (DESIGN.md section 9). */
+  readonly projections: Projections;
   close(): Promise<void>;
 }

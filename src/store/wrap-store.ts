@@ -7,6 +7,7 @@
  */
 import { wrapGroups, type GroupsCore } from '../bus/groups/wrap-groups.js';
 import { wrapSnapshots, type SnapshotsCore } from '../command/snapshots/wrap-snapshots.js';
+import { wrapProjections, type ProjectionsCore } from '../projection/registry/wrap-projections.js';
 import { UnavailableError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { Limits } from './limits.js';
@@ -63,6 +64,7 @@ export interface StoreCore {
   stats(): Promise<StoreStats>;
   groups: GroupsCore;
   snapshots: SnapshotsCore;
+  projections: ProjectionsCore;
   close(): Promise<void>;
 }
 
@@ -197,6 +199,7 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     groups: wrapGroups(core.groups, open, upcasters),
     // A snapshot may be as large as the largest append: what the server's body limit already admits.
     snapshots: wrapSnapshots(core.snapshots, open, limits.maxAppendBytes),
+    projections: wrapProjections(core.projections, open),
     async close() {
       if (closed) return;
       closed = true;

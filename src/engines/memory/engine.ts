@@ -21,6 +21,7 @@ import type { AllQuery, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
 import { createMemoryGroups } from './groups.js';
 import { createMemorySnapshots } from './snapshots.js';
+import { createMemoryProjections } from './projections.js';
 
 interface MemoryEvent extends StoredEvent {
   recordedAt: number;
@@ -88,6 +89,7 @@ export const createMemoryEngine = (): EngineCore => {
       return event === undefined ? undefined : toRecorded(event);
     }),
     snapshots,
+    projections: createMemoryProjections(),
     async append(name, events, expected): Promise<AppendResult> {
       const stream = streamOf(name);
       if (stream.tombstoned) throw new StreamDeletedError(name);

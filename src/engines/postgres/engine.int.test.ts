@@ -3,6 +3,7 @@ import { describeGroupProperties } from '../../bus/groups/conformance/properties
 import { describeGroupConformance } from '../../bus/groups/conformance/suite.js';
 import { describeCommandConformance } from '../../command/conformance/suite.js';
 import { describeSnapshotConformance } from '../../command/snapshots/conformance/suite.js';
+import { describeProjectionRegistryConformance } from '../../projection/registry/conformance/suite.js';
 import { describeConformance } from '../../store/conformance/suite.js';
 import { describeUpcasting } from '../../store/conformance/upcasting.js';
 import { openEventStore } from '../open.js';
@@ -24,6 +25,7 @@ describe('postgres engine', { skip }, () => {
   describeGroupProperties('postgres', groupStores);
   describeCommandConformance('postgres', () => openTestPostgresStore());
   describeSnapshotConformance('postgres', () => openTestPostgresStore());
+  describeProjectionRegistryConformance('postgres', () => openTestPostgresStore());
   describeUpcasting('postgres, a second store on the same schema', async (upcasters) => {
     const schema = freshSchema();
     const writer = await openEventStore({ engine: 'postgres', url: postgresTestUrl(), schema });

@@ -60,6 +60,7 @@ import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js
 import { createGroupCommit, type Outcome } from './group-commit.js';
 import { createPostgresGroups } from './groups.js';
 import { createPostgresSnapshots } from './snapshots.js';
+import { createPostgresProjections } from './projections.js';
 import { migrate, schemaNames } from './migrations.js';
 import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
@@ -220,6 +221,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     changes,
     groups: createPostgresGroups({ s, query, read }),
     snapshots: createPostgresSnapshots({ s, query, read }),
+    projections: createPostgresProjections({ s, query, read }),
     syncChanges: async () => changes.advance(await readHead()),
 
     append(stream, events, expected) {

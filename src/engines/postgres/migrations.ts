@@ -610,6 +610,36 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   CREATE TRIGGER stream_deleted AFTER UPDATE OF live ON ${s}.streams
     FOR EACH ROW WHEN (OLD.live AND NOT NEW.live) EXECUTE FUNCTION ${s}.forget_snapshots();
   `,
+  // The projection registry (projection/registry/engine.ts), shared by every server on this schema: each
+  // runner's last report, and the requests written to runners. Times are the database's clock. At most
+  // one replay of a projection is open (pending or running) at a time, which the partial unique index
+  // enforces however many servers write requests.
+  `
+  CREATE TABLE ${s}.projection_reports (
+    name         text        NOT NULL,
+    runner_id    text        NOT NULL,
+    report       jsonb       NOT NULL,
+    heartbeat_at timestamptz NOT NULL,
+    PRIMARY KEY (name, runner_id)
+  );
+
+  CREATE TABLE ${s}.projection_requests (
+    seq        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id uuid        NOT NULL UNIQUE,
+    name       text        NOT NULL,
+    kind       text        NOT NULL,
+    options    jsonb       NOT NULL,
+    state      text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    claimed_by text,
+    error      text,
+    progress   jsonb
+  );
+  CREATE UNIQUE INDEX projection_requests_open_replay ON ${s}.projection_requests (name)
+    WHERE kind = 'replay' AND state IN ('pending', 'running');
+  CREATE INDEX projection_requests_by_name ON ${s}.projection_requests (name, seq);
+  `,
 ];
 
 /** Brings the schema up to date; safe to run from several processes at once. */

@@ -32,6 +32,7 @@ import { allQuerySql } from './all-query.js';
 import { eventColumns, toRecorded, type EventRow } from './columns.js';
 import { createSqliteGroups } from './groups.js';
 import { createSqliteSnapshots } from './snapshots.js';
+import { createSqliteProjections } from './projections.js';
 
 export interface SqliteEngineOptions {
   path: string;
@@ -238,6 +239,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     changes,
     groups: createSqliteGroups(db, queue),
     snapshots,
+    projections: createSqliteProjections(db, queue),
 
     append(stream, events, expected) {
       return queue.write(() => appendNow(stream, events, expected));

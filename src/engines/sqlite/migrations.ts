@@ -110,6 +110,34 @@ const migrations: string[] = [
     PRIMARY KEY (stream, schema_version)
   ) STRICT;
   `,
+  // The projection registry (projection/registry/engine.ts): each runner's last report, and the requests
+  // written to runners. At most one replay of a projection is open (pending or running) at a time.
+  `
+  CREATE TABLE projection_reports (
+    name         TEXT    NOT NULL,
+    runner_id    TEXT    NOT NULL,
+    report       TEXT    NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    PRIMARY KEY (name, runner_id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE projection_requests (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT    NOT NULL UNIQUE,
+    name       TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    options    TEXT    NOT NULL,
+    state      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    claimed_by TEXT,
+    error      TEXT,
+    progress   TEXT
+  ) STRICT;
+  CREATE UNIQUE INDEX projection_requests_open_replay ON projection_requests (name)
+    WHERE kind = 'replay' AND state IN ('pending', 'running');
+  CREATE INDEX projection_requests_by_name ON projection_requests (name, seq);
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -104,6 +104,11 @@ export interface RequestOutcome {
   state: 'running' | 'done' | 'failed' | 'cancelled';
   error?: string;
   progress?: ProjectionProgress;
+  /**
+   * The runner settling: when given, the registry refuses (a `conflict`) a settle by any runner other
+   * than the one that claimed the request. Runners should always give it.
+   */
+  runnerId?: string;
 }
 
 export interface Projections {
