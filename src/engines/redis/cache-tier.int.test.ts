@@ -117,7 +117,7 @@ describe('projection cache on Redis', { skip }, () => {
     assert.deepEqual(await slow, { value: { total: 1 }, position: 1n, stale: false });
     model.hold = false;
     model.rows.set('ada', { total: 2 });
-    assert.equal(await a.tier.get({ name: 'totals', version: 1, key: 'ada' }), undefined);
+    assert.equal(await a.tier.get({ name: 'totals', version: 1, key: 'ada' }), null);
     // A third instance, without a local tier, finds nothing outdated in Redis.
     const c = await instance(model, prefix, { local: false });
     assert.deepEqual(await c.cache.get('ada'), { value: { total: 2 }, position: 2n, stale: false });
@@ -188,7 +188,7 @@ describe('projection cache on Redis', { skip }, () => {
     await a.cache.onCommit({ name: 'totals', version: 2, build: 2, position: 9n, keys: [], activated: true });
     await eventually(() => b.cache.size.entries === 0, 'B is flushed');
     assert.equal((await b.cache.get('ada')).value?.total, 7);
-    assert.equal(await a.tier.get({ name: 'totals', version: 1, key: 'ada' }), undefined);
+    assert.equal(await a.tier.get({ name: 'totals', version: 1, key: 'ada' }), null);
 
     const later = await instance(model, prefix, { version: 1 });
     await later.cache.onCommit(model.commit({ ada: { total: 8 } }, 'totals', 2));

@@ -123,9 +123,7 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
   return {
     client,
     entryKey,
-    async get(id) {
-      return (await client.get(entryKey(id))) ?? undefined;
-    },
+    get: (id) => client.get(entryKey(id)),
     async fill(id, position, entry) {
       const stored = await client.eval(fillScript, 3, entryKey(id), markKey(id), activationKey(id.name), String(position), entry, ttlMs);
       return stored === 1;

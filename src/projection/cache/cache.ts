@@ -95,10 +95,14 @@ const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const encode = (value: unknown, position: bigint) =>
   value === undefined ? `{"p":"${position}"}` : `{"p":"${position}","v":${JSON.stringify(value)}}`;
 
+/** An entry of the shared tier; its bytes are counted when the local tier keeps it. */
 const decode = (text: string): Entry => {
   const { p, v } = JSON.parse(text) as { p: string; v?: unknown };
-  return { value: v, position: BigInt(p), bytes: Buffer.byteLength(text) };
+  return { value: v, position: BigInt(p), bytes: 0 };
 };
+
+const noOptions: GetOptions = Object.freeze({});
+const checkGetOptions = (options: GetOptions): GetOptions => checkOptionsObject(options, ['atLeastPosition', 'timeoutMs']) as GetOptions;
 
 const positiveInteger = (name: string, value: unknown, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -228,22 +232,15 @@ export const createProjectionCache = <Value>(options: ProjectionCacheOptions<Val
         })();
 
   /** The entry held for the key: local first, then the shared tier (a miss when it fails). */
-  const lookup = async (id: string): Promise<Entry | undefined> => {
-    const held = trusted ? local?.get(id) : undefined;
-    if (held !== undefined || shared === undefined) return held;
-    const key = id.slice(id.indexOf('\u0000') + 1);
-    let text: string | undefined;
-    const at = version;
-    try {
-      text = await shared.get({ name, version: at, key });
-    } catch (error) {
-      onError(error);
-      return undefined;
-    }
-    if (text === undefined || at !== version) return undefined;
+  /** An entry read from the shared tier (null for a miss), kept locally unless an invalidation outdated it. */
+  const fromShared = (id: string, at: number, text: string | null): Entry | undefined => {
+    if (text === null || at !== version) return undefined;
     const entry = decode(text);
     if (entry.position < floorOf(id)) return undefined;
-    if (trusted) local?.set(id, entry);
+    if (trusted && local !== undefined) {
+      entry.bytes = Buffer.byteLength(text);
+      local.set(id, entry);
+    }
     return entry;
   };
 
@@ -305,15 +302,27 @@ export const createProjectionCache = <Value>(options: ProjectionCacheOptions<Val
   };
 
   return {
-    async get(key, getOptions = {}) {
+    async get(key, getOptions = noOptions) {
       if (typeof key !== 'string') throw new InvalidArgumentError(`key is ${shown(key)}; allowed: a string`);
-      const { atLeastPosition, timeoutMs = 5000 } = checkOptionsObject(getOptions, ['atLeastPosition', 'timeoutMs']) as GetOptions;
+      const { atLeastPosition, timeoutMs = 5000 } = getOptions === noOptions ? getOptions : checkGetOptions(getOptions);
       if (atLeastPosition !== undefined && typeof atLeastPosition !== 'bigint') {
         throw new InvalidArgumentError(`atLeastPosition is ${shown(atLeastPosition)}; allowed: a bigint position`);
       }
       if (atLeastPosition !== undefined) await reach(atLeastPosition, timeoutMs);
       const id = idOf(key);
-      const found = await lookup(id);
+      // The entry held for the key: local first, then the shared tier (a miss when it fails). Inline, as
+      // each promise between a caller and Redis costs a hit through Redis a little.
+      let found = trusted ? local?.get(id) : undefined;
+      if (found === undefined && shared !== undefined) {
+        const at = version;
+        let text: string | null = null;
+        try {
+          text = await shared.get({ name, version: at, key });
+        } catch (error) {
+          onError(error);
+        }
+        found = fromShared(id, at, text);
+      }
       const cached = found !== undefined && found.position >= (atLeastPosition ?? 0n) ? found : undefined;
 
       if (sourceDownSince !== undefined) {

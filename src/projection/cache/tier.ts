@@ -30,8 +30,8 @@ export interface TierSubscriber {
 }
 
 export interface CacheTier {
-  /** The stored entry (the cache's own encoding), or undefined. */
-  get(id: EntryId): Promise<string | undefined>;
+  /** The stored entry (the cache's own encoding), or null. */
+  get(id: EntryId): Promise<string | null>;
   /**
    * Stores the entry unless an invalidation of its key (or of the whole projection) is above `position`,
    * atomically with that check; false when refused.

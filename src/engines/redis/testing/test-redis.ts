@@ -12,13 +12,15 @@ let probe: Promise<string | undefined> | undefined;
 
 const reach = async (): Promise<string | undefined> => {
   const client = new Redis(redisTestUrl(), { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
+  let cause: unknown;
+  client.on('error', (error) => (cause ??= error));
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
+    const reported = cause ?? error;
+    return reported instanceof Error ? reported.message || reported.name : String(reported);
   } finally {
     client.disconnect();
   }
