@@ -11,7 +11,7 @@
  * so a slow fill of any instance never puts an outdated value back. Commands fail fast while Redis is
  * unreachable (no offline queue): the cache treats that as a miss and goes on.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { CacheTier, EntryId, Invalidation, TierSubscriber } from '../../projection/cache/tier.js';
 
 export interface RedisCacheTierOptions {
@@ -74,8 +74,10 @@ interface Message {
 export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}): Promise<RedisCacheTier> => {
   const { url = 'redis://127.0.0.1:6379', prefix = 'annals:cache:', ttlSeconds = 3600 } = options;
   const ttlMs = String(ttlSeconds * 1000);
+  // Loaded here, not on `import 'annals'`: an embedded store that never uses Redis does not pay for it.
+  const { Redis: RedisClient } = await import('ioredis');
   const connection = (): Redis =>
-    new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3000, ...options.redis });
+    new RedisClient(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3000, ...options.redis });
   const client = connection();
   client.on('error', () => undefined);
   await client.connect();
@@ -91,7 +93,7 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
   const subscriberConnection = async (): Promise<Redis> => {
     if (subscriber !== undefined) return subscriber;
     // The subscriber queues its SUBSCRIBE while reconnecting, and resubscribes by itself on reconnection.
-    const connecting = new Redis(url, { lazyConnect: true, connectTimeout: 3000, ...options.redis });
+    const connecting = new RedisClient(url, { lazyConnect: true, connectTimeout: 3000, ...options.redis });
     subscriber = connecting;
     connecting.on('error', () => undefined);
     let up = false;
