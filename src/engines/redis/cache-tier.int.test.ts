@@ -195,6 +195,20 @@ describe('projection cache on Redis', { skip }, () => {
     await eventually(async () => (await b.cache.get('ada')).value?.total === 8, 'B sees the commit of version 2');
   });
 
+  it('reads through to the read model while Redis is unreachable, and reports it', async () => {
+    const prefix = newPrefix();
+    const model = fakeReadModel<Row>({ ada: { total: 1 } });
+    const errors: unknown[] = [];
+    const a = await instance(model, prefix, { local: false, onError: (error) => errors.push(error) });
+    a.tier.client.disconnect();
+    assert.deepEqual(await a.cache.get('ada'), { value: { total: 1 }, position: 1n, stale: false });
+    assert.deepEqual(await a.cache.get('ada'), { value: { total: 1 }, position: 1n, stale: false });
+    assert.equal(a.counted.loads, 2);
+    assert.ok(errors.length >= 2, `${errors.length} errors reported`);
+    await a.cache.onCommit(model.commit({ ada: { total: 2 } }, 'totals', 1));
+    assert.equal((await a.cache.get('ada')).value?.total, 2);
+  });
+
   it('serves hits from Redis alone (no local tier), stale while the source is down', async () => {
     const prefix = newPrefix();
     const model = fakeReadModel<Row>({ ada: { total: 1 } });

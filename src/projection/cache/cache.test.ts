@@ -131,6 +131,15 @@ describe('projection cache, in process', () => {
     // Commits of the new version now count.
     await cache.onCommit(model.commit({ ada: { total: 9 } }, 'totals', 2));
     assert.equal((await cache.get('ada')).value?.total, 9);
+    // A switch back to version 1 at the same position (no event between) flushes too.
+    await cache.get('ada');
+    await cache.onCommit({ name: 'totals', version: 1, build: 3, position: model.position, keys: [], activated: true });
+    assert.equal(cache.size.entries, 0);
+    await cache.onCommit({ name: 'totals', version: 1, build: 3, position: model.position, keys: [], activated: true });
+    await cache.get('ada');
+    assert.equal(cache.size.entries, 1);
+    await cache.onCommit({ name: 'totals', version: 1, build: 3, position: model.position, keys: [], activated: true });
+    assert.equal(cache.size.entries, 1);
     // A fill below the activation is not stored.
     const lagging = fakeReadModel<Row>({ ada: { total: 1 } });
     const behind = cacheOf(lagging);
@@ -220,6 +229,24 @@ describe('projection cache, in process', () => {
     );
     cache.sourceUp();
     assert.equal((await cache.get('ada')).stale, false);
+  });
+
+  it('folds the invalidations it cannot remember into one floor, so none is forgotten', async () => {
+    const model = fakeReadModel<Row>({ a: { total: 1 }, b: { total: 1 }, c: { total: 1 } });
+    const cache = cacheOf(model, { maxInvalidations: 2 });
+    for (const [key, position] of [
+      ['a', 4n],
+      ['b', 5n],
+      ['c', 6n],
+    ] as const) {
+      await cache.onCommit({ name: 'totals', version: 1, build: 1, position, keys: [key], activated: false });
+    }
+    model.position = 3n; // below every invalidation: served, never stored
+    for (const key of 'abc') await cache.get(key);
+    assert.equal(cache.size.entries, 0);
+    model.position = 4n; // 'a' was folded into the floor (4): stored now; 'b' and 'c' are remembered
+    for (const key of 'abc') await cache.get(key);
+    assert.equal(cache.size.entries, 1);
   });
 
   it('refuses bad options with what is allowed', () => {

@@ -176,22 +176,25 @@ export const createProjectionCache = <Value>(options: ProjectionCacheOptions<Val
   const inflight = new Map<string, Promise<{ value: Value | undefined; position: bigint }>>();
 
   const idOf = (key: string) => `${version}\u0000${key}`;
-  const floorOf = (id: string) => max(floor, invalidations.get(id) ?? 0n);
+  const floorOf = (id: string) => max(floor, invalidations.peek(id) ?? 0n);
+  /** The position of the last activation applied: an older one (a late reply, an echo) changes nothing. */
+  let activatedAt = -1n;
 
   /** Applies an invalidation (from this instance or another) to what this instance holds. */
   const apply = (message: Invalidation) => {
     if (message.name !== name) return;
     if (message.activated) {
-      if (message.version !== version || message.position > floor) {
-        version = message.version;
-        floor = max(floor, message.position);
-        local?.clear();
-      }
+      // A switch back and forth may happen at one position (no event between): then the version tells.
+      if (message.position < activatedAt || (message.position === activatedAt && message.version === version)) return;
+      activatedAt = message.position;
+      version = message.version;
+      floor = max(floor, message.position);
+      local?.clear();
     } else if (message.version === version) {
       for (const key of message.keys) {
         const id = idOf(key);
-        invalidations.set(id, max(invalidations.get(id) ?? 0n, message.position));
-        const entry = local?.get(id);
+        invalidations.set(id, max(invalidations.peek(id) ?? 0n, message.position));
+        const entry = local?.peek(id);
         if (entry !== undefined && entry.position < message.position) entry.outdated = true;
       }
     } else return;
@@ -231,7 +234,6 @@ export const createProjectionCache = <Value>(options: ProjectionCacheOptions<Val
           }
         })();
 
-  /** The entry held for the key: local first, then the shared tier (a miss when it fails). */
   /** An entry read from the shared tier (null for a miss), kept locally unless an invalidation outdated it. */
   const fromShared = (id: string, at: number, text: string | null): Entry | undefined => {
     if (text === null || at !== version) return undefined;
