@@ -341,7 +341,9 @@ export const createProjectionCache = <Value>(options: ProjectionCacheOptions<Val
         return { value: cached.value as Value | undefined, position: cached.position, stale: false };
       }
       try {
-        const loaded = await fill(key, id);
+        let loaded = await fill(key, id);
+        // A load under way when this get came may have read the read model below the position asked for.
+        if (atLeastPosition !== undefined && loaded.position < atLeastPosition) loaded = await fill(key, id);
         loaderFailingSince = undefined;
         observe?.('miss');
         return { ...loaded, stale: false };
