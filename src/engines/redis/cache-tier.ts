@@ -90,6 +90,8 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
   /** The subscriber connection, shared by the projections subscribed, made at the first subscription. */
   let subscriber: Redis | undefined;
   const subscribers = new Map<string, Set<TierSubscriber>>();
+  /** The SUBSCRIBE of each projection's channel, which later subscribers of the projection wait for too. */
+  const subscribing = new Map<string, Promise<unknown>>();
   const subscriberConnection = async (): Promise<Redis> => {
     if (subscriber !== undefined) return subscriber;
     // The subscriber queues its SUBSCRIBE while reconnecting, and resubscribes by itself on reconnection.
@@ -102,8 +104,17 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
       up = connected;
       for (const set of subscribers.values()) for (const each of set) each.connected(connected);
     };
+    let connected = false;
     connecting.on('close', () => tell(false));
-    connecting.on('ready', () => tell(true));
+    connecting.on('ready', () => {
+      // ioredis resubscribes right after 'ready': the reply to a PING sent now comes after the
+      // subscriptions' replies, so from then on no message is missed.
+      if (connected)
+        connecting.ping().then(
+          () => tell(true),
+          () => undefined,
+        );
+    });
     connecting.on('message', (channel: string, text: string) => {
       const name = channel.slice(`${prefix}c:`.length);
       const set = subscribers.get(name);
@@ -119,6 +130,7 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
     });
     await connecting.connect();
     up = true;
+    connected = true;
     return connecting;
   };
 
@@ -163,13 +175,15 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
       if (set === undefined) {
         set = new Set();
         subscribers.set(name, set);
-        await connection.subscribe(channelOf(name));
+        subscribing.set(name, connection.subscribe(channelOf(name)));
       }
       set.add(each);
+      await subscribing.get(name);
       return async () => {
         set.delete(each);
         if (set.size === 0 && subscribers.get(name) === set) {
           subscribers.delete(name);
+          subscribing.delete(name);
           await connection.unsubscribe(channelOf(name)).catch(() => undefined);
         }
       };
