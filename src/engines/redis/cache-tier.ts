@@ -107,8 +107,8 @@ export const createRedisCacheTier = async (options: RedisCacheTierOptions = {}):
     let connected = false;
     connecting.on('close', () => tell(false));
     connecting.on('ready', () => {
-      // ioredis resubscribes right after 'ready': the reply to a PING sent now comes after the
-      // subscriptions' replies, so from then on no message is missed.
+      // ioredis sends the resubscriptions before it emits 'ready' (on the next tick): the reply to a PING
+      // sent now comes after theirs, so from then on no message is missed.
       if (connected)
         connecting.ping().then(
           () => tell(true),
