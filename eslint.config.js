@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
  * implement the contracts; protocol and auth sit on the store; server, client and command line on top.
  * Tests and test support compose layers freely.
  */
-const drivers = ['pg', 'better-sqlite3'];
+const drivers = ['pg', 'better-sqlite3', 'ioredis'];
 const http = ['fastify', '@fastify/*', 'undici', 'pino', 'prom-client'];
 const layer = (folder, { folders = [], packages = [] }) => ({
   files: [`src/${folder}/**/*.ts`],

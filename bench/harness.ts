@@ -10,8 +10,11 @@ import { join } from 'node:path';
 export interface Measurement {
   /** What was measured, e.g. 'append, 100-event batches'. */
   name: string;
-  /** Higher is better for rates ('events/s', 'commands/s'); lower is better for 'ms' and 'cores' (CPU time over wall time). */
-  unit: 'events/s' | 'commands/s' | 'ms' | 'cores';
+  /**
+   * Higher is better for rates ('events/s', 'commands/s'); lower is better for 'ms', 'µs' (a time per
+   * operation) and 'cores' (CPU time over wall time).
+   */
+  unit: 'events/s' | 'commands/s' | 'ms' | 'µs' | 'cores';
   value: number;
   /** The same work done by the layer underneath, measured in the same run. */
   limit?: { name: string; value: number };

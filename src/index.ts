@@ -28,3 +28,15 @@ export type { Projection, ProjectionContext, ProjectionHandler, ReadModel } from
 export { defineProjection } from './projection/define.js';
 export { runProjection, type ProjectionRunner, type RunnerStatus, type RunnerState, type RunOptions } from './projection/run.js';
 export { createMemoryReadModel, type MemoryDb, type MemoryReadModel, type MemoryTable } from './projection/memory-read-model.js';
+export {
+  createProjectionCache,
+  PositionNotReachedError,
+  type CacheResult,
+  type CacheSource,
+  type GetOptions,
+  type ProjectionCache,
+  type ProjectionCacheOptions,
+} from './projection/cache/cache.js';
+export type { CacheTier, EntryId, Invalidation, TierSubscriber } from './projection/cache/tier.js';
+export { createRedisCacheTier, type RedisCacheTier, type RedisCacheTierOptions } from './engines/redis/cache-tier.js';
+export { staleHeaders } from './protocol/stale-headers.js';
