@@ -283,6 +283,7 @@ export const runProjection = <Db>(
     const settle = (state: 'running' | 'done' | 'failed' | 'cancelled', error?: unknown) =>
       to.settle(name, request.requestId, {
         state,
+        runnerId,
         ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
       });
     try {
@@ -309,8 +310,9 @@ export const runProjection = <Db>(
   };
 
   const progressOf = (done: bigint, total: bigint, rate: number): ProjectionProgress => {
-    const left = Number(total - done);
-    return { done: Number(done), total: Number(total), etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : null };
+    const [finished, all] = [Math.max(0, Number(done)), Math.max(0, Number(total))];
+    const left = all - finished;
+    return { done: finished, total: all, etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : null };
   };
 
   /** Heartbeats: reports to the registry, and claims and carries out its requests, until the runner stops. */
@@ -364,6 +366,7 @@ export const runProjection = <Db>(
         if (work?.request !== undefined)
           await to.settle(name, work.request.requestId, {
             state: 'running',
+            runnerId,
             progress: work === rebuilding ? report.rebuild!.progress : report.progress,
           });
       }
