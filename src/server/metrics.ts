@@ -2,13 +2,41 @@
  * Prometheus metrics of one server (its own registry, so that several servers can live in one process).
  * Appends and reads are counted and timed by the request histogram, labelled by route; beside it, the
  * events written and read, open subscriptions, errors by code, and Node's defaults (event loop lag,
- * memory, GC).
+ * memory, GC). Projections are read from the store's registry at each scrape: what their runners last
+ * reported, wherever they run.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProjectionInfo, Projections } from '../projection/registry/model.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-export const createMetrics = () => {
+const projectionStates = ['running', 'paused', 'failed', 'stopped', 'stale'] as const;
+
+/** A gauge per projection, set at each scrape from the registry's last reports. */
+const projectionGauge = (
+  registers: Registry[],
+  projections: Projections,
+  name: string,
+  help: string,
+  value: (info: ProjectionInfo) => number | undefined,
+) =>
+  new Gauge({
+    name,
+    help,
+    labelNames: ['projection'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const info of await projections.list().catch(() => [])) {
+        const measured = value(info);
+        if (measured !== undefined) this.set({ projection: info.name }, measured);
+      }
+    },
+  });
+
+const ratio = ({ done, total }: { done: number; total: number }) => (total === 0 ? 1 : done / total);
+
+export const createMetrics = (projections: Projections) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -38,6 +66,34 @@ export const createMetrics = () => {
       registers,
     }),
   };
+  const gauge = (name: string, help: string, value: (info: ProjectionInfo) => number | undefined) =>
+    projectionGauge(registers, projections, name, help, value);
+  gauge('annals_projection_position', 'Position of the last event applied to the serving build', (info) => Number(info.position));
+  gauge('annals_projection_lag', 'Positions between the serving build and the head of the log', (info) => info.lag);
+  gauge('annals_projection_rate', 'Events per second applied over the last heartbeat', (info) => info.rate);
+  gauge('annals_projection_progress_ratio', 'Done over total of the work under way (catching up or a replay)', (info) =>
+    ratio(info.progress),
+  );
+  gauge('annals_projection_rebuild_progress_ratio', 'Done over total of the rebuild under way', (info) =>
+    info.rebuild === null ? undefined : ratio(info.rebuild.progress),
+  );
+  gauge(
+    'annals_projection_heartbeat_age_seconds',
+    'Seconds since the runner last reported',
+    (info) => (Date.now() - info.heartbeatAt.getTime()) / 1000,
+  );
+  new Gauge({
+    name: 'annals_projection_state',
+    help: 'The state of each projection: 1 for its state, 0 for the others',
+    labelNames: ['projection', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const info of await projections.list().catch(() => [])) {
+        for (const state of projectionStates) this.set({ projection: info.name, state }, info.state === state ? 1 : 0);
+      }
+    },
+  });
   return metrics;
 };
 

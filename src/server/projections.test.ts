@@ -60,6 +60,15 @@ describe('projection registry over HTTP', () => {
     problem(await httpCall(url, 'GET', '/projections'), 401, 'unauthenticated');
   });
 
+  it('exports what runners report as metrics, read from the registry at each scrape', async () => {
+    const text = (await call('GET', '/metrics', tokens.admin)).text;
+    assert.match(text, /annals_projection_lag\{projection="orders"\} \d+/);
+    assert.match(text, /annals_projection_progress_ratio\{projection="orders"\} [\d.]+/);
+    assert.match(text, /annals_projection_state\{projection="orders",state="running"\} 1/);
+    assert.match(text, /annals_projection_state\{projection="orders",state="failed"\} 0/);
+    assert.match(text, /annals_projection_heartbeat_age_seconds\{projection="orders"\} [\d.]+/);
+  });
+
   it('control and runner calls take an unlimited admin', async () => {
     problem(await call('POST', '/projections/orders/pause', tokens.reader), 403, 'access_denied');
     problem(await call('POST', '/projections/orders/pause', tokens.ordersAdmin), 403, 'access_denied');

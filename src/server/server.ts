@@ -108,7 +108,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(store.projections);
   const subscriptions: OpenSubscriptions = new Set();
   let closing = false;
   const context: RouteContext = {
