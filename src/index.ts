@@ -37,6 +37,7 @@ export {
   type ProjectionCache,
   type ProjectionCacheOptions,
 } from './projection/cache/cache.js';
+export { followSource } from './projection/cache/follow-source.js';
 export type { CacheTier, EntryId, Invalidation, TierSubscriber } from './projection/cache/tier.js';
 export { createRedisCacheTier, type RedisCacheTier, type RedisCacheTierOptions } from './engines/redis/cache-tier.js';
 export { staleHeaders } from './protocol/stale-headers.js';

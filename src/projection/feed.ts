@@ -5,6 +5,7 @@
  * checkpoint (at-least-once, `context.replay` set). Every commit of a build goes through the build's lock,
  * so a replay and the live feed of one build never race for its checkpoint.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import type { EventStore } from '../store/event-store.js';
 import { matchesFilter } from '../store/filter.js';
 import { isCaughtUp, isCheckpoint, type RecordedEvent } from '../store/model.js';
@@ -105,11 +106,8 @@ const handleFrom = <Db>(
   }
 };
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+/** Waits `ms`, or less when `signal` aborts. */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);
 
 /** Keeps a feed under `rate` events per second, counting from its start. */
 const throttle = (rate: number | undefined, signal: AbortSignal) => {

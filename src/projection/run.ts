@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventStore } from '../store/event-store.js';
-import { feedLive, feedSubset, HandlerError, trackBuild, type FeedSettings, type LiveFeed, type TrackedBuild } from './feed.js';
+import { sleep, feedLive, feedSubset, HandlerError, trackBuild, type FeedSettings, type LiveFeed, type TrackedBuild } from './feed.js';
 import type { Build, Projection, ProjectionCommit, ReadModel } from './model.js';
 import type {
   ProjectionError,
@@ -87,12 +87,6 @@ class CancelledError extends Error {
     super('cancelled');
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 type Work = { kind: 'rebuild' | 'replay'; request?: ProjectionRequest; cancel: AbortController; done: Promise<void> };
 
