@@ -147,8 +147,7 @@ export const createPostgresReadModel = (options: PostgresReadModelOptions): Post
     },
   });
   const one = async (client: pg.PoolClient, where: string, values: unknown[], lock = false): Promise<BuildRow | undefined> =>
-    (await client.query<BuildRow>(`SELECT ${columns} FROM ${s}.annals_builds WHERE ${where}${lock ? ' FOR UPDATE' : ''}`, values))
-      .rows[0];
+    (await client.query<BuildRow>(`SELECT ${columns} FROM ${s}.annals_builds WHERE ${where}${lock ? ' FOR UPDATE' : ''}`, values)).rows[0];
 
   /** Points the views named as the build's tables at it (`at`), or removes them. */
   const pointViews = async (client: pg.PoolClient, row: BuildRow, at: boolean) => {
@@ -272,7 +271,8 @@ export const createPostgresReadModel = (options: PostgresReadModelOptions): Post
         async (client) => {
           const row = await one(client, 'name = $1 AND build = $2', [build.name, build.build], true);
           if (row === undefined) return;
-          if (row.active) throw new ConflictError(`build ${build.build} of projection '${build.name}' serves queries: activate another first`);
+          if (row.active)
+            throw new ConflictError(`build ${build.build} of projection '${build.name}' serves queries: activate another first`);
           const context = buildContext(build);
           for (const table of row.tables) await client.query(`DROP TABLE IF EXISTS ${s}."${context.table(table)}"`);
           await client.query(`DELETE FROM ${s}.annals_builds WHERE name = $1 AND build = $2`, [build.name, build.build]);
