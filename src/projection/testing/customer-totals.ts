@@ -103,7 +103,7 @@ export const postgresCustomerTotals = ({
     version,
     init: async (db, context) =>
       void (await db.query(
-        `CREATE TABLE ${context.table(table)} (customer text PRIMARY KEY, total bigint NOT NULL, orders bigint NOT NULL)`,
+        `CREATE TABLE ${context.table(table)} (customer text PRIMARY KEY, total numeric NOT NULL, orders bigint NOT NULL)`,
       )),
     handlers: {
       OrderPlaced: async (db, event, context) => {
@@ -125,7 +125,7 @@ export const postgresCustomerTotals = ({
             const t = context.table(table);
             await db.query(
               `INSERT INTO ${t} AS t (customer, total, orders)
-               SELECT customer, sum(total), count(*) * $3 FROM unnest($1::text[], $2::bigint[]) AS o (customer, total) GROUP BY customer
+               SELECT customer, sum(total), count(*) * $3 FROM unnest($1::text[], $2::numeric[]) AS o (customer, total) GROUP BY customer
                ON CONFLICT (customer) DO UPDATE SET total = t.total + excluded.total, orders = t.orders + excluded.orders`,
               [orders.map((order) => order.customer), orders.map((order) => order.total), count],
             );
