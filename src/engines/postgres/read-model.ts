@@ -9,7 +9,8 @@
  * the switch. Builds are created, switched and dropped under a transaction-level advisory lock on the
  * schema, so two processes that open a projection at once find one build.
  *
- * Each `db.query` is a round trip. A projection that declares `handleBatch` writes a whole batch with a
+ * Each `db.query` is a round trip; statements with parameters are prepared once per connection (by their
+ * text) and then only bound and run. A projection that declares `handleBatch` writes a whole batch with a
  * few set-based statements (`INSERT ... SELECT FROM unnest($1::text[], ...)`), which is how a rebuild
  * gets fast on PostgreSQL.
  */
@@ -64,6 +65,24 @@ type BuildRow = { name: string; build: number; version: number; position: string
 
 /** Keys the advisory lock of a read model's schema ("ANNR"), beside the name's hash. */
 const lockClass = 0x414e4e52;
+
+/**
+ * Names of prepared statements, by SQL text, shared by the process's read models so that a name always
+ * means one text: a statement with parameters is parsed and planned once per connection, then only bound
+ * and run. At most `preparedTexts` texts are named (the server keeps each on each connection); the rest,
+ * such as SQL built with a varying number of parameters, run unnamed.
+ */
+const statementNames = new Map<string, string>();
+const preparedTexts = 256;
+const statementName = (text: string, values: readonly unknown[]): string | undefined => {
+  if (values.length === 0) return undefined;
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < preparedTexts) {
+    name = `annals_read_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+};
 
 export const createPostgresReadModel = (options: PostgresReadModelOptions): PostgresReadModel => {
   const { schema, s } = schemaNames(options.schema ?? 'annals_read');
@@ -142,7 +161,10 @@ export const createPostgresReadModel = (options: PostgresReadModelOptions): Post
   });
   const dbOf = (client: pg.PoolClient): PostgresReadModelDb => ({
     async query<Row extends Record<string, unknown>>(text: string, values: readonly unknown[] = []) {
-      const result = await client.query<Row>(text, values as unknown[]);
+      const name = statementName(text, values);
+      const result = await client.query<Row>(
+        name === undefined ? { text, values: values as unknown[] } : { name, text, values: values as unknown[] },
+      );
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
   });
