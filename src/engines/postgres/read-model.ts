@@ -129,6 +129,7 @@ export const createPostgresReadModel = (options: PostgresReadModelOptions): Post
   };
 
   let ready: Promise<void> | undefined;
+  let closed = false;
   const setUp = () =>
     (ready ??= transaction(
       'creating the read model',
@@ -304,7 +305,9 @@ export const createPostgresReadModel = (options: PostgresReadModelOptions): Post
     },
     context: buildContext,
     async close() {
-      if (owned) await pool.end();
+      if (!owned || closed) return;
+      closed = true;
+      await pool.end();
     },
   };
 };
