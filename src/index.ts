@@ -1,6 +1,19 @@
 /** The embedded event store: `import { openEventStore } from 'annals'`. */
-export { openEventStore, openSqliteReadModel, defaultSqlitePath, type OpenOptions, type Durability } from './engines/open.js';
+export {
+  openEventStore,
+  openSqliteReadModel,
+  openPostgresReadModel,
+  defaultSqlitePath,
+  type OpenOptions,
+  type Durability,
+} from './engines/open.js';
 export type { SqliteReadModel } from './engines/sqlite/read-model.js';
+export type {
+  PostgresReadModel,
+  PostgresReadModelDb,
+  PostgresReadModelOptions,
+  PostgresQueryResult,
+} from './engines/postgres/read-model.js';
 export type { EventStore } from './store/event-store.js';
 export * from './store/model.js';
 export * from './store/errors.js';
@@ -24,8 +37,8 @@ export { handleCommand, type CommandResult, type HandleCommandOptions } from './
 export { createStateCache, type StateCache } from './command/state-cache.js';
 export { aggregateStream, type Aggregated } from './command/aggregate.js';
 export { DeciderSpecification } from './command/specification.js';
-export type { Projection, ProjectionContext, ProjectionHandler, ReadModel } from './projection/model.js';
-export { defineProjection } from './projection/define.js';
+export type { Projection, ProjectionBatchHandler, ProjectionContext, ProjectionHandler, ReadModel } from './projection/model.js';
+export { defineProjection, type ProjectionDefinition } from './projection/define.js';
 export { runProjection, type ProjectionRunner, type RunnerStatus, type RunnerState, type RunOptions } from './projection/run.js';
 export { createMemoryReadModel, type MemoryDb, type MemoryReadModel, type MemoryTable } from './projection/memory-read-model.js';
 export {

@@ -4,6 +4,7 @@ import { InvalidArgumentError, UnavailableError } from '../store/errors.js';
 import { createEventStore } from '../store/create-store.js';
 import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
 import type { PostgresEngineOptions } from './postgres/engine.js';
+import type { PostgresReadModel, PostgresReadModelOptions } from './postgres/read-model.js';
 import type { SqliteReadModel } from './sqlite/read-model.js';
 
 /** `fsync`: an acknowledged append survives power loss. `os`: it survives a crash of the process only. */
@@ -62,4 +63,13 @@ export const openEventStore = async (options: OpenOptions = {}): Promise<EventSt
 export const openSqliteReadModel = async (path: string): Promise<SqliteReadModel> => {
   const { createSqliteReadModel } = await import('./sqlite/read-model.js');
   return createSqliteReadModel(path);
+};
+
+/**
+ * A read model for projections in a PostgreSQL schema (created if missing; default `annals_read`); its
+ * handlers get `db.query(text, values)` on the batch's transaction. Loaded on demand.
+ */
+export const openPostgresReadModel = async (options: PostgresReadModelOptions): Promise<PostgresReadModel> => {
+  const { createPostgresReadModel } = await import('./postgres/read-model.js');
+  return createPostgresReadModel(options);
 };

@@ -1,12 +1,19 @@
 import { InvalidArgumentError } from '../store/errors.js';
 import { checkFilter, shown } from '../store/validate.js';
-import type { Projection } from './model.js';
+import type { Projection, ProjectionHandler } from './model.js';
+
+/** What `defineProjection` takes: a projection whose `handlers` may be left out when it has `handleBatch`. */
+export type ProjectionDefinition<Db> = Omit<Projection<Db>, 'handlers'> & { handlers?: Projection<Db>['handlers'] };
 
 const namePattern = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
-/** A projection, checked: its name, version, source, init and handlers, each refused by name when wrong. */
-export const defineProjection = <Db>(projection: Projection<Db>): Projection<Db> => {
-  const { name, version, source, init, handlers } = projection;
+/**
+ * A projection, checked: its name, version, source, init and handlers, each refused by name when wrong. With
+ * `handleBatch` and no `handlers`, the types it reads are `source.types`.
+ */
+export const defineProjection = <Db>(projection: ProjectionDefinition<Db>): Projection<Db> => {
+  const { name, version, source, init, handleBatch } = projection;
+  let { handlers } = projection;
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new InvalidArgumentError(`projection name is ${shown(name)}; allowed: a letter, then up to 62 letters, digits, '-' or '_'`);
   }
@@ -15,6 +22,23 @@ export const defineProjection = <Db>(projection: Projection<Db>): Projection<Db>
   }
   if (typeof init !== 'function')
     throw new InvalidArgumentError(`projection '${name}': init is ${shown(init)}; allowed: a function (db) => void`);
+  if (handleBatch !== undefined && typeof handleBatch !== 'function') {
+    throw new InvalidArgumentError(
+      `projection '${name}': handleBatch is ${shown(handleBatch)}; allowed: a function (db, events, context) => void, or none`,
+    );
+  }
+  if (handlers === undefined && handleBatch !== undefined) {
+    const types = source?.types;
+    if (!Array.isArray(types) || types.length === 0) {
+      throw new InvalidArgumentError(
+        `projection '${name}': handleBatch without handlers reads source.types, which is ${shown(types)}; allowed: a list of event types`,
+      );
+    }
+    const unused: ProjectionHandler<Db> = () => {
+      throw new Error(`projection '${name}' applies batches through handleBatch`);
+    };
+    handlers = Object.fromEntries(types.map((type) => [type, unused]));
+  }
   if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
     throw new InvalidArgumentError(
       `projection '${name}': handlers is ${shown(handlers)}; allowed: { [eventType]: (db, event, context) => void }`,
@@ -27,5 +51,12 @@ export const defineProjection = <Db>(projection: Projection<Db>): Projection<Db>
       );
     }
   }
-  return { name, version, source: checkFilter(source), init, handlers: { ...handlers } };
+  return {
+    name,
+    version,
+    source: checkFilter(source),
+    init,
+    handlers: { ...handlers },
+    ...(handleBatch === undefined ? {} : { handleBatch }),
+  };
 };

@@ -70,7 +70,9 @@ export const applyBatch = <Db>(
     if (to !== 'unchanged' && target <= from) return true;
     const keys = new Set<string>();
     const context: ProjectionContext = { ...readModel.context(build), replay, invalidate: (key) => void keys.add(key) };
-    const committed = await readModel.commit(build, from, target, (db) => handleFrom(projection, db, batch, context, 0));
+    const committed = await readModel.commit(build, from, target, (db) =>
+      projection.handleBatch === undefined ? handleFrom(projection, db, batch, context, 0) : handleAll(projection, db, batch, context),
+    );
     if (!committed) return false;
     build.position = target;
     if (keys.size > 0 || target !== from) {
@@ -78,6 +80,22 @@ export const applyBatch = <Db>(
     }
     return true;
   });
+
+/** Runs the projection's batch handler on the whole batch; a throw is reported with the batch's first event. */
+const handleAll = <Db>(projection: Projection<Db>, db: Db, batch: readonly RecordedEvent[], context: ProjectionContext) => {
+  if (batch.length === 0) return;
+  let result: void | Promise<void>;
+  try {
+    result = projection.handleBatch!(db, batch, context);
+  } catch (error) {
+    throw new HandlerError(batch[0]!, error);
+  }
+  if (result instanceof Promise) {
+    return result.catch((error: unknown) => {
+      throw new HandlerError(batch[0]!, error);
+    });
+  }
+};
 
 /** Runs the handlers from `index` on, synchronously until one returns a promise. */
 const handleFrom = <Db>(

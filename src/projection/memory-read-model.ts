@@ -122,8 +122,13 @@ export const createMemoryReadModel = (): MemoryReadModel => {
       active: !list.some((other) => other.active),
       tables,
     };
+    try {
+      if (entry.active) pointViews(entry, true);
+    } catch (error) {
+      for (const name of tables) handles.delete(context.table(name));
+      throw error;
+    }
     builds.set(projection.name, [...list, entry]);
-    if (entry.active) pointViews(entry, true);
     return snapshot(entry);
   };
 

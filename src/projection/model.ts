@@ -44,7 +44,18 @@ export interface Projection<Db> {
   /** Creates the build's tables, named through `context.table`; runs in the transaction that creates the build. */
   init: (db: Db, context: BuildContext) => void | Promise<void>;
   handlers: Readonly<Record<string, ProjectionHandler<Db>>>;
+  /**
+   * Optional: applies a whole batch in one call, used instead of `handlers` (which are then not called):
+   * for set-based writes, such as one `INSERT ... SELECT FROM unnest(...)` per batch on PostgreSQL. It gets
+   * the batch's events of the types `handlers` names (when `defineProjection` is given no `handlers`, of
+   * `source.types`), in order, in the batch's transaction; it is not called for an empty batch. A throw
+   * rolls the batch back and is reported with the batch's first event.
+   */
+  handleBatch?: ProjectionBatchHandler<Db>;
 }
+
+/** Applies a batch of events at once (see `Projection.handleBatch`). */
+export type ProjectionBatchHandler<Db> = (db: Db, events: readonly RecordedEvent[], context: ProjectionContext) => void | Promise<void>;
 
 /** One filling of a projection version's tables, with its checkpoint. */
 export interface Build {
