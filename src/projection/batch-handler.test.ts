@@ -26,15 +26,16 @@ const batched = (poison?: number, calls: number[] = []) =>
   });
 
 describe('projections with a batch handler', () => {
-  it('defineProjection takes handleBatch without handlers when source.types names what it reads, and refuses it otherwise', () => {
-    assert.deepEqual(Object.keys(batched().handlers), ['OrderPlaced']);
+  it('defineProjection takes handleBatch instead of handlers when source.types names what it reads, and refuses it otherwise', () => {
+    assert.deepEqual(batched().handlers, {});
     const init = () => undefined;
-    assert.throws(
-      () => defineProjection({ name: 'p', version: 1, init, handleBatch: () => undefined }),
-      /handleBatch without handlers reads source.types/,
-    );
+    assert.throws(() => defineProjection({ name: 'p', version: 1, init, handleBatch: () => undefined }), /handleBatch reads source.types/);
     assert.throws(() => defineProjection({ name: 'p', version: 1, init, handlers: {}, handleBatch: 5 as never }), /handleBatch is 5/);
     assert.throws(() => defineProjection({ name: 'p', version: 1, init }), /handlers is undefined/);
+    assert.throws(
+      () => defineProjection({ name: 'p', version: 1, init, source: { types: ['A'] }, handlers: { A: init }, handleBatch: init }),
+      /handlers and handleBatch are both given/,
+    );
   });
 
   it('gets each batch in one call, never an empty one, and ends at the totals of the log', async () => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../store/errors.js';
 import { checkFilter, shown } from '../store/validate.js';
-import type { Projection, ProjectionHandler } from './model.js';
+import type { Projection } from './model.js';
 
 /** What `defineProjection` takes: a projection whose `handlers` may be left out when it has `handleBatch`. */
 export type ProjectionDefinition<Db> = Omit<Projection<Db>, 'handlers'> & { handlers?: Projection<Db>['handlers'] };
@@ -27,17 +27,17 @@ export const defineProjection = <Db>(projection: ProjectionDefinition<Db>): Proj
       `projection '${name}': handleBatch is ${shown(handleBatch)}; allowed: a function (db, events, context) => void, or none`,
     );
   }
-  if (handlers === undefined && handleBatch !== undefined) {
+  if (handleBatch !== undefined) {
+    if (handlers !== undefined && Object.keys(handlers).length > 0) {
+      throw new InvalidArgumentError(`projection '${name}': handlers and handleBatch are both given; allowed: one of them`);
+    }
     const types = source?.types;
     if (!Array.isArray(types) || types.length === 0) {
       throw new InvalidArgumentError(
-        `projection '${name}': handleBatch without handlers reads source.types, which is ${shown(types)}; allowed: a list of event types`,
+        `projection '${name}': handleBatch reads source.types, which is ${shown(types)}; allowed: a list of event types`,
       );
     }
-    const unused: ProjectionHandler<Db> = () => {
-      throw new Error(`projection '${name}' applies batches through handleBatch`);
-    };
-    handlers = Object.fromEntries(types.map((type) => [type, unused]));
+    handlers = {};
   }
   if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
     throw new InvalidArgumentError(

@@ -29,6 +29,10 @@ export const trackBuild = (build: Build): TrackedBuild => {
   };
 };
 
+/** Whether the projection applies events of this type: those with a handler, or its source's types with `handleBatch`. */
+export const handles = <Db>(projection: Projection<Db>, type: string): boolean =>
+  projection.handleBatch === undefined ? projection.handlers[type] !== undefined : (projection.source?.types?.includes(type) ?? true);
+
 /** A handler threw: the error, with the event it threw on. */
 export class HandlerError extends Error {
   constructor(
@@ -167,7 +171,7 @@ export const feedLive = <Db>(settings: FeedSettings<Db>, tracked: TrackedBuild, 
         else if (isCheckpoint(message)) state.reached = message.checkpoint;
         else {
           state.reached = message.position;
-          if (projection.handlers[message.type] !== undefined) batch.push(message);
+          if (handles(projection, message.type)) batch.push(message);
         }
         if (!state.live && batch.length < batchSize && !isCheckpoint(message)) continue;
         await settings.gate();
@@ -221,7 +225,7 @@ export const feedSubset = async <Db>(
   const { store, projection, batchSize, signal } = settings;
   const paced = throttle(settings.rate, signal);
   const wanted = (event: RecordedEvent) =>
-    projection.handlers[event.type] !== undefined &&
+    handles(projection, event.type) &&
     matchesFilter(projection.source, event.stream, event.type) &&
     (subset.category === undefined || matchesFilter({ category: subset.category }, event.stream, event.type)) &&
     (subset.fromTime === undefined || event.recordedAt >= subset.fromTime) &&

@@ -47,9 +47,9 @@ export interface Projection<Db> {
   /**
    * Optional: applies a whole batch in one call, used instead of `handlers` (which are then not called):
    * for set-based writes, such as one `INSERT ... SELECT FROM unnest(...)` per batch on PostgreSQL. It gets
-   * the batch's events of the types `handlers` names (when `defineProjection` is given no `handlers`, of
-   * `source.types`), in order, in the batch's transaction; it is not called for an empty batch. A throw
-   * rolls the batch back and is reported with the batch's first event.
+   * the batch's events of `source.types` (every type when the source names none), in order, in the batch's
+   * transaction; it is not called for an empty batch. A throw rolls the batch back and is reported with
+   * the batch's first event.
    */
   handleBatch?: ProjectionBatchHandler<Db>;
 }

@@ -56,17 +56,18 @@ describe('the cache while the store is down, with Redis shared by two instances'
       const position = async () => (await model.builds('customer-totals')).find((build) => build.active)?.position ?? 0n;
       const stopping = new AbortController();
       const instance = async () => {
+        const shared = await createRedisCacheTier({ url: redisTestUrl(), prefix });
         const cache = createProjectionCache<Totals>({
           projection: 'customer-totals',
           version: 1,
           load: async (customer) => query(customer),
           position,
-          shared: await createRedisCacheTier({ url: redisTestUrl(), prefix }),
+          shared,
           maxStaleSeconds: 60,
         });
         await cache.ready;
         const following = followSource(store, cache, { signal: stopping.signal, intervalMs: 100 });
-        return { cache, following };
+        return { cache, shared, following };
       };
       const [first, second] = [await instance(), await instance()];
       const runner = runProjection(store, customerTotals(), model, { onCommit: (commit) => void first.cache.onCommit(commit) });
@@ -98,7 +99,9 @@ describe('the cache while the store is down, with Redis shared by two instances'
       } finally {
         stopping.abort();
         await runner.close();
-        await Promise.all([first, second].map(async ({ cache, following }) => (await following, await cache.close())));
+        await Promise.all(
+          [first, second].map(async ({ cache, shared, following }) => (await following, await cache.close(), await shared.close())),
+        );
         await model.close();
         await store.close();
       }

@@ -105,21 +105,9 @@ export const postgresCustomerTotals = ({
       void (await db.query(
         `CREATE TABLE ${context.table(table)} (customer text PRIMARY KEY, total numeric NOT NULL, orders bigint NOT NULL)`,
       )),
-    handlers: {
-      OrderPlaced: async (db, event, context) => {
-        const { customer, total } = orderOf(event);
-        const t = context.table(table);
-        await db.query(
-          `INSERT INTO ${t} AS t (customer, total, orders) VALUES ($1, $2, $3)
-           ON CONFLICT (customer) DO UPDATE SET total = t.total + excluded.total, orders = t.orders + excluded.orders`,
-          [customer, total, count],
-        );
-        context.invalidate(customer);
-        if (total === poison) throw new Error(`cannot take a total of ${poison}`);
-      },
-    },
     ...(batch
       ? {
+          source: { types: ['OrderPlaced'] },
           handleBatch: async (db: PostgresReadModelDb, events: readonly RecordedEvent[], context: ProjectionContext) => {
             const orders = events.map(orderOf);
             const t = context.table(table);
@@ -133,7 +121,21 @@ export const postgresCustomerTotals = ({
             if (orders.some((order) => order.total === poison)) throw new Error(`cannot take a total of ${poison}`);
           },
         }
-      : {}),
+      : {
+          handlers: {
+            OrderPlaced: async (db, event, context) => {
+              const { customer, total } = orderOf(event);
+              const t = context.table(table);
+              await db.query(
+                `INSERT INTO ${t} AS t (customer, total, orders) VALUES ($1, $2, $3)
+               ON CONFLICT (customer) DO UPDATE SET total = t.total + excluded.total, orders = t.orders + excluded.orders`,
+                [customer, total, count],
+              );
+              context.invalidate(customer);
+              if (total === poison) throw new Error(`cannot take a total of ${poison}`);
+            },
+          },
+        }),
   });
 };
 
