@@ -149,7 +149,7 @@ describe('the replay service on a SQLite read model', () => {
     await store.close();
   });
 
-  it('replays a subset to one projection only, as replays, keeping its checkpoint', async () => {
+  it('replays a subset to one projection only, as replays, keeping its checkpoint; a group replay reaches its group only', async () => {
     const store = await openEventStore({ engine: 'memory' });
     const seen = (name: string) =>
       defineProjection<Database.Database>({
@@ -169,6 +169,12 @@ describe('the replay service on a SQLite read model', () => {
     ]);
     await store.append('orders-b', [{ type: 'OrderPlaced', data: {} }]);
     await store.append('returns-a', [{ type: 'OrderPlaced', data: {} }]);
+    await store.groups.create('billing', { from: 'start' });
+    const pulled = await store.groups.pull('billing', { consumer: 'b1', max: 10 });
+    await store.groups.ack(
+      'billing',
+      pulled.map((delivery) => delivery.id),
+    );
     const model = createSqliteReadModel(modelPath());
     const [first, second] = [runProjection(store, seen('first'), model), runProjection(store, seen('second'), model)];
     await caughtUp(first, 4n);
@@ -190,6 +196,18 @@ describe('the replay service on a SQLite read model', () => {
     await first.replay({ fromTime: time.toISOString(), toTime: time.toISOString() });
     assert.ok(replays('first').length >= 5, 'the event recorded at that time is replayed');
     assert.deepEqual(replays('second'), [], 'the other projection is untouched');
+    assert.equal(pulled.length, 4);
+    assert.deepEqual(await store.groups.pull('billing', { consumer: 'b1' }), [], 'and so is the consumer group');
+    const replayedBefore = replays('first').length;
+    await store.groups.replay('billing', { from: 3n, to: 3n });
+    const again = await store.groups.pull('billing', { consumer: 'b1' });
+    assert.deepEqual(
+      again.map((delivery) => [delivery.event.position, delivery.replay]),
+      [[3n, true]],
+      'a group replay reaches that group',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(replays('first').length, replayedBefore, 'and no projection');
     assert.equal(first.status().position, 4n);
     await Promise.all([first.close(), second.close()]);
     await model.close();
