@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openEventStore } from '../../src/engines/open.js';
 import { createPostgresReadModel } from '../../src/engines/postgres/read-model.js';
-import { dropSchema, freshSchema, postgresTestUrl } from '../../src/engines/postgres/testing/test-database.js';
+import { dropSchema, freshSchema, postgresTestUrl, postgresUnreachable } from '../../src/engines/postgres/testing/test-database.js';
 import { createSqliteReadModel } from '../../src/engines/sqlite/read-model.js';
 import { createMemoryReadModel } from '../../src/projection/memory-read-model.js';
 import type { Projection, ReadModel } from '../../src/projection/model.js';
@@ -76,21 +76,6 @@ const ordersOf = async (store: EventStore): Promise<[string, number][]> => {
   return rows;
 };
 
-/** Whether PostgreSQL answers, so that its rows can be measured. */
-const postgresReachable = async (): Promise<string | undefined> => {
-  const client = new pg.Client({ connectionString: postgresTestUrl(), connectionTimeoutMillis: 3000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-};
-
 /**
  * The same rows written straight with `pg`, `batchSize` to a transaction, through a prepared statement:
  * one set-based upsert of the batch's sums per customer (`set`), or one upsert per row (`rows`, over the
@@ -142,7 +127,7 @@ const postgresRows = async (
   total: number,
   head: bigint,
 ): Promise<Measurement[]> => {
-  const unreachable = await postgresReachable();
+  const unreachable = await postgresUnreachable();
   if (unreachable !== undefined) {
     context.progress(`PostgreSQL read model rows skipped: PostgreSQL is unreachable at ${postgresTestUrl()} (${unreachable})`);
     return [];

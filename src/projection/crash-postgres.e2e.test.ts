@@ -19,7 +19,7 @@ import { dropSchema, freshSchema, postgresSkipReason, postgresTestUrl } from '..
 import { serveForTest } from '../server/testing/serve.js';
 import { seededRandom, withSeed } from '../testing/seed.js';
 import { runProjection } from './run.js';
-import { placeOrders, postgresCustomerTotals, postgresTotalsRows } from './testing/customer-totals.js';
+import { placeOrders, placeOrdersUntil, postgresCustomerTotals, postgresTotalsRows } from './testing/customer-totals.js';
 
 const consumer = fileURLToPath(new URL('./testing/postgres-projection-process.ts', import.meta.url));
 const rounds = Number(process.env.ANNALS_CRASH_ROUNDS ?? 6);
@@ -73,12 +73,7 @@ describe('projections on PostgreSQL, crashed', { skip }, () => {
             rebuilds += rebuild ? 1 : 0;
             const { child, exited } = await startConsumer(url, schema, { batch: random() < 0.5, rebuild });
             const killAt = Date.now() + 50 + random() * (rebuild ? 1500 : 400);
-            while (Date.now() < killAt) {
-              const count = 1 + Math.floor(random() * 20);
-              await placeOrders(store, count, placed);
-              placed += count;
-              await sleep(random() * 5);
-            }
+            placed = await placeOrdersUntil(store, placed, killAt, random);
             child.kill('SIGKILL');
             await exited;
             const { rows } = await checker.query<{ builds: string }>(

@@ -19,7 +19,7 @@ import { createSqliteReadModel } from '../engines/sqlite/read-model.js';
 import { serveForTest } from '../server/testing/serve.js';
 import { seededRandom, withSeed } from '../testing/seed.js';
 import { runProjection } from './run.js';
-import { customerTotals, placeOrders, totalsRows } from './testing/customer-totals.js';
+import { customerTotals, placeOrdersUntil, totalsRows } from './testing/customer-totals.js';
 
 const consumer = fileURLToPath(new URL('./testing/projection-process.ts', import.meta.url));
 const rounds = Number(process.env.ANNALS_CRASH_ROUNDS ?? 6);
@@ -71,12 +71,7 @@ for (const mode of ['live', 'rebuild'] as const) {
           for (let round = 0; round < rounds; round++) {
             const { child, exited } = await startConsumer(url, path, mode);
             const killAt = Date.now() + 50 + random() * 400;
-            while (Date.now() < killAt) {
-              const count = 1 + Math.floor(random() * 20);
-              await placeOrders(store, count, placed);
-              placed += count;
-              await sleep(random() * 5);
-            }
+            placed = await placeOrdersUntil(store, placed, killAt, random);
             child.kill('SIGKILL');
             await exited;
           }

@@ -51,6 +51,20 @@ export const placeOrders = (store: EventStore, count: number, start = 0) =>
     })),
   );
 
+/**
+ * Live load for crash tests: orders in batches of 1 to 20 at random short intervals until `until` (a
+ * time), numbered on from `placed`; resolves with the new count.
+ */
+export const placeOrdersUntil = async (store: EventStore, placed: number, until: number, random: () => number): Promise<number> => {
+  while (Date.now() < until) {
+    const count = 1 + Math.floor(random() * 20);
+    await placeOrders(store, count, placed);
+    placed += count;
+    await new Promise((resolve) => setTimeout(resolve, random() * 5));
+  }
+  return placed;
+};
+
 /** The totals that queries see: the view of the active build. */
 export const totalsRows = (db: Database.Database): unknown[] =>
   db.prepare('SELECT customer, total, orders FROM totals ORDER BY customer').all();

@@ -14,7 +14,8 @@ export const postgresTestUrl = (): string => process.env.ANNALS_PG_URL ?? 'postg
 
 let probe: Promise<string | undefined> | undefined;
 
-const reach = async (): Promise<string | undefined> => {
+/** Why PostgreSQL does not answer, or undefined when it does. */
+export const postgresUnreachable = async (): Promise<string | undefined> => {
   const client = new pg.Client({ connectionString: postgresTestUrl(), connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
   try {
@@ -30,7 +31,7 @@ const reach = async (): Promise<string | undefined> => {
 
 /** Why PostgreSQL tests cannot run here, or undefined when they can. Throws in CI when unreachable. */
 export const postgresSkipReason = async (): Promise<string | undefined> => {
-  probe ??= reach();
+  probe ??= postgresUnreachable();
   const failure = await probe;
   if (failure === undefined) return undefined;
   const reason = `PostgreSQL is unreachable at ${postgresTestUrl()} (${failure}); set ANNALS_PG_URL to run these tests`;
