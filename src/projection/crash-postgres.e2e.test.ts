@@ -19,7 +19,7 @@ import { dropSchema, freshSchema, postgresSkipReason, postgresTestUrl } from '..
 import { serveForTest } from '../server/testing/serve.js';
 import { seededRandom, withSeed } from '../testing/seed.js';
 import { runProjection } from './run.js';
-import { placeOrders, placeOrdersUntil, postgresCustomerTotals, postgresTotalsRows } from './testing/customer-totals.js';
+import { placeOrdersUntil, postgresCustomerTotals, postgresTotalsRows } from './testing/customer-totals.js';
 
 const consumer = fileURLToPath(new URL('./testing/postgres-projection-process.ts', import.meta.url));
 const rounds = Number(process.env.ANNALS_CRASH_ROUNDS ?? 6);
