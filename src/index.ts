@@ -39,6 +39,7 @@ export { aggregateStream, type Aggregated } from './command/aggregate.js';
 export { DeciderSpecification } from './command/specification.js';
 export type { Projection, ProjectionBatchHandler, ProjectionContext, ProjectionHandler, ReadModel } from './projection/model.js';
 export { defineProjection, type ProjectionDefinition } from './projection/define.js';
+export { runProjections, type ProjectionRunners, type RunProjectionsOptions } from './projection/run-projections.js';
 export { runProjection, type ProjectionRunner, type RunnerStatus, type RunnerState, type RunOptions } from './projection/run.js';
 export { createMemoryReadModel, type MemoryDb, type MemoryReadModel, type MemoryTable } from './projection/memory-read-model.js';
 export {

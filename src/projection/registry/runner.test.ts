@@ -9,6 +9,7 @@ import { openEventStore } from '../../engines/open.js';
 import { createSqliteReadModel } from '../../engines/sqlite/read-model.js';
 import { serveForTest } from '../../server/testing/serve.js';
 import type { EventStore } from '../../store/event-store.js';
+import { runProjections } from '../run-projections.js';
 import { runProjection } from '../run.js';
 import { customerTotals, placeOrders } from '../testing/customer-totals.js';
 import type { ProjectionRequest } from './model.js';
@@ -81,4 +82,68 @@ describe('a runner and the registry', () => {
       }
     });
   }
+});
+
+describe('runProjections and the registry', () => {
+  it('runs a set of projections, each reporting; a failing one stops alone; pause, resume, cancel and drop carried out; the signal stops all', async () => {
+    const store = await openEventStore({ engine: 'memory' });
+    const model = createSqliteReadModel(':memory:');
+    const signal = new AbortController();
+    const set = runProjections(
+      store,
+      [
+        customerTotals(),
+        customerTotals({ name: 'poisoned-totals', table: 'poisoned', poison: 7 }),
+        customerTotals({ name: 'slow-totals', table: 'slow' }),
+      ],
+      { readModel: model, signal: signal.signal, heartbeatSeconds: 0.05, replayRate: 200, batchSize: 100 },
+    );
+    assert.throws(
+      () => runProjections(store, [customerTotals(), customerTotals()], { readModel: model }),
+      /'customer-totals' is given twice/,
+    );
+    try {
+      await placeOrders(store, 1000);
+      await reported(store, 'customer-totals');
+      await set.runners.get('poisoned-totals')!.done;
+      assert.equal(set.runners.get('poisoned-totals')!.status().state, 'failed');
+      for (let attempt = 0; (await store.projections.info('poisoned-totals')).state !== 'failed'; attempt++) {
+        assert.ok(attempt < 200, 'the registry shows the failure');
+        await sleep(25);
+      }
+      assert.match((await store.projections.info('poisoned-totals')).lastError!.message, /cannot take a total of 7/);
+      assert.equal((await reported(store, 'customer-totals')).state, 'running');
+
+      const pause = await store.projections.pause('customer-totals');
+      assert.equal((await settled(store, 'customer-totals', pause.requestId)).state, 'done');
+      assert.equal(set.runners.get('customer-totals')!.status().state, 'paused');
+      const resume = await store.projections.resume('customer-totals');
+      assert.equal((await settled(store, 'customer-totals', resume.requestId)).state, 'done');
+      assert.notEqual(set.runners.get('customer-totals')!.status().state, 'paused');
+
+      // A rebuild throttled to 200 events/s is still under way when the cancel comes.
+      const rebuild = await store.projections.replay('slow-totals', { rebuild: true });
+      for (let attempt = 0; set.runners.get('slow-totals')!.status().rebuild === undefined; attempt++) {
+        assert.ok(attempt < 200, 'the rebuild starts');
+        await sleep(10);
+      }
+      const cancel = await store.projections.cancel('slow-totals');
+      assert.equal((await settled(store, 'slow-totals', cancel.requestId)).state, 'done');
+      assert.equal((await settled(store, 'slow-totals', rebuild.requestId)).state, 'cancelled');
+      assert.deepEqual((await model.builds('slow-totals')).length, 1, 'the cancelled build is dropped');
+
+      const nothing = await store.projections.cancel('slow-totals');
+      assert.match(
+        (await settled(store, 'slow-totals', nothing.requestId)).error ?? '',
+        /no replay or rebuild of slow-totals is under way/,
+      );
+      await assert.rejects(store.projections.drop('customer-totals', 1), /serves/);
+    } finally {
+      signal.abort();
+      await set.done;
+      assert.ok([...set.runners.values()].every((runner) => ['stopped', 'failed'].includes(runner.status().state)));
+      await model.close();
+      await store.close();
+    }
+  });
 });
