@@ -73,7 +73,9 @@ describe('projections on a SQLite read model', () => {
     const store = await openEventStore({ engine: 'memory' });
     await placeOrders(store, 50);
     const model = createSqliteReadModel(join(dir, `model-${++count}.db`));
-    const failing = runProjection(store, customerTotals({ poison: 30 }), model, { batchSize: 20 });
+    const logged: [object, string][] = [];
+    const logger = { info: () => undefined, error: (details: object, message: string) => void logged.push([details, message]) };
+    const failing = runProjection(store, customerTotals({ poison: 30 }), model, { batchSize: 20, logger });
     const healthy = runProjection(store, customerTotals({ name: 'healthy-totals', table: 'healthy' }), model);
     await failing.done;
     const status = failing.status();
@@ -81,6 +83,19 @@ describe('projections on a SQLite read model', () => {
     assert.equal(status.position, 20n, 'the first batch of 20 is in; the second, which holds the poison, is not');
     assert.match(status.lastError!.message, /cannot take a total of 30/);
     assert.deepEqual([status.lastError!.eventType, status.lastError!.position], ['OrderPlaced', 30n]);
+    assert.deepEqual(logged, [
+      [
+        {
+          projection: 'customer-totals',
+          version: 1,
+          message: 'cannot take a total of 30',
+          eventId: status.lastError!.eventId,
+          eventType: 'OrderPlaced',
+          position: '30',
+        },
+        'projection customer-totals failed',
+      ],
+    ]);
     assert.deepEqual(totalsRows(model.db), expectedTotals(20));
     await until(healthy, (_, position) => position === 50n);
     assert.deepEqual(model.db.prepare('SELECT customer, total, orders FROM healthy ORDER BY customer').all(), expectedTotals(50));

@@ -64,6 +64,8 @@ export interface RunOptions {
   onCommit?: (commit: ProjectionCommit) => void;
   /** Where to report and find requests; none by default. `runProjections` passes `store.projections`. */
   registry?: Projections;
+  /** Where failures, switches and requests are logged (a pino logger fits); nowhere by default. */
+  logger?: ProjectionLogger;
   /** Seconds between reports to the registry; default 5. */
   heartbeatSeconds?: number;
 }
@@ -88,7 +90,19 @@ class CancelledError extends Error {
   }
 }
 
+/** The part of a logger (pino's shape) a runner writes to. */
+export interface ProjectionLogger {
+  info(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
 type Work = { kind: 'rebuild' | 'replay'; request?: ProjectionRequest; cancel: AbortController; done: Promise<void> };
+
+/** An error as log details: its position as a string (JSON has no bigint). */
+const loggable = ({ position, ...rest }: ProjectionError) => ({
+  ...rest,
+  ...(position === undefined ? {} : { position: String(position) }),
+});
 
 const errorOf = (error: unknown): ProjectionError =>
   error instanceof HandlerError
@@ -99,7 +113,7 @@ export const runProjection = <Db>(
   store: EventStore,
   projection: Projection<Db>,
   readModel: ReadModel<Db>,
-  { batchSize = 1000, replayRate, onCommit = () => undefined, registry, heartbeatSeconds = 5 }: RunOptions = {},
+  { batchSize = 1000, replayRate, onCommit = () => undefined, registry, heartbeatSeconds = 5, logger }: RunOptions = {},
 ): ProjectionRunner => {
   const { name, version } = projection;
   const runnerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -145,6 +159,10 @@ export const runProjection = <Db>(
   const stopWith = (state: 'failed' | 'fenced', error: unknown) => {
     status.state = state;
     status.lastError = typeof error === 'string' ? { message: error } : errorOf(error);
+    logger?.error(
+      { projection: name, version, ...loggable(status.lastError) },
+      `projection ${name} ${state === 'failed' ? 'failed' : 'was fenced'}`,
+    );
     failure.reject(error);
     controller.abort();
   };
@@ -168,6 +186,10 @@ export const runProjection = <Db>(
       const build: Build = { ...tracked.build, active: true };
       serve(trackBuild(build));
       if (status.state !== 'paused') status.state = 'live';
+      logger?.info(
+        { projection: name, version: build.version, build: build.build, position: String(build.position) },
+        `projection ${name} switched to build ${build.build}`,
+      );
       switched.resolve();
     };
     const feed = feedLive(settings(signal, replayRate), tracked, trySwitch);
@@ -182,6 +204,10 @@ export const runProjection = <Db>(
       async (error: unknown) => {
         rebuilding = undefined;
         status.lastError = errorOf(error);
+        logger?.error(
+          { projection: name, version: tracked.build.version, build: tracked.build.build, ...loggable(status.lastError) },
+          `rebuild of ${name} failed`,
+        );
         await readModel.drop(tracked.build);
         if (serving === undefined) stopWith('failed', error);
         throw error;
@@ -291,7 +317,12 @@ export const runProjection = <Db>(
         if ((await cancel()) === 0) throw new Error(`no replay or rebuild of ${name} is under way`);
       } else await dropVersion((request.options as { version: number }).version);
       await settle('done');
+      logger?.info({ projection: name, requestId: request.requestId, kind: request.kind }, `${request.kind} of ${name} done`);
     } catch (error) {
+      logger?.error(
+        { projection: name, requestId: request.requestId, kind: request.kind, error: String(error) },
+        `${request.kind} of ${name} ended`,
+      );
       await settle(error instanceof CancelledError ? 'cancelled' : 'failed', error).catch(() => undefined);
     }
   };
