@@ -1,5 +1,5 @@
 /**
- * The shop through its real processes: an Annals server, orders, order-view, and two consumers each of
+ * The shop through its real processes: an Annals server, orders, order-view (its cache in Redis), and two consumers each of
  * payments and shipping. Orders placed over HTTP are paid, shipped and seen shipped in the view; a payments
  * consumer killed with SIGKILL leaves its work to the other; a retried request places one order.
  */
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/cli/testing/processes.js';
+import { redisSkipReason, redisTestUrl } from '../../src/engines/redis/testing/test-redis.js';
 import { startShop } from './system.js';
 
 describe('the shop as processes', { timeout: 120_000 }, () => {
@@ -18,7 +19,8 @@ describe('the shop as processes', { timeout: 120_000 }, () => {
 
   before(async () => {
     ports = { annals: await freePort(), orders: await freePort(), orderView: await freePort() };
-    shop = await startShop({ dir, ports });
+    const redisUrl = (await redisSkipReason()) === undefined ? redisTestUrl() : undefined;
+    shop = await startShop({ dir, ports, ...(redisUrl === undefined ? {} : { redisUrl }) });
   });
   after(async () => {
     await shop?.stop();
