@@ -45,7 +45,10 @@ describe('annals gateway', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
-      const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { service?: string });
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { service?: string });
       assert.ok(lines.length > 0 && lines.every((line) => line.service === 'annals-gateway'), 'JSON log lines');
     } finally {
       child.kill('SIGKILL');

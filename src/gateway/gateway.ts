@@ -40,9 +40,7 @@ export const createGateway = async (config: GatewayConfig, { logger = false }: G
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(gatewayErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, gatewayProblem('not_found', `no route for ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, gatewayProblem('not_found', `no route for ${request.url.split('?')[0]}`)));
   // Bodies pass through as bytes, whatever their type: the gateway bounds their size, upstreams parse them.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

@@ -43,7 +43,11 @@ describe('gateway authentication', () => {
       ],
       auth: {
         tokens: join(dir, 'tokens.json'),
-        jwt: { jwksUrl: `http://127.0.0.1:${(jwks.server.address() as { port: number }).port}/jwks.json`, issuer: 'https://idp.test', audience: 'annals' },
+        jwt: {
+          jwksUrl: `http://127.0.0.1:${(jwks.server.address() as { port: number }).port}/jwks.json`,
+          issuer: 'https://idp.test',
+          audience: 'annals',
+        },
       },
     });
   });

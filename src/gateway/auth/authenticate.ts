@@ -14,8 +14,7 @@ export type Scheme = 'annals' | 'jwt' | 'none';
 export type Authenticate = (scheme: Scheme, header: string | undefined) => Promise<string | undefined>;
 
 export const createAuthenticate = (auth: GatewayConfig['auth']): Authenticate => {
-  const tokens =
-    auth?.tokens === undefined ? undefined : createAuthenticator(loadTokens({ file: auth.tokens, dataDir: '.' }).entries);
+  const tokens = auth?.tokens === undefined ? undefined : createAuthenticator(loadTokens({ file: auth.tokens, dataDir: '.' }).entries);
   const jwt = auth?.jwt;
   const keys = jwt === undefined ? undefined : createRemoteJWKSet(new URL(jwt.jwksUrl));
   return async (scheme, header) => {

@@ -15,14 +15,20 @@ describe('gateway config', () => {
   it('refuses a bad config naming the field', () => {
     const refusals: [unknown, RegExp][] = [
       [{ ...valid, listen: { port: 'x' } }, /listen\.port is "x"/],
-      [{ ...valid, routes: [{ prefix: 'orders', upstreams: ['http://127.0.0.1:3001'] }] }, /routes\[0\]\.prefix is "orders".*a path starting with '\/'/],
+      [
+        { ...valid, routes: [{ prefix: 'orders', upstreams: ['http://127.0.0.1:3001'] }] },
+        /routes\[0\]\.prefix is "orders".*a path starting with '\/'/,
+      ],
       [{ ...valid, routes: [{ prefix: '/o', upstreams: ['ftp://x'] }] }, /routes\[0\]\.upstreams\[0\] is "ftp:\/\/x".*http/],
       [{ ...valid, routes: [{ prefix: '/o', upstreams: [] }] }, /routes\[0\]\.upstreams/],
       [{ ...valid, routes: [{ prefix: '/o', upstreams: ['http://a'], auth: 'basic' }] }, /routes\[0\]\.auth is "basic"/],
       [{ ...valid, rateLimit: { perToken: 0, perAddress: 1, windowMs: 1000 } }, /rateLimit\.perToken is 0/],
       [{ ...valid, listen: undefined }, /listen is missing/],
       [{ ...valid, colour: 'red' }, /colour/],
-      [{ ...valid, routes: [{ prefix: '/o', upstreams: ['http://a'], auth: 'jwt' }] }, /routes\[0\]\.auth is 'jwt' but auth\.jwt is missing/],
+      [
+        { ...valid, routes: [{ prefix: '/o', upstreams: ['http://a'], auth: 'jwt' }] },
+        /routes\[0\]\.auth is 'jwt' but auth\.jwt is missing/,
+      ],
       [{ ...valid, routes: [valid.routes[0], valid.routes[0]] }, /routes\[1\]\.prefix '\/orders' is given twice/],
     ];
     for (const [config, message] of refusals) assert.throws(() => parseGatewayConfig(config), message, JSON.stringify(config));

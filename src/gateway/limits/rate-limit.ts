@@ -20,8 +20,7 @@ const refusal = (what: string) => (_request: FastifyRequest, context: { max: num
 
 /** Registers both limits; returns the Redis client to close, if any. Call before the routes are added. */
 export const registerRateLimits = async (app: FastifyInstance, limits: Limits): Promise<Redis | undefined> => {
-  const redis =
-    limits.redisUrl === undefined ? undefined : new Redis(limits.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 });
+  const redis = limits.redisUrl === undefined ? undefined : new Redis(limits.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 });
   redis?.on('error', (error) => app.log.warn({ err: error }, 'rate limit Redis error'));
   const prefix = limits.redisPrefix ?? 'annals-gateway:';
   const common = {

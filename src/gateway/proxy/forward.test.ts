@@ -36,9 +36,15 @@ describe('gateway proxying', () => {
   });
 
   it('passes bodies through, and refuses a too-large body with 413', async () => {
-    const sent = await json(await fetch(`${gateway.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }));
+    const sent = await json(
+      await fetch(`${gateway.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }),
+    );
     assert.deepEqual(sent.body, { a: 1 });
-    const big = await fetch(`${gateway.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(2000) }) });
+    const big = await fetch(`${gateway.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'y'.repeat(2000) }),
+    });
     assert.equal(big.status, 413);
     assert.match(big.headers.get('content-type')!, /^application\/problem\+json/);
     assert.equal((await json(big)).code, 'payload_too_large');
@@ -95,7 +101,10 @@ describe('gateway proxying', () => {
 
   it('exports metrics by route, status and upstream, and upstream health', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    assert.match(text, /annals_gateway_request_duration_seconds_count\{route="\/orders",status="200",upstream="http:\/\/127\.0\.0\.1:\d+"\} \d+/);
+    assert.match(
+      text,
+      /annals_gateway_request_duration_seconds_count\{route="\/orders",status="200",upstream="http:\/\/127\.0\.0\.1:\d+"\} \d+/,
+    );
     assert.match(text, /annals_gateway_upstream_healthy\{route="\/orders",upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/);
   });
 

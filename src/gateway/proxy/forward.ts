@@ -42,7 +42,9 @@ export const forward = (request: FastifyRequest, reply: FastifyReply, { route, p
     return;
   }
   upstreamOf.set(request, instance.url);
-  const body = Buffer.isBuffer(request.body) ? { body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};
+  const body = Buffer.isBuffer(request.body)
+    ? { body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
+    : {};
   void reply.from(upstreamPath(route, request.url), {
     ...body,
     getUpstream: () => instance.url,
@@ -57,7 +59,10 @@ export const forward = (request: FastifyRequest, reply: FastifyReply, { route, p
       const code = codeOf(error);
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 504 && code !== 'UND_ERR_CONNECT_TIMEOUT') {
-        void sendProblem(reply, gatewayProblem('upstream_timeout', `the upstream of ${route.prefix} did not answer within ${timeoutMs} ms`));
+        void sendProblem(
+          reply,
+          gatewayProblem('upstream_timeout', `the upstream of ${route.prefix} did not answer within ${timeoutMs} ms`),
+        );
         return;
       }
       if (code !== undefined && connectionCodes.has(code)) pool.markDown(instance.url, `connection failed: ${code}`);

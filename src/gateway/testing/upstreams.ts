@@ -20,7 +20,13 @@ export const startUpstream = async (name: string, port = 0): Promise<Upstream> =
   };
   app.get('/slow', slow);
   app.get('/v2/slow', slow);
-  app.all('/*', async (request) => ({ name, method: request.method, url: request.url, headers: request.headers, body: request.body ?? null }));
+  app.all('/*', async (request) => ({
+    name,
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    body: request.body ?? null,
+  }));
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address() as { port: number };
   return { name, url: `http://127.0.0.1:${address.port}`, port: address.port, app };
