@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -38,5 +38,15 @@ describe('gateway config', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'annals-gateway-')), 'gateway.json');
     writeFileSync(path, '{ nope');
     assert.throws(() => loadGatewayConfig(path), /gateway\.json could not be read as JSON/);
+  });
+});
+
+describe('docs/gateway.md', () => {
+  it('shows a config the gateway accepts', () => {
+    const page = readFileSync(join(import.meta.dirname, '../../../docs/gateway.md'), 'utf8');
+    const block = /```json\n([\s\S]*?)\n```/.exec(page);
+    assert.ok(block, 'an example config');
+    const config = parseGatewayConfig(JSON.parse(block[1]!));
+    assert.equal(config.routes.length, 3);
   });
 });
