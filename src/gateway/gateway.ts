@@ -82,7 +82,8 @@ export const createGateway = async (config: GatewayConfig, { logger = false }: G
   const redis = config.rateLimit === undefined ? undefined : await registerRateLimits(app, config.rateLimit);
   app.addHook('onClose', async () => redis?.disconnect());
 
-  await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
+  // Fastify logs each request and its response already; reply-from's own two lines per request would double them.
+  await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 }, disableRequestLogging: true });
 
   const authenticate = createAuthenticate(config.auth);
   for (const route of config.routes) {
