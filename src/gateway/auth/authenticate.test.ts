@@ -84,6 +84,24 @@ describe('gateway authentication', () => {
     assert.equal((await call('/jwt/x', `Bearer ${await sign(privateKey)}`)).status, 200);
   });
 
+  it('answers 503 unavailable, not 401, when the JWKS cannot be fetched', async () => {
+    const closed = Fastify();
+    await closed.listen({ host: '127.0.0.1', port: 0 });
+    const port = (closed.server.address() as { port: number }).port;
+    await closed.close();
+    const cut = await startGateway({
+      routes: [{ prefix: '/jwt', upstreams: [upstream.url] }],
+      auth: { jwt: { jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: 'https://idp.test', audience: 'annals' } },
+    });
+    try {
+      const response = await fetch(`${cut.url}/jwt/x`, { headers: { authorization: `Bearer ${await sign(privateKey)}` } });
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { code: string }).code, 'unavailable');
+    } finally {
+      await cut.close();
+    }
+  });
+
   it('lets requests through on routes without auth', async () => {
     assert.equal((await call('/open/x')).status, 200);
   });

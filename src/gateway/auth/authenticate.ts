@@ -3,9 +3,9 @@
  * or a JWT verified against an identity provider's JWKS with jose. The `Authorization` header is forwarded
  * unchanged, so that upstreams may check it again.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { createAuthenticator, loadTokens } from '../../auth/tokens.js';
-import { UnauthenticatedError } from '../../store/errors.js';
+import { UnauthenticatedError, UnavailableError } from '../../store/errors.js';
 import type { GatewayConfig } from '../config/config.js';
 
 export type Scheme = 'annals' | 'jwt' | 'none';
@@ -22,12 +22,17 @@ export const createAuthenticate = (auth: GatewayConfig['auth']): Authenticate =>
     if (scheme === 'annals') return tokens!.authenticate(header).name;
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match) throw new UnauthenticatedError('send a JWT as Authorization: Bearer <token>');
+    let sub: unknown;
     try {
-      const { payload } = await jwtVerify(match[1]!, keys!, { issuer: jwt!.issuer, audience: jwt!.audience });
-      if (typeof payload.sub !== 'string' || payload.sub === '') throw new Error('the JWT has no sub claim');
-      return payload.sub;
+      ({ sub } = (await jwtVerify(match[1]!, keys!, { issuer: jwt!.issuer, audience: jwt!.audience })).payload);
     } catch (error) {
-      throw new UnauthenticatedError(`the JWT is not valid: ${(error as Error).message}`);
+      // Keys that cannot be fetched say nothing of the token: the caller may retry, so 503, not 401.
+      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+        throw new UnavailableError(`the identity provider's keys could not be fetched: ${(error as Error).message}`, { cause: error });
+      }
+      throw new UnauthenticatedError(`the JWT is not valid: ${error.message}`);
     }
+    if (typeof sub !== 'string' || sub === '') throw new UnauthenticatedError("the JWT has no 'sub' claim to name the caller");
+    return sub;
   };
 };
