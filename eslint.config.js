@@ -63,6 +63,9 @@ export default tseslint.config(
   layer('protocol', { folders: ['engines', 'auth', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('auth', { folders: ['engines', 'server', 'client', 'cli'], packages: [...drivers, ...http, 'commander'] }),
   layer('server', { folders: ['engines', 'client', 'cli'], packages: [...drivers, 'undici', 'commander'] }),
+  // The gateway sits beside the server: it uses auth, protocol, the store's errors and the server's problems,
+  // talks HTTP to upstreams, and Redis for shared rate limits; never an engine or an SQL driver.
+  layer('gateway', { folders: ['engines', 'client', 'cli'], packages: ['pg', 'better-sqlite3', 'commander'] }),
   // Examples are what users copy: they use the package's entry points, never its internals.
   {
     files: ['examples/**/*.ts'],

@@ -21,6 +21,9 @@ describe('layering', () => {
       ['src/client/connect.ts', "import { createServer } from '../server/server.js';"],
       ['src/server/server.ts', "import Database from 'better-sqlite3';"],
       ['src/projection/cache/cache.ts', "import { Redis } from 'ioredis';"],
+      ['src/gateway/gateway.ts', "import { openEventStore } from '../engines/open.js';"],
+      ['src/gateway/gateway.ts', "import pg from 'pg';"],
+      ['src/gateway/gateway.ts', "import { connect } from '../client/connect.js';"],
     ];
     for (const [file, code] of refused) assert.equal((await problemsOf(file, `${code}\nexport {};\n`)).length, 1, `${file}: ${code}`);
     const allowed: [string, string][] = [
@@ -29,6 +32,11 @@ describe('layering', () => {
       ['src/client/connect.ts', "import { ndjsonType } from '../protocol/wire.js';"],
       ['src/cli/serve.ts', "import { openEventStore } from '../engines/open.js';"],
       ['src/engines/redis/cache-tier.ts', "import { Redis } from 'ioredis';"],
+      ['src/gateway/gateway.ts', "import { createAuthenticator } from '../auth/tokens.js';"],
+      ['src/gateway/gateway.ts', "import { problemType } from '../protocol/wire.js';"],
+      ['src/gateway/gateway.ts', "import { UnauthenticatedError } from '../store/errors.js';"],
+      ['src/gateway/limits/rate-limit.ts', "import { Redis } from 'ioredis';"],
+      ['src/cli/gateway.ts', "import { createGateway } from '../gateway/gateway.js';"],
     ];
     for (const [file, code] of allowed) assert.deepEqual(await problemsOf(file, `${code}\nexport {};\n`), [], `${file}: ${code}`);
   });

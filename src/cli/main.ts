@@ -9,6 +9,7 @@ import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { deleteCommand } from './delete.js';
+import { gatewayCommand } from './gateway.js';
 import { groupsCommand } from './groups.js';
 import { metadataCommand } from './metadata.js';
 import { projectionsCommand } from './projections.js';
@@ -22,6 +23,7 @@ const program = new Command('annals')
   .description('An event store for microservices: run the server, or append, read and follow events on one.')
   .version(version)
   .addCommand(serveCommand(version))
+  .addCommand(gatewayCommand())
   .addCommand(appendCommand())
   .addCommand(readCommand())
   .addCommand(tailCommand())

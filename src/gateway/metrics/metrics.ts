@@ -1,0 +1,28 @@
+/** Prometheus metrics of one gateway, in a registry of its own: requests by route, status and upstream, and upstream health. */
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+export const createGatewayMetrics = () => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Histogram({
+      name: 'annals_gateway_request_duration_seconds',
+      help: 'Requests through the gateway by route prefix, status and upstream instance (none when no upstream answered)',
+      labelNames: ['route', 'status', 'upstream'],
+      buckets: latencyBuckets,
+      registers,
+    }),
+    upstreamHealthy: new Gauge({
+      name: 'annals_gateway_upstream_healthy',
+      help: 'Whether each upstream instance is in rotation: 1 healthy, 0 taken out',
+      labelNames: ['route', 'upstream'],
+      registers,
+    }),
+  };
+};
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,49 @@
+/** Small upstream services for gateway tests: real Fastify servers on loopback that say who answered and what they got. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createGateway } from '../gateway.js';
+import { parseGatewayConfig } from '../config/config.js';
+
+export interface Upstream {
+  name: string;
+  url: string;
+  port: number;
+  app: FastifyInstance;
+}
+
+/** An upstream named `name`; `port` reuses a port (to bring a closed instance back). */
+export const startUpstream = async (name: string, port = 0): Promise<Upstream> => {
+  const app = Fastify();
+  app.get('/health/ready', async () => ({ ready: true }));
+  const slow = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { name };
+  };
+  app.get('/slow', slow);
+  app.get('/v2/slow', slow);
+  app.all('/*', async (request) => ({
+    name,
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    body: request.body ?? null,
+  }));
+  await app.listen({ host: '127.0.0.1', port });
+  const address = app.server.address() as { port: number };
+  return { name, url: `http://127.0.0.1:${address.port}`, port: address.port, app };
+};
+
+/** A gateway listening on loopback for `config` (without `listen`); its base URL and a close. */
+export const startGateway = async (config: Record<string, unknown>) => {
+  const gateway = await createGateway(parseGatewayConfig({ listen: { port: 0 }, ...config }));
+  await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = gateway.app.server.address() as { port: number };
+  return { ...gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.app.close() };
+};
+
+export const until = async (condition: () => boolean, what: string, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
