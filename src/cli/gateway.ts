@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError as CommanderError, Option } from 'command
 import { pino } from 'pino';
 import { loadGatewayConfig } from '../gateway/config/config.js';
 import { createGateway } from '../gateway/gateway.js';
+import { closeOnSignals } from './shutdown.js';
 
 interface GatewayOptions {
   config: string;
@@ -26,21 +27,7 @@ const runGateway = async (options: GatewayOptions) => {
     process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined,
   );
   const { app } = await createGateway(config, { logger: log });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => app.close(), log, 'finishing requests in flight');
   await app.listen({ host: listen.host, port: listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : listen.port;

@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { createAuthenticator, loadTokens, type Authenticator } from '../auth/tokens.js';
 import { createServer } from '../server/server.js';
 import { openEventStore, type OpenOptions } from '../engines/open.js';
+import { closeOnSignals } from './shutdown.js';
 
 interface ServeOptions {
   port: string;
@@ -121,21 +122,7 @@ const serve = async (options: ServeOptions, version: string) => {
     removeWhatWasCreated();
     throw error;
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight, then closing the store');
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => server.close(), log, 'finishing requests in flight, then closing the store');
   try {
     await server.listen({ port: Number(options.port), host: options.host });
   } catch (error) {
