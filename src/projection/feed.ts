@@ -128,6 +128,13 @@ const handleFrom = <Db>(
   }
 };
 
+/**
+ * The position of the log's last event (0 for an empty log): one event read backwards from the end, a
+ * cheap call on every engine (`stats()` counts the events).
+ */
+export const headOf = async (store: Pick<EventStore, 'readAll'>): Promise<bigint> =>
+  (await store.readAll({ from: 'end', direction: 'backwards', limit: 1 }))[0]?.position ?? 0n;
+
 /** Waits `ms`, or less when `signal` aborts. */
 export const sleep = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);
 

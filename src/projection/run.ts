@@ -10,7 +10,17 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventStore } from '../store/event-store.js';
-import { sleep, feedLive, feedSubset, HandlerError, trackBuild, type FeedSettings, type LiveFeed, type TrackedBuild } from './feed.js';
+import {
+  headOf,
+  sleep,
+  feedLive,
+  feedSubset,
+  HandlerError,
+  trackBuild,
+  type FeedSettings,
+  type LiveFeed,
+  type TrackedBuild,
+} from './feed.js';
 import type { Build, Projection, ProjectionCommit, ReadModel } from './model.js';
 import type {
   ProjectionError,
@@ -96,7 +106,7 @@ export interface ProjectionLogger {
   error(details: object, message: string): void;
 }
 
-type Work = { kind: 'rebuild' | 'replay'; request?: ProjectionRequest; cancel: AbortController; done: Promise<void> };
+type Work = { request?: ProjectionRequest; cancel: AbortController; done: Promise<void> };
 
 /** An error as log details: its position as a string (JSON has no bigint). */
 const loggable = ({ position, ...rest }: ProjectionError) => ({
@@ -214,7 +224,7 @@ export const runProjection = <Db>(
       },
     );
     done.catch(() => undefined);
-    rebuilding = { kind: 'rebuild', tracked, feed, cancel, done, ...(request === undefined ? {} : { request }) };
+    rebuilding = { tracked, feed, cancel, done, ...(request === undefined ? {} : { request }) };
     return Promise.race([switched.promise, done]);
   };
 
@@ -270,7 +280,7 @@ export const runProjection = <Db>(
         throw error;
       },
     );
-    replaying = { kind: 'replay', cancel, done, subset, ...(request === undefined ? {} : { request }) };
+    replaying = { cancel, done, subset, ...(request === undefined ? {} : { request }) };
     return done;
   };
 
@@ -347,7 +357,7 @@ export const runProjection = <Db>(
     const startedAt = status.position;
     const applied = () => (serving?.feed.applied ?? 0) + (rebuilding?.feed.applied ?? 0);
     const once = async () => {
-      const [{ headPosition: head }, builds] = await Promise.all([store.stats(), readModel.builds(name)]);
+      const [head, builds] = await Promise.all([headOf(store), readModel.builds(name)]);
       const now = { applied: applied(), at: Date.now() };
       const rate = Math.max(0, Math.round(((now.applied - counted.applied) * 1000) / Math.max(1, now.at - counted.at)));
       counted = now;
