@@ -10,10 +10,11 @@ export interface Upstream {
   app: FastifyInstance;
 }
 
-/** An upstream named `name`; `port` reuses a port (to bring a closed instance back). */
-export const startUpstream = async (name: string, port = 0): Promise<Upstream> => {
+/** An upstream named `name`; `port` reuses a port (to bring a closed instance back); `readOnly` fails its `/health/writable`. */
+export const startUpstream = async (name: string, port = 0, { readOnly = false } = {}): Promise<Upstream> => {
   const app = Fastify();
   app.get('/health/ready', async () => ({ ready: true }));
+  app.get('/health/writable', async (_request, reply) => reply.code(readOnly ? 503 : 200).send({ writable: !readOnly }));
   const slow = async () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { name };
