@@ -45,6 +45,7 @@ export const createGateway = async (config: GatewayConfig, { logger = false, pri
   const app = Fastify({
     ...(typeof logger === 'boolean' ? { logger } : { loggerInstance: logger }),
     bodyLimit: config.bodyLimitBytes ?? defaultBodyLimit,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;

@@ -67,6 +67,8 @@ export const GatewayConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Addresses (or CIDR ranges) of load balancers in front: from them, the caller's address is read from X-Forwarded-For. */
+    trustProxy: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 100 })),
     /** Shed load (503) while the gateway's own event loop lags more than this: it is itself saturated. */
     maxEventLoopDelayMs: Type.Optional(Millis),
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
