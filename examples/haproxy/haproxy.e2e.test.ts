@@ -6,27 +6,16 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { freePort, startListening, stop } from '../../src/cli/testing/processes.js';
-import { startUpstream } from '../../src/gateway/testing/upstreams.js';
+import { getFresh, startUpstream } from '../../src/gateway/testing/upstreams.js';
 
 const haproxyMissing = spawnSync('haproxy', ['-v']).error !== undefined;
 const skip =
   haproxyMissing && process.env.CI !== 'true' ? 'haproxy is not installed (apt-get install haproxy); SKIPPING the HAProxy example' : false;
 if (skip) console.warn(`\n*** ${skip} ***\n`);
-
-/** A GET on a connection of its own, so HAProxy balances each one. */
-const getFresh = (url: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { agent: false, signal: AbortSignal.timeout(5000) }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body }));
-    }).on('error', reject);
-  });
 
 describe('HAProxy in front of two gateways (examples/haproxy)', { skip, timeout: 60_000 }, () => {
   it('balances over both gateways, and keeps serving when one is killed', async () => {

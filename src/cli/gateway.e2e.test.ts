@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startUpstream, until } from '../gateway/testing/upstreams.js';
+import { getFresh, startUpstream, until } from '../gateway/testing/upstreams.js';
 import { cli, root, startListening, stop, type ServerProcess } from './testing/processes.js';
 
 const configFile = (config: unknown) => {
@@ -19,16 +18,6 @@ const gatewayUrl = (gateway: ServerProcess) => {
   assert.ok(match, `the gateway did not start: ${gateway.output.stderr}`);
   return match[1]!;
 };
-
-/** A GET on a connection of its own: the cluster balances connections, so each such request may reach another worker. */
-const getFresh = (url: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { agent: false, signal: AbortSignal.timeout(5000) }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body }));
-    }).on('error', (error) => reject(new Error(`GET ${url}: ${error.message}`)));
-  });
 
 const pidOf = async (url: string) => (JSON.parse((await getFresh(`${url}/health/live`)).body) as { pid: number }).pid;
 

@@ -1,4 +1,5 @@
 /** Small upstream services for gateway tests: real Fastify servers on loopback that say who answered and what they got. */
+import { get } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createGateway } from '../gateway.js';
 import { parseGatewayConfig } from '../config/config.js';
@@ -48,3 +49,13 @@ export const until = async (condition: () => boolean, what: string, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };
+
+/** A GET on a connection of its own, so that a balancer in front (the cluster's, HAProxy) balances each one. */
+export const getFresh = (url: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    get(url, { agent: false, signal: AbortSignal.timeout(5000) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body }));
+    }).on('error', (error) => reject(new Error(`GET ${url}: ${error.message}`)));
+  });
