@@ -1,5 +1,5 @@
 /**
- * `npm run example`: the shop on loopback, every service its own process, until Ctrl-C.
+ * `npm run example`: the shop on loopback, every service its own process, behind the gateway, until Ctrl-C.
  * Data goes to a temporary folder, removed at the end; the order view uses the local Redis when one
  * answers, its in-process cache otherwise.
  */
@@ -16,19 +16,27 @@ const redisAnswers = () =>
   });
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-shop-'));
-const ports = { annals: 2113, orders: 3001, orderView: 3004 };
 const redisUrl = (await redisAnswers()) ? 'redis://127.0.0.1:6379' : undefined;
-const shop = await startShop({ dir, ports, ...(redisUrl === undefined ? {} : { redisUrl }) });
+const shop = await startShop({
+  dir,
+  ports: { annals: 2113, gateway: 8080, orders: [3001, 3002], orderView: 3004 },
+  ...(redisUrl === undefined ? {} : { redisUrl }),
+});
 
-console.log(`The shop is running (data in ${dir}; order view cache: ${redisUrl ?? 'in process'}).
+console.log(`The shop is running: the gateway (2 workers) at ${shop.gatewayUrl} in front of orders (2 instances) and
+the order view; payments and shipping (2 consumers each) behind the Annals server at ${shop.annalsUrl}.
+Data in ${dir}; order view cache: ${redisUrl ?? 'in process'}.
 
-Place an order:
-  curl -si -X POST http://127.0.0.1:${ports.orders}/orders -H 'content-type: application/json' \\
-    -H 'idempotency-key: my-first-order' \\
+  export TOKEN=${shop.tokens.user}
+
+Place an order (the Idempotency-Key names it: send it again, and you get the same order back):
+  curl -si -X POST ${shop.gatewayUrl}/orders -H "authorization: Bearer $TOKEN" \\
+    -H 'content-type: application/json' -H 'idempotency-key: my-first-order' \\
     -d '{"customer":"ada","lines":[{"sku":"tea-1","quantity":2,"price":450}]}'
-Follow it (orderId from the answer; payments and shipping move it along):
-  curl -s http://127.0.0.1:${ports.orderView}/orders/<orderId>
-The Annals server: http://127.0.0.1:${ports.annals} (annals tail --url http://127.0.0.1:${ports.annals})
+Follow it in the view (orderId from the answer; payments and shipping move it along):
+  curl -s ${shop.gatewayUrl}/view/orders/<orderId> -H "authorization: Bearer $TOKEN"
+Watch the events as they are written:
+  npm run annals -- tail --url ${shop.annalsUrl}
 
 Ctrl-C stops everything.`);
 

@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { Command, InvalidArgumentError as CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 import { loadGatewayConfig } from '../gateway/config/config.js';
-import { createAsker } from '../gateway/cluster/ipc.js';
+import type { Endpoint } from '../gateway/cluster/ipc.js';
 import { runGatewayPrimary } from '../gateway/cluster/primary.js';
 import { createGateway } from '../gateway/gateway.js';
 import { closeOnSignals } from './shutdown.js';
@@ -51,7 +51,7 @@ const runGateway = async (options: GatewayOptions) => {
     listening(address.port, `${options.workers} worker${options.workers === 1 ? '' : 's'}`);
     return;
   }
-  const { app } = await createGateway(config, { logger: log, ...(cluster.isWorker ? { primary: createAsker() } : {}) });
+  const { app } = await createGateway(config, { logger: log, ...(cluster.isWorker ? { primary: process as Endpoint } : {}) });
   if (cluster.isWorker) {
     // Ctrl-C reaches the whole process group; a worker waits for the primary's SIGTERM, so it is stopped once.
     process.on('SIGINT', () => {});

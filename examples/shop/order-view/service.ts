@@ -35,7 +35,13 @@ export const orderViewService = async (store: EventStore, { path, shared }: Orde
     ...(shared === undefined ? {} : { shared }),
   });
   await cache.ready;
-  const runner = runProjection(store, orderView, model, { onCommit: (commit) => void cache.onCommit(commit) });
+  // Reporting to the store's projection registry lets operators replay and rebuild the view from anywhere
+  // (`annals replay --projection order-view`, `POST /projections/order-view/replay`).
+  const runner = runProjection(store, orderView, model, {
+    onCommit: (commit) => void cache.onCommit(commit),
+    registry: store.projections,
+    heartbeatSeconds: 2,
+  });
   const stopping = new AbortController();
   const following = followSource(store, cache, { signal: stopping.signal });
 

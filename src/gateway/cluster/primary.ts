@@ -1,13 +1,13 @@
 /**
  * `--workers N`: the primary of a node:cluster runs no gateway itself. It forks N workers that share the
  * listening socket (the cluster's round-robin is the load balancer), replaces a worker that dies, counts
- * rate limits for all of them (shared-limits.ts) and answers `/metrics` for all of them, aggregated with
- * prom-client's AggregatorRegistry.
+ * rate limits for all of them (shared-limits.ts) and answers `/metrics` for all of them: it gathers the
+ * figures of every worker that listens and sums them with prom-client's `AggregatorRegistry.aggregate`.
  */
 import cluster, { type Address, type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { answerWorker, type Handlers } from './ipc.js';
+import { connectPeer, type Asker, type Handlers } from './ipc.js';
 import { createLimitCounter } from './shared-limits.js';
 
 export interface ClusterOptions {
@@ -18,9 +18,13 @@ export interface ClusterOptions {
 /** A worker that dies sooner than this after it started is replaced only after the same delay, not in a tight loop. */
 const quickDeathMs = 1000;
 
+/** How long the primary waits for a worker's figures; a worker still starting is left out of that scrape. */
+const workerMetricsTimeoutMs = 2000;
+
 export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
-  const aggregator = new AggregatorRegistry();
   const own = new Registry();
+  const askers = new Map<Worker, Asker>();
+  const serving = new Set<Worker>();
   const restarts = new Counter({
     name: 'annals_gateway_worker_restarts_total',
     help: 'Gateway workers that died and were replaced',
@@ -36,26 +40,35 @@ export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
   });
   const handlers: Handlers = {
     'rate-limit': createLimitCounter(),
-    metrics: async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`,
+    metrics: async () => {
+      const answers = await Promise.allSettled(
+        [...serving].map((worker) => askers.get(worker)!<object>('metrics', null, workerMetricsTimeoutMs)),
+      );
+      const figures = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
+      return `${await AggregatorRegistry.aggregate(figures).metrics()}\n${await own.metrics()}`;
+    },
   };
 
   const startedAt = new Map<Worker, number>();
   const fork = () => {
     const worker = cluster.fork();
     startedAt.set(worker, Date.now());
-    answerWorker(worker, handlers);
+    askers.set(worker, connectPeer(worker, handlers));
     log.info({ pid: worker.process.pid }, 'gateway worker started');
   };
 
   let stopping = false;
   let listening = 0;
   const ready = new Promise<Address>((resolve, reject) => {
-    cluster.on('listening', (_worker, address) => {
+    cluster.on('listening', (worker, address) => {
+      serving.add(worker);
       if (++listening === workers) resolve(address);
     });
     cluster.on('exit', (worker, code, signal) => {
       const lived = Date.now() - (startedAt.get(worker) ?? 0);
       startedAt.delete(worker);
+      askers.delete(worker);
+      serving.delete(worker);
       if (stopping) return;
       if (listening < workers) {
         reject(new Error(`a gateway worker exited (code ${code}, signal ${signal}) before every worker listened; its log says why`));

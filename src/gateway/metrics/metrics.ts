@@ -3,19 +3,13 @@
  * upstream health, and requests refused for want of an upstream. Under `--workers`, the primary sums the
  * workers' figures, except upstream health: an instance counts as healthy only if every worker finds it so.
  */
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
-/** `inCluster`: this registry is the one the worker reports to the primary's aggregation. */
-export const createGatewayMetrics = (inCluster = false) => {
+export const createGatewayMetrics = () => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  if (inCluster) {
-    // prom-client answers the primary's aggregation only in a worker that has made an AggregatorRegistry.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([registry]);
-  }
   const registers = [registry];
   return {
     registry,

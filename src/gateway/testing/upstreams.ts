@@ -51,9 +51,9 @@ export const until = async (condition: () => boolean, what: string, timeoutMs = 
 };
 
 /** A GET on a connection of its own, so that a balancer in front (the cluster's, HAProxy) balances each one. */
-export const getFresh = (url: string) =>
+export const getFresh = (url: string, timeoutMs = 5000) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { agent: false, signal: AbortSignal.timeout(5000) }, (response) => {
+    get(url, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
       let body = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       response.on('end', () => resolve({ status: response.statusCode!, body }));
