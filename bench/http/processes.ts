@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { root } from '../../src/cli/testing/processes.js';
 
 const serverScript = fileURLToPath(new URL('./serve.ts', import.meta.url));
 
@@ -30,6 +32,49 @@ export const withServer = async <T>(args: string[], work: (url: string, pid: num
   } finally {
     child.kill('SIGTERM');
     await exited;
+  }
+};
+
+export interface LoggedProcess {
+  child: ChildProcess;
+  /** The first line of the log that matched `ready`. */
+  line: string;
+  /** Sends SIGTERM and resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <args>` from the repository's root with stdout and stderr going to the file
+ * `log`, not through a pipe to this process: a gateway logs each request, and reading those lines here
+ * would take CPU from the processes under test. Resolves with the first log line matching `ready`; throws
+ * with the log's tail if the process exits first or takes more than 60 s.
+ */
+export const startLogged = async (
+  args: string[],
+  options: { log: string; ready: RegExp; env?: NodeJS.ProcessEnv },
+): Promise<LoggedProcess> => {
+  const fd = openSync(options.log, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = once(child, 'exit');
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const log = readFileSync(options.log, 'utf8');
+    const line = log.split('\n').find((each) => options.ready.test(each));
+    if (line !== undefined) return { child, line, stop };
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${args.join(' ')} did not start; its log ends:\n${log.slice(-2000)}`);
+    }
+    await sleep(50);
   }
 };
 
