@@ -4,7 +4,12 @@ import type { Logger } from 'pino';
  * Stops a server on SIGINT or SIGTERM: `close` finishes what is in flight, then the process exits; a
  * second signal exits at once.
  */
-export const closeOnSignals = (close: () => Promise<unknown>, log: Logger, closing: string) => {
+export const closeOnSignals = (
+  close: () => Promise<unknown>,
+  log: Logger,
+  closing: string,
+  signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+) => {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -18,6 +23,5 @@ export const closeOnSignals = (close: () => Promise<unknown>, log: Logger, closi
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of signals) process.on(signal, stop);
 };

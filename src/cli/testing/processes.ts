@@ -22,8 +22,11 @@ export interface ServerProcess {
 }
 
 /** Starts `annals serve` and resolves once it listens (or has exited). */
-export const serve = async (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> => {
-  const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export const serve = (args: string[], env: NodeJS.ProcessEnv = process.env) => startListening(['serve', ...args], env);
+
+/** Starts an `annals` command that says `listening on <url>`, and resolves once it has (or has exited). */
+export const startListening = async (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> => {
+  const child = spawn(process.execPath, [...cli, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk) => (output.stdout += chunk));
   child.stderr!.on('data', (chunk) => (output.stderr += chunk));

@@ -66,13 +66,14 @@ describe('gateway authentication', () => {
     assert.equal(((await response.json()) as { code: string }).code, 'unauthenticated');
   };
 
-  it('refuses a missing or unknown Annals token, and forwards a known one unchanged', async () => {
+  it('refuses a missing or unknown Annals token, and forwards a known one unchanged, naming the caller', async () => {
     await refused(await call('/annals/x'));
     await refused(await call('/annals/x', 'Bearer not-a-known-token-at-all'));
     const response = await call('/annals/x', `Bearer ${token}`);
     assert.equal(response.status, 200);
     const body = (await response.json()) as { headers: Record<string, string> };
     assert.equal(body.headers.authorization, `Bearer ${token}`);
+    assert.equal(body.headers['x-annals-caller'], 'orders-app');
   });
 
   it('accepts a JWT signed by a key of the JWKS, and refuses a missing one, a foreign signature, a wrong audience or issuer', async () => {

@@ -18,6 +18,10 @@ const Route = Type.Object(
     timeoutMs: Type.Optional(Millis),
     /** What the prefix becomes upstream; absent keeps the path as it came. */
     rewritePrefix: Type.Optional(Type.String({ pattern: '^(/[^\\s?#]*)?$', description: "'' or a path starting with '/'" })),
+    /** Requests in flight to one instance beyond which the gateway sheds load (503) rather than queue. */
+    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    /** A path whose 2xx says an instance takes writes (an Annals server's `/health/writable`); writes go only there. */
+    writablePath: Type.Optional(Type.String({ pattern: '^/', description: "a path starting with '/'" })),
   },
   { additionalProperties: false },
 );
@@ -63,6 +67,10 @@ export const GatewayConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Addresses (or CIDR ranges) of load balancers in front: from them, the caller's address is read from X-Forwarded-For. */
+    trustProxy: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 100 })),
+    /** Shed load (503) while the gateway's own event loop lags more than this: it is itself saturated. */
+    maxEventLoopDelayMs: Type.Optional(Millis),
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     upstreamTimeoutMs: Type.Optional(Millis),
   },
@@ -95,6 +103,9 @@ const allowed = (schema: SchemaLike, message: string) => {
   return message;
 };
 
+/** Paths the gateway answers itself. */
+export const gatewayPaths = ['/metrics', '/health/live', '/health/ready'];
+
 /** Checks a parsed configuration; throws an error naming the first wrong field. Fills in defaults. */
 export const parseGatewayConfig = (value: unknown, source = 'the gateway config'): GatewayConfig => {
   const error = Value.Errors(GatewayConfigSchema, value).First();
@@ -108,6 +119,9 @@ export const parseGatewayConfig = (value: unknown, source = 'the gateway config'
   const prefixes = new Set<string>();
   config.routes.forEach((route, index) => {
     if (prefixes.has(route.prefix)) throw new Error(`${source}: routes[${index}].prefix '${route.prefix}' is given twice`);
+    if (gatewayPaths.includes(route.prefix.replace(/\/$/, ''))) {
+      throw new Error(`${source}: routes[${index}].prefix '${route.prefix}' is the gateway's own (${gatewayPaths.join(', ')})`);
+    }
     prefixes.add(route.prefix);
     const auth = route.auth ?? defaultAuth(config);
     if (auth === 'annals' && config.auth?.tokens === undefined) {

@@ -59,6 +59,22 @@ describe('gateway rate limits', () => {
     }
   });
 
+  it('behind a trusted load balancer, limits the address X-Forwarded-For names', async () => {
+    const gateway = await startGateway({
+      routes: [{ prefix: '/api', upstreams: [upstream.url], auth: 'none' }],
+      rateLimit: { perToken: 100, perAddress: 1, windowMs: 60_000 },
+      trustProxy: ['127.0.0.1'],
+    });
+    try {
+      const from = (address: string) => fetch(`${gateway.url}/api/x`, { headers: { 'x-forwarded-for': address } });
+      assert.equal((await from('192.0.2.1')).status, 200);
+      assert.equal((await from('192.0.2.2')).status, 200);
+      await assertLimited(await from('192.0.2.1'));
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('shares the limits of two gateways through Redis', async (t) => {
     const skip = await redisSkipReason();
     if (skip !== undefined) return t.skip(skip);

@@ -114,3 +114,64 @@ describe('gateway proxying', () => {
     assert.equal((await json(response)).code, 'not_found');
   });
 });
+
+describe('gateway load shedding, writes and its own paths', () => {
+  let slow: Upstream, readOnly: Upstream;
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  before(async () => {
+    [slow, readOnly] = await Promise.all([startUpstream('slow'), startUpstream('read-only', 0, { readOnly: true })]);
+    gateway = await startGateway({
+      routes: [
+        { prefix: '/slow', upstreams: [slow.url], maxInFlight: 1 },
+        { prefix: '/replica', upstreams: [readOnly.url], writablePath: '/health/writable' },
+      ],
+      health: { intervalMs: 100, timeoutMs: 200 },
+    });
+  });
+  after(async () => {
+    await gateway.close();
+    await Promise.all([slow, readOnly].map((upstream) => upstream.app.close()));
+  });
+
+  it('sheds load past maxInFlight with 503 and Retry-After, and counts it', async () => {
+    const first = fetch(`${gateway.url}/slow`);
+    await until(() => gateway.pools.get('/slow')!.instances[0]!.inFlight === 1, 'the first request in flight');
+    const shed = await fetch(`${gateway.url}/slow`);
+    assert.equal(shed.status, 503);
+    assert.equal(shed.headers.get('retry-after'), '1');
+    assert.match(String((await json(shed)).detail), /1 requests in flight; load shed/);
+    assert.equal((await first).status, 200);
+    assert.equal(gateway.pools.get('/slow')!.instances[0]!.inFlight, 0);
+    assert.match(
+      await (await fetch(`${gateway.url}/metrics`)).text(),
+      /annals_gateway_refused_total\{route="\/slow",reason="saturated"\} 1/,
+    );
+  });
+
+  it('sends writes only to writable instances: reads pass, writes are 503 while none is', async () => {
+    await until(() => !gateway.pools.get('/replica')!.instances[0]!.writable, 'the writable check');
+    assert.equal((await fetch(`${gateway.url}/replica/things`)).status, 200);
+    const write = await fetch(`${gateway.url}/replica/things`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(write.status, 503);
+    assert.match(String((await json(write)).detail), /read-only/);
+  });
+
+  it('drops internal headers a caller sends', async () => {
+    const body = await json(await fetch(`${gateway.url}/replica/echo`, { headers: { 'x-annals-caller': 'admin' } }));
+    assert.equal((body.headers as Record<string, unknown>)['x-annals-caller'], undefined);
+  });
+
+  it('answers /health/live and /health/ready itself', async () => {
+    assert.deepEqual(await json(await fetch(`${gateway.url}/health/live`)), { status: 'live', pid: process.pid });
+    assert.equal((await fetch(`${gateway.url}/health/ready`)).status, 200);
+    await readOnly.app.close();
+    await until(() => !gateway.pools.get('/replica')!.instances[0]!.healthy, 'the instance taken out');
+    const ready = await fetch(`${gateway.url}/health/ready`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual((await json(ready)).routesWithoutUpstream, ['/replica']);
+  });
+});

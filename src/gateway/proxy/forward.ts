@@ -1,8 +1,10 @@
 /**
  * Forwarding one request to an instance of its route with @fastify/reply-from (undici underneath): the
- * instance is picked round-robin among the healthy ones; a refused connection takes the instance out and
- * tries the next (the request never reached it, so this is safe for any method); a 5xx takes it out and
- * goes back to the caller; no healthy instance is 503 `unavailable`, no answer in time 504.
+ * instance is picked round-robin among the healthy ones (writable ones for a write); a refused connection
+ * takes the instance out and tries the next (the request never reached it, so this is safe for any
+ * method); a 5xx takes it out and goes back to the caller. No instance to send to is 503 `unavailable` with
+ * `Retry-After` (none healthy, none writable, or every one at its limit of requests in flight: load shed);
+ * no answer in time is 504.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../config/config.js';
@@ -13,7 +15,17 @@ export interface ForwardRoute {
   route: RouteConfig;
   pool: Pool;
   timeoutMs: number;
+  /** Told of each request refused for want of an instance, with the reason (for metrics). */
+  onRefused?: (reason: 'unhealthy' | 'read-only' | 'saturated') => void;
 }
+
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const refusals = {
+  unhealthy: (prefix: string) => `no healthy upstream for ${prefix}; retry later`,
+  'read-only': (prefix: string) => `no upstream of ${prefix} takes writes now (read-only); retry later`,
+  saturated: (prefix: string, limit: number) => `every upstream of ${prefix} has ${limit} requests in flight; load shed, retry later`,
+};
 
 /** The instance that answered a request, for metrics. */
 export const upstreamOf = new WeakMap<FastifyRequest, string>();
@@ -35,12 +47,25 @@ const upstreamPath = (route: RouteConfig, url: string) => {
   return joined === '' ? '/' : joined;
 };
 
-export const forward = (request: FastifyRequest, reply: FastifyReply, { route, pool, timeoutMs }: ForwardRoute, tried = 0): void => {
-  const instance = pool.pick();
-  if (instance === undefined) {
-    void sendProblem(reply, gatewayProblem('unavailable', `no healthy upstream for ${route.prefix}; retry later`));
+export const forward = (request: FastifyRequest, reply: FastifyReply, target: ForwardRoute, tried = 0): void => {
+  const { route, pool, timeoutMs } = target;
+  const picked = pool.pick(!readMethods.has(request.method));
+  if ('none' in picked) {
+    target.onRefused?.(picked.none);
+    void sendProblem(
+      reply.header('retry-after', '1'),
+      gatewayProblem('unavailable', refusals[picked.none](route.prefix, pool.maxInFlight)),
+    );
     return;
   }
+  const { instance } = picked;
+  instance.inFlight++;
+  let released = false;
+  const release = () => {
+    if (!released) instance.inFlight--;
+    released = true;
+  };
+  reply.raw.once('close', release);
   upstreamOf.set(request, instance.url);
   const body = Buffer.isBuffer(request.body)
     ? { body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
@@ -56,6 +81,7 @@ export const forward = (request: FastifyRequest, reply: FastifyReply, { route, p
       void reply.send(response.stream);
     },
     onError: (_reply, { error }) => {
+      release();
       const code = codeOf(error);
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 504 && code !== 'UND_ERR_CONNECT_TIMEOUT') {
@@ -67,7 +93,7 @@ export const forward = (request: FastifyRequest, reply: FastifyReply, { route, p
       }
       if (code !== undefined && connectionCodes.has(code)) pool.markDown(instance.url, `connection failed: ${code}`);
       if (code === 'ECONNREFUSED' && tried + 1 < pool.instances.length) {
-        forward(request, reply, { route, pool, timeoutMs }, tried + 1);
+        forward(request, reply, target, tried + 1);
         return;
       }
       request.log.warn({ upstream: instance.url, code }, 'upstream failed');

@@ -1,4 +1,5 @@
 /** Small upstream services for gateway tests: real Fastify servers on loopback that say who answered and what they got. */
+import { get } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createGateway } from '../gateway.js';
 import { parseGatewayConfig } from '../config/config.js';
@@ -10,10 +11,11 @@ export interface Upstream {
   app: FastifyInstance;
 }
 
-/** An upstream named `name`; `port` reuses a port (to bring a closed instance back). */
-export const startUpstream = async (name: string, port = 0): Promise<Upstream> => {
+/** An upstream named `name`; `port` reuses a port (to bring a closed instance back); `readOnly` fails its `/health/writable`. */
+export const startUpstream = async (name: string, port = 0, { readOnly = false } = {}): Promise<Upstream> => {
   const app = Fastify();
   app.get('/health/ready', async () => ({ ready: true }));
+  app.get('/health/writable', async (_request, reply) => reply.code(readOnly ? 503 : 200).send({ writable: !readOnly }));
   const slow = async () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { name };
@@ -47,3 +49,13 @@ export const until = async (condition: () => boolean, what: string, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };
+
+/** A GET on a connection of its own, so that a balancer in front (the cluster's, HAProxy) balances each one. */
+export const getFresh = (url: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    get(url, { agent: false, signal: AbortSignal.timeout(5000) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body }));
+    }).on('error', (error) => reject(new Error(`GET ${url}: ${error.message}`)));
+  });
