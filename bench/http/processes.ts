@@ -91,3 +91,26 @@ export const cpuSecondsOf = (pid: number): number | undefined => {
     return undefined;
   }
 };
+
+/** CPU seconds a process and its descendants (a gateway's cluster workers) have used so far, from `/proc`. */
+export const treeCpuSecondsOf = (pid: number): number => {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // Gone, or no /proc: counted as nothing.
+  }
+  return children.reduce((sum, child) => sum + treeCpuSecondsOf(child), cpuSecondsOf(pid) ?? 0);
+};
+
+/** Busy and total CPU seconds of the whole machine so far (every core), from `/proc/stat`. */
+export const machineCpuSeconds = (): { busy: number; total: number } => {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number);
+    const total = fields.reduce((sum, each) => sum + each, 0);
+    // idle and iowait are the 4th and 5th fields.
+    return { busy: (total - fields[3]! - fields[4]!) / ticksPerSecond, total: total / ticksPerSecond };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+};

@@ -20,15 +20,15 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { freePort } from '../../src/cli/testing/processes.js';
-import { startLogged, type LoggedProcess } from '../http/processes.js';
+import { machineCpuSeconds, startLogged, treeCpuSecondsOf, type LoggedProcess } from '../http/processes.js';
 import { percentile, type BenchContext, type BenchSuite, type Measurement } from '../harness.js';
 import { eventData, paced } from '../workload.js';
 
 const connections = 32;
 /** The fixed rate of the added-latency runs, requests per second. */
 const rate = 2000;
-/** Gateway processes (`annals gateway --workers`) for the routes through the gateway. */
-const workers = 1;
+/** Gateway workers (`annals gateway --workers`) for the routes through the gateway. */
+const workers = 2;
 
 interface Request {
   method: 'GET' | 'POST';
@@ -62,21 +62,35 @@ interface Figures {
   requests: number;
   /** Errors, timeouts and answers other than 2xx. */
   failed: number;
-  /** CPU the load generator (this process) used, in cores. */
-  loadCores: number;
+  /**
+   * CPU used during the run, in cores (CPU seconds over wall seconds): the load generator (this process),
+   * each process under test (a gateway with its workers), and the whole machine.
+   */
+  cores: Record<string, number>;
 }
 
-const figuresOf = (latencies: number[], seconds: number, failed: number, cpu: NodeJS.CpuUsage): Figures => {
-  const used = process.cpuUsage(cpu);
-  return {
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    requests: latencies.length,
-    failed,
-    loadCores: (used.user + used.system) / 1e6 / seconds,
+/** Counts CPU from now on: the load generator's, each of `pids`' (with descendants) and the machine's. */
+const cpuMeter = (pids: Record<string, number>) => {
+  const own = process.cpuUsage();
+  const machine = machineCpuSeconds();
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuSecondsOf(pid)]));
+  return (seconds: number): Record<string, number> => {
+    const used = process.cpuUsage(own);
+    const cores: Record<string, number> = { 'load generator': (used.user + used.system) / 1e6 / seconds };
+    for (const [name, pid] of Object.entries(pids)) cores[name] = (treeCpuSecondsOf(pid) - before[name]!) / seconds;
+    cores.machine = (machineCpuSeconds().busy - machine.busy) / seconds;
+    return Object.fromEntries(Object.entries(cores).map(([name, value]) => [name, Number(value.toFixed(2))]));
   };
 };
+
+const figuresOf = (latencies: number[], seconds: number, failed: number, cores: Record<string, number>): Figures => ({
+  perSecond: latencies.length / seconds,
+  p50: percentile(latencies, 50),
+  p99: percentile(latencies, 99),
+  requests: latencies.length,
+  failed,
+  cores,
+});
 
 /** Fails the run when more than 1% of the requests failed: the figures would not be of the work asked for. */
 const checked = (what: string, figures: Figures, detail = '') => {
@@ -85,18 +99,24 @@ const checked = (what: string, figures: Figures, detail = '') => {
   return figures;
 };
 
-/** autocannon at full load for `seconds`, with every response's latency. */
-const fullLoad = (what: string, url: string, request: Request, seconds: number) =>
+/** How long a full-load run lasts: seconds, or (in a smoke run) a number of requests, however slow they are. */
+type Length = { duration: number } | { amount: number };
+
+/** autocannon at full load for `length`, with every response's latency. */
+const fullLoad = (what: string, url: string, request: Request, length: Length, pids: Record<string, number>) =>
   new Promise<Figures>((resolve, reject) => {
     const latencies: number[] = [];
-    const cpu = process.cpuUsage();
+    const cpu = cpuMeter(pids);
+    const start = performance.now();
     const instance = autocannon(
-      { url: url + request.path, connections, duration: seconds, idReplacement: true, ...request },
+      // sampleInt: autocannon otherwise runs on to the next whole second of its per-second samples.
+      { url: url + request.path, connections, ...length, sampleInt: 100, idReplacement: true, ...request },
       (error: unknown, result: autocannon.Result) => {
         if (error) return reject(error instanceof Error ? error : new Error(String(error)));
         const failed = result.errors + result.timeouts + result.non2xx;
+        const seconds = (performance.now() - start) / 1000;
         try {
-          resolve(checked(what, figuresOf(latencies, result.duration, failed, cpu), JSON.stringify(result.statusCodeStats)));
+          resolve(checked(what, figuresOf(latencies, seconds, failed, cpu(seconds)), JSON.stringify(result.statusCodeStats)));
         } catch (failure) {
           reject(failure instanceof Error ? failure : new Error(String(failure)));
         }
@@ -108,17 +128,17 @@ const fullLoad = (what: string, url: string, request: Request, seconds: number) 
   });
 
 /** A short full-load run whose figures are dropped (JIT, connection pools, SQLite's cache), then the real one. */
-const warmedFullLoad = async (what: string, url: string, request: Request, seconds: number) => {
-  await fullLoad(what, url, request, Math.max(0.2, seconds / 5));
-  return fullLoad(what, url, request, seconds);
+const warmedFullLoad = async (what: string, url: string, request: Request, length: Length, pids: Record<string, number>) => {
+  await fullLoad(what, url, request, 'amount' in length ? { amount: length.amount / 4 } : { duration: length.duration / 5 }, {});
+  return fullLoad(what, url, request, length, pids);
 };
 
 /** `GET path` at a fixed `rate` for `seconds`, an open loop (a slow answer delays no later request). */
-const fixedRate = async (what: string, url: string, path: string, seconds: number): Promise<Figures> => {
+const fixedRate = async (what: string, url: string, path: string, seconds: number, pids: Record<string, number>): Promise<Figures> => {
   const pool = new Pool(url, { connections, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   let failed = 0;
-  const cpu = process.cpuUsage();
+  const cpu = cpuMeter(pids);
   try {
     const start = performance.now();
     await paced(Math.round(rate * seconds), rate, async () => {
@@ -132,30 +152,34 @@ const fixedRate = async (what: string, url: string, path: string, seconds: numbe
         failed++;
       }
     });
-    return checked(what, figuresOf(latencies, (performance.now() - start) / 1000, failed, cpu));
+    const elapsed = (performance.now() - start) / 1000;
+    return checked(what, figuresOf(latencies, elapsed, failed, cpu(elapsed)));
   } finally {
     await pool.close();
   }
 };
 
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
 /** The processes under test, each logging to a file of the run's directory; all stopped by `stopAll`. */
 const processes = (dir: string) => {
   const started: LoggedProcess[] = [];
+  /** The running processes' ids by name, for their CPU. */
+  const pids: Record<string, number> = {};
   const start = async (name: string, args: string[], ready: RegExp, env?: NodeJS.ProcessEnv) => {
     const child = await startLogged(args, { log: join(dir, `${name}.log`), ready, ...(env === undefined ? {} : { env }) });
     started.push(child);
+    pids[name] = child.child.pid!;
     return child;
   };
-  const url = (port: number) => `http://127.0.0.1:${port}`;
   return {
-    async annals() {
-      const port = await freePort();
+    pids,
+    async annals(port: number) {
       await start('annals', ['src/cli/main.ts', 'serve', '--dev', '--port', String(port), '--data', join(dir, 'store')], /listening on/);
       return url(port);
     },
-    async orders(annals: string) {
-      const port = await freePort();
-      await start('orders', ['examples/shop/service.ts', 'orders'], /^ready$/, { ANNALS_URL: annals, PORT: String(port) });
+    async orders(port: number, annalsPort: number) {
+      await start('orders', ['examples/shop/service.ts', 'orders'], /^ready$/, { ANNALS_URL: url(annalsPort), PORT: String(port) });
       return url(port);
     },
     async bare() {
@@ -164,17 +188,24 @@ const processes = (dir: string) => {
       return (await start('bare', ['bench/http/serve.ts', 'bare', line, '0'], /^http:\/\//)).line.trim();
     },
     /** `annals gateway` with `count` workers: `/orders` to the orders service, `/noop` to the bare upstream. */
-    async gateway(count: number, upstreams: { orders: string; noop: string }) {
+    async gateway(count: number, index: number, upstreams: { orders: string; noop: string }) {
       const port = await freePort();
-      const config = join(dir, `gateway-${count}.json`);
+      const config = join(dir, `gateway-${index}.json`);
       const routes = [
         { prefix: '/orders', upstreams: [upstreams.orders], auth: 'none' },
         { prefix: '/noop', upstreams: [upstreams.noop], auth: 'none' },
       ];
-      writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', port }, routes }));
-      const args = ['src/cli/main.ts', 'gateway', '--config', config, ...(count === 1 ? [] : ['--workers', String(count)])];
-      const child = await start(`gateway-${count}`, args, /listening on/);
-      return { url: url(port), stop: () => child.stop() };
+      writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', port }, routes, health: { intervalMs: 500 } }));
+      const args = ['src/cli/main.ts', 'gateway', '--config', config, '--workers', String(count)];
+      const name = `gateway, ${count} worker${count === 1 ? '' : 's'}`;
+      const child = await start(name, args, /listening on/);
+      return {
+        url: url(port),
+        stop: async () => {
+          await child.stop();
+          delete pids[name];
+        },
+      };
     },
     stopAll: async () => {
       for (const each of started.reverse()) await each.stop();
@@ -187,7 +218,7 @@ const latencyDetails = (figures: Figures) => ({
   p99Ms: figures.p99,
   requests: figures.requests,
   failed: figures.failed,
-  loadGeneratorCores: Number(figures.loadCores.toFixed(2)),
+  cores: JSON.stringify(figures.cores),
 });
 
 /** A throughput row and its p50 and p99 rows, each beside the same figure of the layer underneath. */
@@ -204,45 +235,47 @@ const layerRows = (name: string, figures: Figures, limitName: string, limit: Fig
 ];
 
 const measure = async (context: BenchContext, workerCount: number): Promise<Measurement[]> => {
-  const seconds = Math.max(0.5, 10 * context.scale);
+  const seconds = Math.max(0.2, 10 * context.scale);
+  const length: Length = context.scale < 0.05 ? { amount: 200 } : { duration: seconds };
   const rounds = context.scale < 1 ? 1 : 3;
   const run = processes(context.tempDir());
   try {
-    context.progress('starting annals serve, the orders service and a bare upstream');
-    const annals = await run.annals();
-    const orders = await run.orders(annals);
-    const noopUrl = await run.bare();
+    context.progress('starting annals serve, the orders service, a bare upstream and two gateways');
+    // All at once: the orders service connects to Annals on its first request, and the gateways check
+    // their upstreams' health every half second.
+    const annalsPort = await freePort();
+    const ordersPort = await freePort();
+    const [annals, noopUrl, orders] = await Promise.all([run.annals(annalsPort), run.bare(), run.orders(ordersPort, annalsPort)]);
+    const [single, gateway] = await Promise.all(
+      [1, workerCount].map((count, index) => run.gateway(count, index, { orders: url(ordersPort), noop: noopUrl })),
+    );
 
-    context.progress(`full load for ${seconds} s each: appends to the bare upstream, to Annals, orders to the orders service`);
-    const bareAppend = await warmedFullLoad('bare appends', noopUrl, append, seconds);
-    const annalsAppend = await warmedFullLoad('Annals appends', annals, append, seconds);
-    const ordersDirect = await warmedFullLoad('orders direct', orders, placeOrder, seconds);
-    const noopDirect = await warmedFullLoad('no-work route direct', noopUrl, noop, seconds);
+    context.progress(
+      `full load for ${'amount' in length ? `${length.amount} requests` : `${seconds} s`} each: appends to the bare upstream, to Annals, orders to the orders service`,
+    );
+    const bareAppend = await warmedFullLoad('bare appends', noopUrl, append, length, run.pids);
+    const annalsAppend = await warmedFullLoad('Annals appends', annals, append, length, run.pids);
+    const ordersDirect = await warmedFullLoad('orders direct', orders, placeOrder, length, run.pids);
+    const noopDirect = await warmedFullLoad('no-work route direct', noopUrl, noop, length, run.pids);
 
-    context.progress('the no-work route through a gateway of 1 worker, at full load');
-    let gateway = await run.gateway(1, { orders, noop: noopUrl });
-    const oneWorker = await warmedFullLoad('gateway, 1 worker', gateway.url, noop, seconds);
-    let manyWorkers = oneWorker;
-    if (workerCount > 1) {
-      await gateway.stop();
-      context.progress(`the same through a gateway of ${workerCount} workers`);
-      gateway = await run.gateway(workerCount, { orders, noop: noopUrl });
-      manyWorkers = await warmedFullLoad(`gateway, ${workerCount} workers`, gateway.url, noop, seconds);
-    }
+    context.progress(`the no-work route through a gateway of 1 worker, then of ${workerCount}, at full load`);
+    const oneWorker = await warmedFullLoad('gateway, 1 worker', single!.url, noop, length, run.pids);
+    await single!.stop();
+    const manyWorkers = await warmedFullLoad(`gateway, ${workerCount} workers`, gateway!.url, noop, length, run.pids);
     const through = `gateway (${workerCount} worker${workerCount === 1 ? '' : 's'})`;
 
     context.progress(`orders through the ${through}, at full load`);
-    const ordersThrough = await warmedFullLoad('orders through the gateway', gateway.url, placeOrder, seconds);
+    const ordersThrough = await warmedFullLoad('orders through the gateway', gateway!.url, placeOrder, length, run.pids);
 
     context.progress(`the no-work route at ${rate} requests/s, direct and through the ${through}, ${rounds} rounds of ${seconds} s`);
-    await fixedRate('warm-up direct', noopUrl, noop.path, Math.max(0.2, seconds / 5));
-    await fixedRate('warm-up through the gateway', gateway.url, noop.path, Math.max(0.2, seconds / 5));
+    await fixedRate('warm-up direct', noopUrl, noop.path, Math.max(0.1, seconds / 5), {});
+    await fixedRate('warm-up through the gateway', gateway!.url, noop.path, Math.max(0.1, seconds / 5), {});
     const direct: Figures[] = [];
     const gated: Figures[] = [];
     // Alternated, so that both see the same machine.
     for (let round = 0; round < rounds; round++) {
-      direct.push(await fixedRate('no-work route direct, fixed rate', noopUrl, noop.path, seconds));
-      gated.push(await fixedRate('no-work route through the gateway, fixed rate', gateway.url, noop.path, seconds));
+      direct.push(await fixedRate('no-work route direct, fixed rate', noopUrl, noop.path, seconds, run.pids));
+      gated.push(await fixedRate('no-work route through the gateway, fixed rate', gateway!.url, noop.path, seconds, run.pids));
     }
     const pooled = (runs: Figures[]) => ({
       p50: percentile(
@@ -261,7 +294,11 @@ const measure = async (context: BenchContext, workerCount: number): Promise<Meas
       directP50Ms: directAtRate.p50,
       directP99Ms: directAtRate.p99,
       rounds: JSON.stringify(
-        gated.map((each, index) => ({ direct: [direct[index]!.p50, direct[index]!.p99], gateway: [each.p50, each.p99] })),
+        gated.map((each, index) => ({
+          direct: [direct[index]!.p50, direct[index]!.p99],
+          gateway: [each.p50, each.p99],
+          cores: each.cores,
+        })),
       ),
     };
 
