@@ -6,14 +6,15 @@
  *
  * Every part is a real process on loopback: `annals serve --dev` (SQLite, durability fsync, no
  * authentication), the shop's orders service, a bare Fastify upstream (`bench/http/serve.ts`, `GET /noop`)
- * and `annals gateway` at its default log level (a JSON line per request, to a file). autocannon drives
+ * and `annals gateway` at its default log level (two JSON lines per request, to a file). autocannon drives
  * them from this process at full load (32 keep-alive connections, one thread); the fixed-rate runs use the
  * open loop of `workload.ts`, because autocannon's `overallRate` sends each connection's share of a second
  * in a burst at the start of that second, and its histograms count whole milliseconds. Latencies are taken
  * from each response, to a fraction of a millisecond, for 2xx answers only.
  *
  * On a 2-core machine the load generator and every process under test share the two cores: a figure at
- * full load is what the whole chain does on them, not what one layer does with a core of its own.
+ * full load is what the whole chain does on them, not what one layer does with a core of its own. Each
+ * run's details give the CPU each process and the machine used (from `/proc`), to read the figures by.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
