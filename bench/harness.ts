@@ -11,14 +11,15 @@ export interface Measurement {
   /** What was measured, e.g. 'append, 100-event batches'. */
   name: string;
   /**
-   * Higher is better for rates ('events/s', 'commands/s'); lower is better for 'ms', 'µs' (a time per
-   * operation) and 'cores' (CPU time over wall time).
+   * Higher is better for rates ('events/s', 'commands/s', 'requests/s') and for 'x' (a ratio of two rates,
+   * e.g. the throughput of 2 workers over 1); lower is better for 'ms', 'µs' (a time per operation) and
+   * 'cores' (CPU time over wall time).
    */
-  unit: 'events/s' | 'commands/s' | 'ms' | 'µs' | 'cores';
+  unit: 'events/s' | 'commands/s' | 'requests/s' | 'x' | 'ms' | 'µs' | 'cores';
   value: number;
   /** The same work done by the layer underneath, measured in the same run. */
   limit?: { name: string; value: number };
-  /** The issue's target, e.g. '>= 200000' or '<= 15'. */
+  /** The issue's target, e.g. '>= 200000', '<= 15', '<= 1.3x limit' or '<= limit + 1 ms'. */
   target?: string;
   /** Extra figures (latency percentiles, counts). */
   details?: Record<string, number | string>;
@@ -72,7 +73,8 @@ export const percentile = (samples: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-const isRate = (m: Pick<Measurement, 'unit'>): boolean => m.unit === 'events/s' || m.unit === 'commands/s';
+const isRate = (m: Pick<Measurement, 'unit'>): boolean =>
+  m.unit === 'events/s' || m.unit === 'commands/s' || m.unit === 'requests/s' || m.unit === 'x';
 
 /** How close Annals comes to the layer underneath: 1 means as fast as the limit. */
 export const ratioToLimit = (m: Measurement): number | undefined => {
@@ -81,9 +83,10 @@ export const ratioToLimit = (m: Measurement): number | undefined => {
 };
 
 /**
- * Whether a figure meets its target: an absolute bound (`>= 200000`, `<= 15`), or a ratio to the limit
+ * Whether a figure meets its target: an absolute bound (`>= 200000`, `<= 15`), a ratio to the limit
  * measured beside it (`<= 1.3x limit`: at most 1.3 times the limit's time, or at least 1/1.3 of its
- * rate). Absolute bounds hold for the real run only: below scale 1 they do not apply (`undefined`).
+ * rate), or a time added to the limit's (`<= limit + 1 ms`). Absolute bounds and added times hold for
+ * the real run only: below scale 1 they do not apply (`undefined`).
  */
 export const meetsTarget = (m: Measurement, scale = 1): boolean | undefined => {
   const relative = m.target?.match(/^<=\s*([\d.]+)x limit$/);
@@ -91,6 +94,8 @@ export const meetsTarget = (m: Measurement, scale = 1): boolean | undefined => {
     const ratio = ratioToLimit(m);
     return ratio === undefined ? undefined : ratio <= Number(relative[1]);
   }
+  const over = m.target?.match(/^<=\s*limit \+ ([\d.]+) (?:ms|µs)$/);
+  if (over) return m.limit === undefined || scale < 1 ? undefined : m.value - m.limit.value <= Number(over[1]);
   const match = m.target?.match(/^(>=|<=)\s*([\d.]+)$/);
   if (!match || scale < 1) return undefined;
   const bound = Number(match[2]);

@@ -41,6 +41,38 @@ describe('benchmark table', () => {
     assert.match(table, /\[1\] raw inserts, 1 row per transaction/);
   });
 
+  it('shows requests/s and ratios, and judges a time added to the limit', () => {
+    const gateway = [
+      {
+        suite: 'gateway',
+        measurements: [
+          { name: 'through the gateway', unit: 'requests/s' as const, value: 6_927.4, limit: { name: 'direct', value: 33_966 } },
+          {
+            name: 'p50 at 2,000 req/s',
+            unit: 'ms' as const,
+            value: 0.83,
+            limit: { name: 'direct', value: 0.26 },
+            target: '<= limit + 1 ms',
+          },
+          {
+            name: 'p99 at 2,000 req/s',
+            unit: 'ms' as const,
+            value: 4.95,
+            limit: { name: 'direct', value: 0.81 },
+            target: '<= limit + 3 ms',
+          },
+          { name: '2 workers over 1', unit: 'x' as const, value: 1.234, target: '>= 1.6' },
+        ],
+      },
+    ];
+    const table = renderTable(gateway, 1);
+    assert.match(table, /6,927 req\/s\s+33,966 req\/s \[1\]\s+4\.90x/);
+    assert.match(table, /0\.83 ms\s+0\.26 ms \[1\]\s+3\.19x\s+<= limit \+ 1 ms: met/);
+    assert.match(table, /<= limit \+ 3 ms: MISSED/);
+    assert.match(table, /1\.23x\s+>= 1\.6: MISSED/);
+    assert.match(renderTable(gateway, 0.1), /<= limit \+ 1 ms: n\/a/);
+  });
+
   it('marks absolute targets as not applicable below scale 1, and still judges ratios', () => {
     const table = renderTable(results, 0.1);
     assert.match(table, />= 50000: n\/a/);

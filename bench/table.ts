@@ -7,10 +7,14 @@ import { meetsTarget, ratioToLimit, type Measurement } from './harness.js';
 export const tableWidth = 120;
 const widths = { measurement: 44, annals: 17, limit: 21, ratio: 6, target: 24 };
 
-const rateUnits: Record<string, string> = { 'events/s': 'ev/s', 'commands/s': 'cmd/s' };
+const rateUnits: Record<string, string> = { 'events/s': 'ev/s', 'commands/s': 'cmd/s', 'requests/s': 'req/s' };
 
 const format = (value: number, unit: string) =>
-  unit in rateUnits ? `${Math.round(value).toLocaleString('en-US')} ${rateUnits[unit]}` : `${value.toFixed(2)} ${unit}`;
+  unit in rateUnits
+    ? `${Math.round(value).toLocaleString('en-US')} ${rateUnits[unit]}`
+    : unit === 'x'
+      ? `${value.toFixed(2)}x`
+      : `${value.toFixed(2)} ${unit}`;
 
 /** Splits text into lines of at most `width` characters, at spaces where it can. */
 const wrap = (text: string, width: number): string[] => {

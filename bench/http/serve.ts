@@ -2,7 +2,8 @@
  * The server side of the HTTP benchmark, in a process of its own so that it and the load generator each
  * get a core, as on real machines. `annals <file> <token>` serves the store on a SQLite file with
  * authentication on, `annals-postgres <schema> <token>` on a PostgreSQL schema; `bare <ndjson-line-file> <count>` serves the same routes doing no work (the HTTP
- * limit): appends answer a fixed result, `$all` streams a given line `count` times. Prints its URL.
+ * limit): appends answer a fixed result, `$all` streams a given line `count` times, `GET /noop` answers
+ * `{}` (the gateway benchmark's upstream) and `GET /health/ready` says ready. Prints its URL.
  */
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -18,6 +19,8 @@ const [mode, source, argument] = process.argv.slice(2) as ['annals' | 'annals-po
 const bare = (line: string, count: number): FastifyInstance => {
   const app = Fastify();
   app.post('/streams/:stream', async () => ({ revision: 0, position: '1' }));
+  app.get('/noop', async () => ({}));
+  app.get('/health/ready', async () => ({ status: 'ready' }));
   app.get('/all', async (_request, reply) => {
     async function* lines() {
       const chunk = line.repeat(500);
