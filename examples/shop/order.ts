@@ -53,8 +53,6 @@ const checkLines = (lines: unknown): Line[] => {
 };
 
 export const order: Decider<Order, OrderCommand, OrderEvent> = {
-  // Payments and shipping load the order for each command: past two events, they start from a snapshot.
-  snapshot: { every: 2, schemaVersion: 1 },
   initialState: () => ({ status: 'none' }),
   evolve: (state, event) => {
     switch (event.type) {

@@ -7,6 +7,9 @@
 import { CommandRejectedError, handleCommand, type EventStore } from 'annals';
 import { causedBy, order, orderStream, type OrderCommand, type OrderEvent } from './order.js';
 
+/** Reactions load orders that have a history: past two events, from a snapshot (placing a new one has none to read). */
+const orderFromSnapshots = { ...order, snapshot: { every: 2, schemaVersion: 1 } };
+
 type DataOf<T extends OrderEvent['type']> = Extract<OrderEvent, { type: T }>['data'];
 
 export interface Reaction<T extends OrderEvent['type']> {
@@ -29,7 +32,7 @@ export const reactToOrders = async <T extends OrderEvent['type']>(
       const data = event.data as unknown as DataOf<T>;
       const reaction = command(data, event.id);
       try {
-        await handleCommand(store, orderStream(data.orderId), reaction.command, order, {
+        await handleCommand(store, orderStream(data.orderId), reaction.command, orderFromSnapshots, {
           commandId: `${reaction.name}-${event.id}`,
           metadata: causedBy(event),
         });
