@@ -22,6 +22,7 @@ interface ServeOptions {
   tokens?: string;
   maxSize?: number;
   cors?: string[];
+  readOnly?: boolean;
   dev?: boolean;
   logLevel: string;
 }
@@ -117,7 +118,14 @@ const serve = async (options: ServeOptions, version: string) => {
     if (authenticator === undefined && !loopback.has(options.host))
       log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
     const store = await openEventStore(open);
-    server = await createServer({ store, authenticator, logger: log, version, corsOrigins: options.cors });
+    server = await createServer({
+      store,
+      authenticator,
+      logger: log,
+      version,
+      corsOrigins: options.cors,
+      readOnly: options.readOnly === true,
+    });
   } catch (error) {
     removeWhatWasCreated();
     throw error;
@@ -175,6 +183,11 @@ export const serveCommand = (version: string) =>
       new Option('--cors <origins>', 'origins whose browser pages may call the API, comma-separated, e.g. https://admin.example.com')
         .env('ANNALS_CORS')
         .argParser(parseOrigins),
+    )
+    .addOption(
+      new Option('--read-only', 'refuse every write (503 unavailable, reason flag); reads, subscriptions and health go on').env(
+        'ANNALS_READ_ONLY',
+      ),
     )
     .option('--dev', 'turn authentication off (every caller is an admin)')
     .addOption(

@@ -176,6 +176,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     },
     readAcls: async () => new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' }))),
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
+    probeWrite: async () => void (await transport.call({ method: 'GET', path: '/health/writable' })),
     groups: remoteGroups(transport),
     snapshots: remoteSnapshots(transport),
     projections: remoteProjections(transport),

@@ -10,6 +10,7 @@ import {
   StreamDeletedError,
   UnauthenticatedError,
   UnavailableError,
+  readOnlyReasons,
   WrongExpectedRevisionError,
   type ActualRevision,
 } from '../store/errors.js';
@@ -38,7 +39,7 @@ const construct = (problem: ProblemJson): Error => {
     case 'not_found':
       return new NotFoundError(problem.detail);
     case 'unavailable':
-      return new UnavailableError(problem.detail);
+      return new UnavailableError(problem.detail, { reason: readOnlyReasons.find((reason) => reason === problem.reason) });
     case 'conflict':
       return new ConflictError(problem.detail);
     case 'command_rejected':

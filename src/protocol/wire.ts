@@ -47,6 +47,8 @@ export interface ProblemJson {
   stream?: string;
   expected?: number | string;
   actual?: number | string;
+  /** For `unavailable` while the store takes no writes: why (a `ReadOnlyReason`). */
+  reason?: string;
 }
 
 export interface StreamInfoJson {

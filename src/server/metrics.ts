@@ -58,6 +58,12 @@ export const createMetrics = (projections: Projections) => {
       registers,
     }),
     errors: new Counter({ name: 'annals_errors_total', help: 'Error responses by code', labelNames: ['code'], registers }),
+    readOnly: new Gauge({
+      name: 'annals_read_only',
+      help: 'Whether the server refuses writes, by reason (flag, replica, disk_budget, disk_full, db_read_only, down): 1 for the reason now, 0 otherwise',
+      labelNames: ['reason'],
+      registers,
+    }),
     requests: new Histogram({
       name: 'annals_http_request_duration_seconds',
       help: 'HTTP requests by route and status',

@@ -67,6 +67,7 @@ const operationIds: Record<string, string> = {
   'POST /projections/{name}/requests/{requestId}/settle': 'settleProjectionRequest',
   'GET /health/live': 'live',
   'GET /health/ready': 'ready',
+  'GET /health/writable': 'writable',
   'GET /metrics': 'metrics',
   'GET /stats': 'stats',
   'GET /': 'root',

@@ -4,7 +4,7 @@
  * `invalid_argument` or `payload_too_large`; anything else is a bug: logged whole, answered without detail.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AnnalsError, StreamDeletedError, WrongExpectedRevisionError, type ErrorCode } from '../store/errors.js';
+import { AnnalsError, StreamDeletedError, UnavailableError, WrongExpectedRevisionError, type ErrorCode } from '../store/errors.js';
 import { shown } from '../store/validate.js';
 import { problemType, type ProblemJson } from '../protocol/wire.js';
 
@@ -166,6 +166,8 @@ export const problemOf = (error: unknown, request?: FastifyRequest): ProblemJson
     return { ...problem(error.code, error.message), stream: error.stream, expected: error.expected, actual: error.actual };
   }
   if (error instanceof StreamDeletedError) return { ...problem(error.code, error.message), stream: error.stream };
+  if (error instanceof UnavailableError && error.reason !== undefined)
+    return { ...problem(error.code, error.message), reason: error.reason };
   if (error instanceof AnnalsError) return problem(error.code, error.message);
   if (error instanceof Error && 'statusCode' in error) return fromFastify(error as FastifyError, request);
   return undefined;

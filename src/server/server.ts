@@ -19,6 +19,8 @@ import type { RouteContext } from './context.js';
 import { limitConnections, timeoutOptions, type ConnectionLimits } from './connections.js';
 import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
+import { createWriteGate } from './write-gate.js';
+import { readOnlyReasons, UnavailableError } from '../store/errors.js';
 import { toOpenApiDocument } from './openapi.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
 import { allRoutes } from './routes/all.js';
@@ -73,10 +75,17 @@ export interface ServerOptions {
    * default. Tokens still decide what a call may do: CORS only lets the browser send it.
    */
   corsOrigins?: string[];
+  /** Refuse every write (503 `unavailable`, reason `flag`) until restarted without it: `--read-only`. */
+  readOnly?: boolean;
+  /** How often the server probes for writes while read-only for a cause that may pass. Default 5 s. */
+  probeIntervalMs?: number;
   /** Close the store when the server closes. Default true. */
   closeStore?: boolean;
   version?: string;
 }
+
+/** Methods that write nothing; every other request is a write, refused at once while read-only. */
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const devPrincipal: Principal = { name: 'dev', role: 'admin', streams: undefined };
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -109,6 +118,17 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics(store.projections);
+  const writeGate = createWriteGate({
+    ...(options.readOnly === true ? { fixed: 'flag' as const } : {}),
+    probe: () => store.probeWrite(),
+    ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }),
+    onChange: (state) => {
+      for (const reason of readOnlyReasons) metrics.readOnly.set({ reason }, state?.reason === reason ? 1 : 0);
+      if (state === undefined) app.log.warn('writable again: the write probe succeeded');
+      else app.log.warn({ reason: state.reason }, 'read-only: writes are refused until the cause goes away');
+    },
+  });
+  for (const reason of readOnlyReasons) metrics.readOnly.set({ reason }, writeGate.readOnly?.reason === reason ? 1 : 0);
   const subscriptions: OpenSubscriptions = new Set();
   let closing = false;
   const context: RouteContext = {
@@ -150,6 +170,11 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     const stream = (request.params as { stream?: string } | undefined)?.stream;
     checkAccess(request.principal, access, stream);
     if (acl !== undefined && stream !== undefined) await context.acls.check(request.principal, stream, acl);
+    if (!readMethods.has(request.method)) writeGate.check();
+  });
+  app.addHook('onError', async (_request, reply, error) => {
+    writeGate.observe(error);
+    if (error instanceof UnavailableError && error.reason !== undefined) reply.header('retry-after', String(writeGate.retryAfterSeconds));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -162,6 +187,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     closing = true;
     await Promise.all([...subscriptions].map((end) => end()));
   });
+  app.addHook('onClose', async () => writeGate.close());
   if (options.closeStore ?? true) app.addHook('onClose', async () => store.close());
 
   await app.register(swagger, {
@@ -186,6 +212,6 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(groupRoutes, context);
   await app.register(snapshotRoutes, context);
   await app.register(projectionRoutes, context);
-  await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version });
+  await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version, writeGate });
   return app;
 };

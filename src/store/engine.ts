@@ -40,5 +40,7 @@ export interface EngineCore {
   /** Soft delete, or tombstone when `hard`. */
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** A write that changes nothing: resolves when one could land now, else throws `UnavailableError` with its `reason`. */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }

@@ -96,10 +96,21 @@ export class NotFoundError extends AnnalsError {
   }
 }
 
+/**
+ * Why a store takes no writes for now (DESIGN.md section 11): the operator said so (`flag`), it is a
+ * replica, its disk budget is spent, its disk is full, its database only reads (a PostgreSQL standby), or
+ * its database is out of reach (`down`).
+ */
+export const readOnlyReasons = ['flag', 'replica', 'disk_budget', 'disk_full', 'db_read_only', 'down'] as const;
+export type ReadOnlyReason = (typeof readOnlyReasons)[number];
+
 export class UnavailableError extends AnnalsError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Set when the store cannot write until the cause goes away (as opposed to a passing failure). */
+  readonly reason?: ReadOnlyReason;
+  constructor(message: string, options?: { cause?: unknown; reason?: ReadOnlyReason | undefined }) {
     super('unavailable', message);
     if (options?.cause !== undefined) this.cause = options.cause;
+    if (options?.reason !== undefined) this.reason = options.reason;
   }
 }
 

@@ -46,6 +46,12 @@ export interface EventStore {
   /** The stream can never be read or written again. */
   tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
   stats(): Promise<StoreStats>;
+  /**
+   * Whether a write could land now, without writing: resolves if so, else throws `UnavailableError` whose
+   * `reason` says why (`disk_budget`, `disk_full`, `db_read_only`, `down`, or over HTTP also `flag` and
+   * `replica`). The server probes with it to leave read-only mode.
+   */
+  probeWrite(): Promise<void>;
   /** Durable consumer groups over this store's log (DESIGN.md section 7). */
   readonly groups: Groups;
   /** Deciders' states at revisions of streams, for fast loading (DESIGN.md section 8). */

@@ -62,6 +62,7 @@ export interface StoreCore {
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   readAcls(): Promise<Map<string, StreamAcl>>;
   stats(): Promise<StoreStats>;
+  probeWrite(): Promise<void>;
   groups: GroupsCore;
   snapshots: SnapshotsCore;
   projections: ProjectionsCore;
@@ -195,6 +196,10 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     async stats() {
       open();
       return core.stats();
+    },
+    async probeWrite() {
+      open();
+      return core.probeWrite();
     },
     groups: wrapGroups(core.groups, open, upcasters),
     // A snapshot may be as large as the largest append: what the server's body limit already admits.

@@ -181,6 +181,8 @@ export const createMemoryEngine = (): EngineCore => {
       if (hard) stream.tombstoned = true;
     },
 
+    async probeWrite() {},
+
     async stats() {
       const live = [...streams.values()].filter((stream) => stream.exists).length;
       return { engine: 'memory', events: log.length, streams: live, headPosition: lastPosition };

@@ -43,7 +43,7 @@
 import pg from 'pg';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
-import { StreamDeletedError } from '../../store/errors.js';
+import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
 import {
   checkWrite,
@@ -307,6 +307,12 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       if (row![0] === 't') return;
       checkWrite(stream, expected, stateOf(row![1]!, row![2]!, row![3]!));
       throw new Error(`delete_stream refused a delete of '${stream}' that the rules allow`);
+    },
+
+    async probeWrite() {
+      const [row] = await read('probing for writes', `SELECT current_setting('transaction_read_only')`);
+      if (row![0] === 'on')
+        throw new UnavailableError('PostgreSQL takes no writes: it is a standby, or set to read only', { reason: 'db_read_only' });
     },
 
     async stats() {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createEventStore } from '../../store/create-store.js';
-import { AnnalsError } from '../../store/errors.js';
+import { AnnalsError, type UnavailableError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { isCaughtUp, type AppendResult, type EventInput } from '../../store/model.js';
 import { openPostgresEngine } from './engine.js';
@@ -116,6 +116,7 @@ describe('postgres faults', { skip }, () => {
       const started = Date.now();
       const error = await store.append('timeout-1', [{ type: 'Blocked', data: {} }]).catch((e: unknown) => e);
       assert.equal(codeOf(error), 'unavailable');
+      assert.equal((error as UnavailableError).reason, undefined, 'a timeout passes: no read-only mode');
       assert.match((error as Error).message, /timeout/);
       assert.ok(Date.now() - started < 3000);
       assert.ok((await store.readStream('timeout-1')).length === 1, 'readers go on while the lock is held');
@@ -194,7 +195,9 @@ describe('postgres faults', { skip }, () => {
 
     await proxy.down();
     const during = { id: randomUUID(), type: 'During', data: {} };
-    assert.equal(codeOf(await store.append(stream, [during]).catch((error: unknown) => error)), 'unavailable');
+    const refused = await store.append(stream, [during]).catch((error: unknown) => error);
+    assert.deepEqual([codeOf(refused), (refused as UnavailableError).reason], ['unavailable', 'down']);
+    assert.equal(((await store.probeWrite().catch((error: unknown) => error)) as UnavailableError).reason, 'down');
     await proxy.up();
 
     // Pooled connections died with the server; appends fail as unavailable until fresh ones are made, and
@@ -208,6 +211,7 @@ describe('postgres faults', { skip }, () => {
       });
     }
     assert.ok(result !== undefined, 'appends resume after the restart');
+    await store.probeWrite();
     assert.equal(((await messages.next()).value as { type: string }).type, 'After', 'the subscriber is woken again');
     const types = (await store.readStream(stream)).map((event) => event.type);
     assert.deepEqual(types, ['Before', 'Before', 'Before', 'Before', 'Before', 'After']);

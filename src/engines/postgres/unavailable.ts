@@ -4,12 +4,13 @@
  * (starting up, shutting down, out of connections), or a statement ran past its timeout.
  */
 import pg from 'pg';
-import { AnnalsError, InvalidArgumentError, UnavailableError } from '../../store/errors.js';
+import { AnnalsError, InvalidArgumentError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
 import { shownUrl } from '../../store/validate.js';
 
 // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention: admin shutdown,
-// terminated backend, statement timeout), 58 (system error), plus lock_not_available.
-const unavailableState = /^(08|53|57|58)|^55P03$/;
+// terminated backend, statement timeout), 58 (system error), plus lock_not_available and
+// read_only_sql_transaction (a hot standby, or a database set to read only).
+const unavailableState = /^(08|53|57|58)|^55P03$|^25006$/;
 // What the driver says when the server never answered (it has no SQLSTATE then).
 const driverFailure = /connection|terminated|timeout|not queryable|after calling end/i;
 
@@ -57,12 +58,24 @@ const configurationError = (error: unknown): AnnalsError | undefined => {
   return undefined;
 };
 
+/** Why an unavailable PostgreSQL takes no writes until the cause goes away; none for a passing failure (a timeout, a lock). */
+const readOnlyReasonOf = (error: unknown): ReadOnlyReason | undefined => {
+  if (error instanceof pg.DatabaseError) {
+    if (error.code === '25006') return 'db_read_only';
+    if (error.code === '53100') return 'disk_full';
+    return /^(08|57P0[123])/.test(error.code ?? '') ? 'down' : undefined;
+  }
+  if (!(error instanceof Error)) return undefined;
+  const systemError = typeof (error as NodeJS.ErrnoException).syscall === 'string';
+  return systemError || error instanceof AggregateError || /connection|terminated|not queryable/i.test(error.message) ? 'down' : undefined;
+};
+
 /** `error` as an `UnavailableError` or a configuration error when it is one; anything else is returned as it is. */
 export const translateError = (error: unknown, doing: string): unknown => {
   if (error instanceof AnnalsError) return error;
   const configuration = configurationError(error);
   if (configuration !== undefined) return configuration;
   if (!isUnavailable(error)) return error;
-  const reason = error instanceof Error ? error.message || error.name : String(error);
-  return new UnavailableError(`PostgreSQL is unavailable while ${doing}: ${reason}`, { cause: error });
+  const detail = error instanceof Error ? error.message || error.name : String(error);
+  return new UnavailableError(`PostgreSQL is unavailable while ${doing}: ${detail}`, { cause: error, reason: readOnlyReasonOf(error) });
 };

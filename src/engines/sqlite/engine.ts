@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
-import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
+import { StreamDeletedError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
 import type { AppendResult, ExpectedRevision, StreamAcl, StreamMetadata } from '../../store/model.js';
 import {
   checkWrite,
@@ -81,7 +81,16 @@ const openDatabase = (path: string): Database.Database => {
   }
 };
 
+/** What the write probe allocates: a few pages, as a small append would. */
+const probeBytes = 64 * 1024;
+
 export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngineOptions): EngineCore => {
+  /** Why a failed write means the store takes no writes for now. */
+  const reasonOf = (error: unknown): ReadOnlyReason | undefined => {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_FULL') return maxSizeBytes === undefined ? 'disk_full' : 'disk_budget';
+    return undefined;
+  };
   const db = openDatabase(path);
   db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
   db.pragma('cache_size = -65536');
@@ -180,7 +189,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       lastPosition = committedPosition;
       states.clear();
     },
-    failure: (error) => new UnavailableError(`the database failed: ${(error as Error).message}`, { cause: error }),
+    failure: (error) => new UnavailableError(`the database failed: ${(error as Error).message}`, { cause: error, reason: reasonOf(error) }),
   });
 
   /** Inserts the events; if an id is taken, removes what it inserted (positions above the start) and throws. */
@@ -304,6 +313,21 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
         states.set(stream, { revision: state.revision, exists: false, tombstoned: hard });
       });
     },
+
+    // A table made and filled inside a savepoint needs new pages as an append does, then leaves nothing behind.
+    probeWrite: () =>
+      queue.write(() => {
+        db.exec('SAVEPOINT annals_probe');
+        try {
+          db.exec(`CREATE TABLE annals_probe (b BLOB); INSERT INTO annals_probe VALUES (zeroblob(${probeBytes}))`);
+        } catch (error) {
+          const reason = reasonOf(error);
+          if (reason === undefined) throw error;
+          throw new UnavailableError(`the database takes no writes: ${(error as Error).message}`, { cause: error, reason });
+        } finally {
+          db.exec('ROLLBACK TO annals_probe; RELEASE annals_probe');
+        }
+      }),
 
     async stats() {
       const { events, streams } = sql.counts.get()!;

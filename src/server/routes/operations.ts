@@ -3,16 +3,23 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { UnavailableError } from '../../store/errors.js';
 import type { RouteContext } from '../context.js';
+import type { WriteGate } from '../write-gate.js';
 import { Problem, Stats } from '../schemas.js';
 import { statsToJson } from '../../protocol/wire.js';
 
 const Status = Type.Object({ status: Type.String() });
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('read_only')]),
+  reason: Type.Optional(
+    Type.String({ description: 'why writes are refused: flag, replica, disk_budget, disk_full, db_read_only or down' }),
+  ),
+  since: Type.Optional(Type.String({ description: 'when the server became read-only (ISO 8601)' })),
+});
 const readyTimeoutMs = 2000;
 
-export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosing: () => boolean; version: string | undefined }> = async (
-  app,
-  { store, metrics, isClosing, version },
-) => {
+export const operationRoutes: FastifyPluginAsyncTypebox<
+  RouteContext & { isClosing: () => boolean; version: string | undefined; writeGate: WriteGate }
+> = async (app, { store, metrics, isClosing, version, writeGate }) => {
   app.get(
     '/health/live',
     { config: { access: 'public' }, schema: { summary: 'The process answers', tags: ['operations'], response: { 200: Status } } },
@@ -24,9 +31,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
     {
       config: { access: 'public' },
       schema: {
-        summary: 'The store answers and the server is not shutting down',
+        summary: 'The store answers reads and the server is not shutting down; `read_only` (still 200) while writes are refused',
         tags: ['operations'],
-        response: { 200: Status, 503: Problem },
+        response: { 200: Readiness, 503: Problem },
       },
     },
     async () => {
@@ -40,7 +47,26 @@ export const operationRoutes: FastifyPluginAsyncTypebox<RouteContext & { isClosi
       } finally {
         clearTimeout(timer);
       }
-      return { status: 'ready' };
+      const readOnly = writeGate.readOnly;
+      return readOnly === undefined
+        ? { status: 'ready' as const }
+        : { status: 'read_only' as const, reason: readOnly.reason, since: readOnly.since.toISOString() };
+    },
+  );
+
+  app.get(
+    '/health/writable',
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'The server takes writes now: 200, or 503 `unavailable` with the reason while read-only (for balancers that route writes)',
+        tags: ['operations'],
+        response: { 200: Status, 503: Problem },
+      },
+    },
+    async () => {
+      writeGate.check();
+      return { status: 'writable' };
     },
   );
 

@@ -858,6 +858,17 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         assert.ok(stats.headPosition > result.position);
       });
 
+      test('probes for writes without writing', async (store) => {
+        await store.append('a-1', events(1));
+        await store.probeWrite();
+        const stats = await store.stats();
+        assert.deepEqual([stats.events, stats.streams], [1, 1]);
+        assert.deepEqual(
+          (await store.listStreams()).map((info) => info.stream),
+          ['a-1'],
+        );
+      });
+
       it('refuses calls once closed', async () => {
         const store = await openStore();
         await store.close();
