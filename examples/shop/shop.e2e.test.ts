@@ -205,4 +205,45 @@ describe('the shop as processes, behind the gateway', { timeout: 180_000 }, () =
       assert.equal(await viewOf(orderId), state.status, `order ${orderId}: the view equals a fold of its stream`);
     }
   });
+  it('while the Annals server is down, commands fail fast through the gateway and the view serves, marked stale; then all resumes', async () => {
+    const known = await place('e2e-before-outage');
+    await shipped([known.body.orderId]);
+    const annals = shop.process('annals');
+    annals.child.kill('SIGTERM');
+    await annals.exited;
+    try {
+      const started = Date.now();
+      const refused = await fetch(`${shop.gatewayUrl}/orders`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': 'e2e-during-outage' },
+        body: JSON.stringify({ customer: 'outage', lines: [{ sku: 'tea-1', quantity: 1, price: 450 }] }),
+      });
+      assert.equal(refused.status, 503);
+      assert.equal(((await refused.json()) as { code: string }).code, 'unavailable');
+      assert.ok(Date.now() - started < 2000, 'failed fast');
+
+      let view: Response | undefined;
+      for (let tries = 0; view?.headers.get('annals-stale') == null; tries++) {
+        assert.ok(tries < 100, 'the view marks its answers stale');
+        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        view = await fetch(`${shop.gatewayUrl}/view/orders/${known.body.orderId}`, { headers: auth() });
+      }
+      assert.equal(view.status, 200);
+      assert.equal(((await view.json()) as { status: string }).status, 'shipped');
+      assert.equal((await getFresh(`${shop.gatewayUrl}/health/ready`)).status, 200, 'the orders instances stayed in rotation');
+    } finally {
+      await shop.restart('annals');
+    }
+    let after: Response | undefined;
+    for (let tries = 0; after?.status !== 201; tries++) {
+      assert.ok(tries < 100, `orders resume: ${after?.status}`);
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await fetch(`${shop.gatewayUrl}/orders`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': 'e2e-after-outage' },
+        body: JSON.stringify({ customer: 'outage', lines: [{ sku: 'tea-1', quantity: 1, price: 450 }] }),
+      });
+    }
+    await shipped([((await after.json()) as { orderId: string }).orderId]);
+  });
 });

@@ -160,6 +160,15 @@ describe('gateway load shedding, writes and its own paths', () => {
     assert.match(String((await json(write)).detail), /read-only/);
   });
 
+  it('keeps an instance that answers 503 in rotation, and takes out one that answers 500', async () => {
+    const [instance] = gateway.pools.get('/slow')!.instances;
+    assert.equal((await fetch(`${gateway.url}/slow/status/503`)).status, 503);
+    assert.equal(instance!.healthy, true);
+    assert.equal((await fetch(`${gateway.url}/slow/status/500`)).status, 500);
+    assert.equal(instance!.healthy, false);
+    await until(() => instance!.healthy, 'the health check to put it back');
+  });
+
   it('drops internal headers a caller sends', async () => {
     const body = await json(await fetch(`${gateway.url}/replica/echo`, { headers: { 'x-annals-caller': 'admin' } }));
     assert.equal((body.headers as Record<string, unknown>)['x-annals-caller'], undefined);

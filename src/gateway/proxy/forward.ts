@@ -2,7 +2,7 @@
  * Forwarding one request to an instance of its route with @fastify/reply-from (undici underneath): the
  * instance is picked round-robin among the healthy ones (writable ones for a write); a refused connection
  * takes the instance out and tries the next (the request never reached it, so this is safe for any
- * method); a 5xx takes it out and goes back to the caller. No instance to send to is 503 `unavailable` with
+ * method); a 5xx other than 503 takes it out and goes back to the caller. No instance to send to is 503 `unavailable` with
  * `Retry-After` (none healthy, none writable, or every one at its limit of requests in flight: load shed);
  * no answer in time is 504.
  */
@@ -77,7 +77,9 @@ export const forward = (request: FastifyRequest, reply: FastifyReply, target: Fo
     // The gateway decides itself where to send a request again (a refused connection), so none here.
     retryDelay: () => null,
     onResponse: (_request, _reply, response) => {
-      if (response.statusCode >= 500) pool.markDown(instance.url, `answered ${response.statusCode}`);
+      // A 503 is the instance saying "not now" (its own dependency is out, it sheds load): the caller gets it,
+      // and the instance stays in rotation; any other 5xx takes it out until its health check passes.
+      if (response.statusCode >= 500 && response.statusCode !== 503) pool.markDown(instance.url, `answered ${response.statusCode}`);
       void reply.send(response.stream);
     },
     onError: (_reply, { error }) => {

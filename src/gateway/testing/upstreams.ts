@@ -20,6 +20,9 @@ export const startUpstream = async (name: string, port = 0, { readOnly = false }
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { name };
   };
+  app.get<{ Params: { code: string } }>('/slow/status/:code', async (request, reply) =>
+    reply.code(Number(request.params.code)).send({ name }),
+  );
   app.get('/slow', slow);
   app.get('/v2/slow', slow);
   app.all('/*', async (request) => ({
