@@ -2,9 +2,11 @@
  * Prometheus metrics of one server (its own registry, so that several servers can live in one process).
  * Appends and reads are counted and timed by the request histogram, labelled by route; beside it, the
  * events written and read, open subscriptions, errors by code, and Node's defaults (event loop lag,
- * memory, GC). Projections are read from the store's registry at each scrape: what their runners last
- * reported, wherever they run.
+ * memory, GC), and whether the server is read-only. Projections and consumer groups are read from the
+ * store at each scrape: what projection runners last reported, wherever they run, and each group's lag and
+ * parked events.
  */
+import type { GroupInfo, Groups } from '../bus/groups/model.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionInfo, Projections } from '../projection/registry/model.js';
 
@@ -36,7 +38,7 @@ const projectionGauge = (
 
 const ratio = ({ done, total }: { done: number; total: number }) => (total === 0 ? 1 : done / total);
 
-export const createMetrics = (projections: Projections) => {
+export const createMetrics = (projections: Projections, groups: Groups) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -100,6 +102,29 @@ export const createMetrics = (projections: Projections) => {
       }
     },
   });
+  // Consumer groups as alerts need them: gathered from the groups' own counts at each scrape.
+  const groupGauge = (name: string, help: string, value: (info: GroupInfo) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['group'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const info of await groups.list().catch(() => [])) this.set({ group: info.name }, value(info));
+      },
+    });
+  groupGauge(
+    'annals_group_lag_events',
+    'Events of the source not yet settled by the group (exact up to a bound, then estimated)',
+    (info) => info.lag.events,
+  );
+  groupGauge('annals_group_lag_seconds', 'Age of the oldest event the group has not settled', (info) => info.lag.seconds);
+  groupGauge(
+    'annals_group_parked_events',
+    'Events the group parked after their attempts ran out, waiting for a replay',
+    (info) => info.parked,
+  );
   return metrics;
 };
 

@@ -117,7 +117,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(store.projections);
+  const metrics = createMetrics(store.projections, store.groups);
   const writeGate = createWriteGate({
     ...(options.readOnly === true ? { fixed: 'flag' as const } : {}),
     probe: () => store.probeWrite(),
