@@ -36,7 +36,7 @@ Place an order (the Idempotency-Key names it: send it again, and you get the sam
 Follow it in the view (orderId from the answer; payments and shipping move it along):
   curl -s ${shop.gatewayUrl}/view/orders/<orderId> -H "authorization: Bearer $TOKEN"
 Watch the events as they are written:
-  npm run annals -- tail --url ${shop.annalsUrl}
+  npm run annals -- tail '$all' --category order --url ${shop.annalsUrl}
 
 Ctrl-C stops everything.`);
 
