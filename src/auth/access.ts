@@ -48,7 +48,8 @@ export const narrowFilter = (principal: Principal, filter: AllFilter | undefined
   if (allowed === undefined) return filter;
   const asked = filter?.streams;
   // With system events asked for, the `$$` streams of the token's streams are within its prefixes too.
-  if (asked === undefined) return { ...filter, streams: filter?.includeSystem ? [...allowed, ...allowed.map((own) => `$$${own}`)] : allowed };
+  if (asked === undefined)
+    return { ...filter, streams: filter?.includeSystem ? [...allowed, ...allowed.map((own) => `$$${own}`)] : allowed };
   const outside = asked.find((prefix) => !allowed.some((own) => subjectOf(prefix).startsWith(own)));
   if (outside !== undefined) throw new AccessDeniedError(`token '${principal.name}' may not read streams '${outside}…'`);
   return filter;

@@ -109,9 +109,10 @@ describe('stream acls over system streams', () => {
       body: { consumer: 'e', max: 10, waitMs: 200 },
     });
     assert.equal(pulled.status, 200, pulled.text);
-    assert.deepEqual(
-      seen((pulled.json().deliveries as { event: Seen }[]).map((delivery) => delivery.event)),
-      ['public-1:Open', '$$public-1:$metadata', '$$secret-1:$deleted'],
-    );
+    assert.deepEqual(seen((pulled.json().deliveries as { event: Seen }[]).map((delivery) => delivery.event)), [
+      'public-1:Open',
+      '$$public-1:$metadata',
+      '$$secret-1:$deleted',
+    ]);
   });
 });

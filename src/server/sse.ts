@@ -58,7 +58,12 @@ export const sendSubscription = async (
   request: FastifyRequest,
   reply: FastifyReply,
   subscription: Subscription,
-  context: { heartbeatMs: number; metrics: Metrics; open: OpenSubscriptions; readable: () => Promise<(stream: string, type?: string) => boolean> },
+  context: {
+    heartbeatMs: number;
+    metrics: Metrics;
+    open: OpenSubscriptions;
+    readable: () => Promise<(stream: string, type?: string) => boolean>;
+  },
 ) => {
   const messages = subscription[Symbol.asyncIterator]();
   let first: IteratorResult<SubscriptionMessage>;

@@ -9,6 +9,6 @@ export const matchesFilter = (filter: AllFilter | undefined, stream: string, typ
   filter === undefined
     ? !isSystemStream(stream)
     : (filter.includeSystem === true || !isSystemStream(stream)) &&
-      ((filter.types === undefined || filter.types.includes(type)) &&
-    (filter.streams === undefined || filter.streams.some((prefix) => stream.startsWith(prefix))) &&
-    (filter.category === undefined || categoryOf(stream) === filter.category));
+      (filter.types === undefined || filter.types.includes(type)) &&
+      (filter.streams === undefined || filter.streams.some((prefix) => stream.startsWith(prefix))) &&
+      (filter.category === undefined || categoryOf(stream) === filter.category);

@@ -297,7 +297,11 @@ export const checkPosition = (what: string, value: unknown): bigint => {
 
 export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (filter === undefined) return undefined;
-  const { types, streams, category, includeSystem } = checkOptionsObject(filter, ['types', 'streams', 'category', 'includeSystem'], 'filter');
+  const { types, streams, category, includeSystem } = checkOptionsObject(
+    filter,
+    ['types', 'streams', 'category', 'includeSystem'],
+    'filter',
+  );
   const list = (what: string, value: unknown): string[] | undefined => {
     if (value === undefined) return undefined;
     if (!Array.isArray(value) || value.length === 0 || value.length > maxFilterEntries) {

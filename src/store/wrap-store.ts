@@ -174,11 +174,7 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     },
     async setMetadata(stream, metadata, options) {
       open();
-      return core.setMetadata(
-        checkWritableStream(stream),
-        checkStreamMetadata(metadata),
-        checkExpectedRevision(options?.expectedRevision),
-      );
+      return core.setMetadata(checkWritableStream(stream), checkStreamMetadata(metadata), checkExpectedRevision(options?.expectedRevision));
     },
     async deleteStream(stream, options) {
       open();

@@ -5,7 +5,14 @@
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
-import { isSystemStream, systemStreamOf, type AppendResult, type RecordedEvent, type StreamAcl, type StreamMetadata } from '../../store/model.js';
+import {
+  isSystemStream,
+  systemStreamOf,
+  type AppendResult,
+  type RecordedEvent,
+  type StreamAcl,
+  type StreamMetadata,
+} from '../../store/model.js';
 
 import {
   absentStream,

@@ -54,7 +54,12 @@ export const GroupSource = Type.Union(
     Type.Object(
       {
         filter: Type.Object(
-          { types: Type.Optional(Names), streams: Type.Optional(Names), category: Type.Optional(Name), includeSystem: Type.Optional(Type.Boolean()) },
+          {
+            types: Type.Optional(Names),
+            streams: Type.Optional(Names),
+            category: Type.Optional(Name),
+            includeSystem: Type.Optional(Type.Boolean()),
+          },
           strict,
         ),
       },

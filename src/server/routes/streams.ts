@@ -160,7 +160,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       config: { access: 'admin' },
       schema: {
         summary: 'Write stream metadata',
-        description: 'Also appends a `$metadata` event to `$${stream}`; `expectedRevision` is the revision of `$${stream}` (409 on a mismatch).',
+        description:
+          'Also appends a `$metadata` event to `$${stream}`; `expectedRevision` is the revision of `$${stream}` (409 on a mismatch).',
         tags: ['streams'],
         params: StreamParams,
         querystring: MetadataQuery,

@@ -126,7 +126,9 @@ const apply = (store: EventStore, op: Operation) => {
       return outcome(() => (op.hard ? store.tombstoneStream : store.deleteStream)(op.stream, { expectedRevision: op.expected }));
     case 'metadata':
       return outcome(() =>
-        store.setMetadata(op.stream, op.maxCount === undefined ? {} : { maxCount: op.maxCount }, { expectedRevision: op.expected ?? 'any' }),
+        store.setMetadata(op.stream, op.maxCount === undefined ? {} : { maxCount: op.maxCount }, {
+          expectedRevision: op.expected ?? 'any',
+        }),
       );
     case 'readStream':
       return outcome(() => store.readStream(op.stream, op.options));
