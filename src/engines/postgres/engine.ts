@@ -223,6 +223,10 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     retryAlone: (error) => !isUnavailable(error),
   });
 
+  // After a metadata change or a delete (which append a system event): this process's subscribers hear it
+  // now; if the head cannot be read, the notification the write sent wakes them a moment later.
+  const advanceAfterWrite = async () => changes.advance(await readHead().catch(() => changes.head));
+
   return {
     name: 'postgres',
     changes,
@@ -305,7 +309,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
         String(expected),
         uuidv7(),
       ]);
-      if (row![0] === 't') return changes.advance(await readHead());
+      if (row![0] === 't') return advanceAfterWrite();
       if (row![1] === 't') throw new StreamDeletedError(stream);
       checkWrite(systemStreamOf(stream), expected, stateOf(row![2]!, row![3]!, 'f'));
       throw new Error(`set_metadata refused a change of '${stream}' that the rules allow`);
@@ -318,7 +322,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
         hard,
         uuidv7(),
       ]);
-      if (row![0] === 't') return changes.advance(await readHead());
+      if (row![0] === 't') return advanceAfterWrite();
       checkWrite(stream, expected, stateOf(row![1]!, row![2]!, row![3]!));
       throw new Error(`delete_stream refused a delete of '${stream}' that the rules allow`);
     },
