@@ -18,6 +18,9 @@
  *
  * Snapshots (migration 4): one row per (stream, schema_version), written by `write_snapshot` under a share
  * lock of the stream's row, and deleted by a trigger when a delete takes the stream's events away.
+ *
+ * System events (migration 6): `set_metadata` and `delete_stream_logged` make the change and append its
+ * `$metadata` / `$deleted` event to `$$<stream>` (`append_system_event`) in one transaction.
  */
 import type pg from 'pg';
 import { InvalidArgumentError, UnavailableError } from '../../store/errors.js';
