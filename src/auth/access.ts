@@ -7,7 +7,7 @@
 import { AccessDeniedError } from '../store/errors.js';
 import type { GroupSettings } from '../bus/groups/model.js';
 import type { AllFilter } from '../store/model.js';
-import { roles, type Role } from '../store/model.js';
+import { roles, subjectOf, type Role } from '../store/model.js';
 import type { Principal } from './tokens.js';
 
 /** What a route needs: no token at all, a role, or an unrestricted token of any role. */
@@ -15,8 +15,9 @@ export type Access = 'public' | Role | 'server';
 
 const rank = (role: Role) => roles.indexOf(role);
 
+/** Whether the token's prefixes cover `stream`; the system stream `$$S` is covered when S is. */
 export const covers = (principal: Principal, stream: string): boolean =>
-  principal.streams === undefined || principal.streams.some((prefix) => stream.startsWith(prefix));
+  principal.streams === undefined || principal.streams.some((prefix) => subjectOf(stream).startsWith(prefix));
 
 export const checkAccess = (principal: Principal, access: Exclude<Access, 'public'>, stream?: string): void => {
   if (access === 'server') {
@@ -46,8 +47,10 @@ export const narrowFilter = (principal: Principal, filter: AllFilter | undefined
   const allowed = principal.streams;
   if (allowed === undefined) return filter;
   const asked = filter?.streams;
-  if (asked === undefined) return { ...filter, streams: allowed };
-  const outside = asked.find((prefix) => !allowed.some((own) => prefix.startsWith(own)));
+  // With system events asked for, the `$$` streams of the token's streams are within its prefixes too.
+  if (asked === undefined)
+    return { ...filter, streams: filter?.includeSystem ? [...allowed, ...allowed.map((own) => `$$${own}`)] : allowed };
+  const outside = asked.find((prefix) => !allowed.some((own) => subjectOf(prefix).startsWith(own)));
   if (outside !== undefined) throw new AccessDeniedError(`token '${principal.name}' may not read streams '${outside}…'`);
   return filter;
 };

@@ -12,13 +12,17 @@
  */
 import { AccessDeniedError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
-import type { AclEntry, AclOperation, StreamAcl } from '../store/model.js';
+import { metadataEventType, subjectOf, type AclEntry, type AclOperation, type StreamAcl } from '../store/model.js';
 import type { Principal } from './tokens.js';
 
 export interface StreamAcls {
   check(principal: Principal, stream: string, operation: AclOperation): Promise<void>;
-  /** Whether `principal` may read the events of a stream, by the ACLs known now. */
-  readable(principal: Principal): Promise<(stream: string) => boolean>;
+  /**
+   * Whether `principal` may read the events of a stream (of this type, when given), by the ACLs known now.
+   * The events of a system stream `$$S` follow S's ACL: readable with `read` on S, and a `$metadata` event
+   * only with `metaRead` on S as well (without it the event is left out entirely).
+   */
+  readable(principal: Principal): Promise<(stream: string, type?: string) => boolean>;
   /** Loads the index again on next use, after this server changed a stream's metadata. */
   forget(): void;
 }
@@ -50,7 +54,8 @@ export const createStreamAcls = (store: EventStore, ttlMs = 1000): StreamAcls =>
   return {
     async check(principal, stream, operation) {
       if (principal.role === 'admin') return;
-      if (allows((await acls()).get(stream)?.[operation], principal)) return;
+      // `$$S` is governed by S: reading it needs `read` on S (its `$metadata` events are filtered per event).
+      if (allows((await acls()).get(subjectOf(stream))?.[operation], principal)) return;
       throw new AccessDeniedError(
         `the acl of stream '${stream}' does not let token '${principal.name}' ${operation === 'write' ? 'append' : operation === 'read' ? 'read' : 'read metadata'}`,
       );
@@ -59,7 +64,11 @@ export const createStreamAcls = (store: EventStore, ttlMs = 1000): StreamAcls =>
       if (principal.role === 'admin') return everything;
       const known = await acls();
       if (known.size === 0) return everything;
-      return (stream) => allows(known.get(stream)?.read, principal);
+      return (stream, type) => {
+        const acl = known.get(subjectOf(stream));
+        if (!allows(acl?.read, principal)) return false;
+        return type !== metadataEventType || !stream.startsWith('$$') || allows(acl?.metaRead, principal);
+      };
     },
     forget() {
       index = undefined;

@@ -1,15 +1,18 @@
+import { expectedRevisionOf } from '../protocol/wire.js';
 import { InvalidArgumentError } from '../store/errors.js';
 import type { StreamMetadata } from '../store/model.js';
 import { clientCommand, printLine, withClient, type ConnectionOptions } from './options.js';
 
 interface MetadataOptions extends ConnectionOptions {
   set?: string;
+  expectedRevision?: string;
 }
 
 export const metadataCommand = () =>
   clientCommand('metadata', "print a stream's metadata, or replace it with --set")
     .argument('<stream>', 'the stream')
     .option('--set <json>', 'the whole new metadata: { maxCount?, maxAgeSeconds?, truncateBefore?, acl?, custom? }')
+    .option('--expected-revision <revision>', 'with --set: any, no_stream, stream_exists or the revision $$<stream> must be at')
     .addHelpText(
       'after',
       `
@@ -29,7 +32,7 @@ Examples:
         } catch {
           throw new InvalidArgumentError(`--set is not JSON: ${options.set.slice(0, 80)}`);
         }
-        await store.setMetadata(stream, metadata);
+        await store.setMetadata(stream, metadata, { expectedRevision: expectedRevisionOf(options.expectedRevision) });
         printLine(await store.getMetadata(stream));
       });
     });

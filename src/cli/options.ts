@@ -65,11 +65,15 @@ export const printRows = (options: { json?: boolean }, columns: string[], rows: 
 };
 
 /** Filters apply to the global log only: on a stream they are refused, never ignored. */
-export const refuseFiltersOnStream = (stream: string, options: { types?: string; streams?: string; category?: string }): void => {
-  const given = (['types', 'streams', 'category'] as const).filter((key) => options[key] !== undefined);
+export const refuseFiltersOnStream = (
+  stream: string,
+  options: { types?: string; streams?: string; category?: string; includeSystem?: boolean },
+): void => {
+  const given = (['types', 'streams', 'category', 'includeSystem'] as const).filter((key) => options[key] !== undefined);
   if (stream !== allStream && given.length > 0) {
+    const flag = given[0] === 'includeSystem' ? 'include-system' : given[0];
     throw new InvalidArgumentError(
-      `--${given[0]} filters ${allStream}; a stream is read whole (give ${allStream} as the stream to filter the global log)`,
+      `--${flag} filters ${allStream}; a stream is read whole (give ${allStream} as the stream to filter the global log)`,
     );
   }
 };
@@ -78,13 +82,20 @@ export const filterOptions = (command: Command) =>
   command
     .option('--types <types>', 'only events of these types (comma-separated)')
     .option('--streams <prefixes>', 'only streams starting with these prefixes (comma-separated)')
-    .option('--category <category>', 'only streams of this category');
+    .option('--category <category>', 'only streams of this category')
+    .option('--include-system', 'also system events ($$<stream>: $metadata, $deleted)');
 
-export const filterOf = (options: { types?: string; streams?: string; category?: string }): AllFilter | undefined => {
+export const filterOf = (options: {
+  types?: string;
+  streams?: string;
+  category?: string;
+  includeSystem?: boolean;
+}): AllFilter | undefined => {
   const filter: AllFilter = {};
   if (options.types !== undefined) filter.types = options.types.split(',').map((type) => type.trim());
   if (options.streams !== undefined) filter.streams = options.streams.split(',').map((prefix) => prefix.trim());
   if (options.category !== undefined) filter.category = options.category;
+  if (options.includeSystem === true) filter.includeSystem = true;
   return Object.keys(filter).length === 0 ? undefined : filter;
 };
 

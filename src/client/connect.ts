@@ -44,7 +44,12 @@ const longPageSize = 10_000;
 
 const streamPath = (stream: string) => `/streams/${encodeURIComponent(stream)}`;
 
-const filterParams = (filter: AllFilter | undefined) => ({ types: filter?.types, streams: filter?.streams, category: filter?.category });
+const filterParams = (filter: AllFilter | undefined) => ({
+  types: filter?.types,
+  streams: filter?.streams,
+  category: filter?.category,
+  includeSystem: filter?.includeSystem ? 'true' : undefined,
+});
 
 const collect = async (events: AsyncIterable<RecordedEvent>) => {
   const all: RecordedEvent[] = [];
@@ -112,7 +117,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       const [last] = await collect(streamPages(stream, { from: Number.MAX_SAFE_INTEGER, direction: 'backwards', limit: 1 }));
       return last?.revision ?? 'start';
     }
-    const [last] = await collect(allLines({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }));
+    const [last] = await collect(allLines({ from: maxPosition, direction: 'backwards', limit: 1, filter: { includeSystem: true } }));
     return last?.position ?? 'start';
   };
 
@@ -151,8 +156,12 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       return subscriptionMessages(transport, path, signal, { retry, onStatus, checkpoints });
     },
     getMetadata: (stream) => transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(stream)}/metadata` }),
-    async setMetadata(stream, metadata) {
-      await transport.call({ method: 'PUT', path: `${streamPath(stream)}/metadata`, body: JSON.stringify(metadata) });
+    async setMetadata(stream, metadata, expectedRevision) {
+      await transport.call({
+        method: 'PUT',
+        path: `${streamPath(stream)}/metadata${expectedRevision === 'any' ? '' : queryString({ expectedRevision })}`,
+        body: JSON.stringify(metadata),
+      });
     },
     async deleteStream(stream, expectedRevision, hard) {
       await transport.call({

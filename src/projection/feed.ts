@@ -133,7 +133,7 @@ const handleFrom = <Db>(
  * cheap call on every engine (`stats()` counts the events).
  */
 export const headOf = async (store: Pick<EventStore, 'readAll'>): Promise<bigint> =>
-  (await store.readAll({ from: 'end', direction: 'backwards', limit: 1 }))[0]?.position ?? 0n;
+  (await store.readAll({ from: 'end', direction: 'backwards', limit: 1, filter: { includeSystem: true } }))[0]?.position ?? 0n;
 
 /** Waits `ms`, or less when `signal` aborts. */
 export const sleep = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);
@@ -234,7 +234,7 @@ export const feedSubset = async <Db>(
   const wanted = (event: RecordedEvent) =>
     handles(projection, event.type) &&
     matchesFilter(projection.source, event.stream, event.type) &&
-    (subset.category === undefined || matchesFilter({ category: subset.category }, event.stream, event.type)) &&
+    (subset.category === undefined || matchesFilter({ category: subset.category, includeSystem: true }, event.stream, event.type)) &&
     (subset.fromTime === undefined || event.recordedAt >= subset.fromTime) &&
     (subset.toTime === undefined || event.recordedAt <= subset.toTime);
   const events =

@@ -23,7 +23,14 @@ export const positionOrKeyword = (value: string | undefined) =>
 
 const listOf = (value: string | string[] | undefined) => (value === undefined || Array.isArray(value) ? value : [value]);
 
-export const filterOf = (query: { types?: string | string[]; streams?: string | string[]; category?: string }) => {
-  const filter = { types: listOf(query.types), streams: listOf(query.streams), category: query.category };
-  return filter.types === undefined && filter.streams === undefined && filter.category === undefined ? undefined : filter;
+export const filterOf = (query: { types?: string | string[]; streams?: string | string[]; category?: string; includeSystem?: string }) => {
+  const filter = {
+    types: listOf(query.types),
+    streams: listOf(query.streams),
+    category: query.category,
+    ...(query.includeSystem === 'true' ? { includeSystem: true } : {}),
+  };
+  return filter.types === undefined && filter.streams === undefined && filter.category === undefined && filter.includeSystem === undefined
+    ? undefined
+    : filter;
 };

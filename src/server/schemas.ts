@@ -61,6 +61,7 @@ export const allFilterQuery = {
   types: Type.Optional(List),
   streams: Type.Optional(List),
   category: Type.Optional(Type.String({ minLength: 1 })),
+  includeSystem: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'also system streams ($ names)' })),
 };
 
 export const AllReadQuery = Type.Object(
@@ -104,6 +105,9 @@ export const DeleteQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `PUT /streams/{stream}/metadata`: the revision of `$$<stream>` the change expects (`any` when absent). */
+export const MetadataQuery = Type.Object({ expectedRevision: DeleteQuery.properties.expectedRevision }, { additionalProperties: false });
 
 const AclEntry = Type.Object(
   {

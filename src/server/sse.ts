@@ -58,7 +58,12 @@ export const sendSubscription = async (
   request: FastifyRequest,
   reply: FastifyReply,
   subscription: Subscription,
-  context: { heartbeatMs: number; metrics: Metrics; open: OpenSubscriptions; readable: () => Promise<(stream: string) => boolean> },
+  context: {
+    heartbeatMs: number;
+    metrics: Metrics;
+    open: OpenSubscriptions;
+    readable: () => Promise<(stream: string, type?: string) => boolean>;
+  },
 ) => {
   const messages = subscription[Symbol.asyncIterator]();
   let first: IteratorResult<SubscriptionMessage>;
@@ -79,7 +84,7 @@ export const sendSubscription = async (
   try {
     for (let next = first; !next.done; next = await messages.next()) {
       const message = next.value;
-      if (isEvent(message) && !(await context.readable())(message.stream)) continue;
+      if (isEvent(message) && !(await context.readable())(message.stream, message.type)) continue;
       const text = isEvent(message)
         ? `id: ${message.position}\ndata: ${recordedToJsonText(message)}\n\n`
         : isCaughtUp(message)

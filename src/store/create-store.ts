@@ -37,7 +37,9 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
         };
         return followStream(following, { stream, start, read: (query) => engine.readStream(stream, query) });
       }
-      const last = async () => (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0];
+      // The head of the whole log, system events included, so that `end` means now whatever the filter.
+      const last = async () =>
+        (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: { includeSystem: true } }))[0];
       const start = async () => {
         await syncChanges();
         return from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;

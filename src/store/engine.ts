@@ -36,8 +36,15 @@ export interface EngineCore {
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   /** The ACL of every stream whose metadata has one, tombstoned streams included. */
   readAcls(): Promise<Map<string, StreamAcl>>;
-  setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
-  /** Soft delete, or tombstone when `hard`. */
+  /**
+   * Replaces the metadata and appends a `$metadata` event (data: the whole new metadata) to `$$<stream>`,
+   * in one transaction; `expected` is checked against `$$<stream>` (a mismatch writes nothing).
+   */
+  setMetadata(stream: string, metadata: StreamMetadata, expected: ExpectedRevision): Promise<void>;
+  /**
+   * Soft delete, or tombstone when `hard`, with a `$deleted` event (`{ hard, lastRevision }`) appended to
+   * `$$<stream>` in the same transaction; `$$<stream>` itself survives.
+   */
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
   stats(): Promise<StoreStats>;
   /** A write that changes nothing: resolves when one could land now, else throws `UnavailableError` with its `reason`. */

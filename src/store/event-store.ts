@@ -10,6 +10,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  SetMetadataOptions,
   StoreStats,
   StreamAcl,
   StreamInfo,
@@ -40,7 +41,11 @@ export interface EventStore {
   listStreams(options?: ListStreamsOptions): Promise<StreamInfo[]>;
   /** The ACL of every stream that has one (tombstoned streams included): what a server consults to hide streams. */
   readAcls(): Promise<Map<string, StreamAcl>>;
-  setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+  /**
+   * Replaces the stream's metadata and records it as a `$metadata` event in `$$<stream>`, atomically;
+   * `expectedRevision` is that of `$$<stream>` (`'any'` by default), so concurrent edits cannot overwrite each other.
+   */
+  setMetadata(stream: string, metadata: StreamMetadata, options?: SetMetadataOptions): Promise<void>;
   /** Soft delete: the stream reads as absent; a later append recreates it and continues its revisions. */
   deleteStream(stream: string, options?: DeleteOptions): Promise<void>;
   /** The stream can never be read or written again. */

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeFeed } from './change-feed.js';
 import { matchesFilter } from './filter.js';
-import { categoryOf, type AllFilter, type RecordedEvent } from './model.js';
+import { categoryOf, isSystemStream, type AllFilter, type RecordedEvent } from './model.js';
 
 /** The longest the tail waits between two reads while events keep arriving. */
 export const maxReadIntervalMs = 5;
@@ -73,7 +73,12 @@ export const createLiveTail = (options: {
   let reading: AllFilter | undefined | null = null;
 
   const onlyCategory = (filter: AllFilter | undefined): string | undefined =>
-    filter?.category !== undefined && filter.types === undefined && filter.streams === undefined ? filter.category : undefined;
+    filter?.category !== undefined &&
+    filter.types === undefined &&
+    filter.streams === undefined &&
+    (filter.includeSystem === true || !isSystemStream(filter.category))
+      ? filter.category
+      : undefined;
 
   /** The map and key that route events to a listener; none for listeners that test every event. */
   const routeOf = (listener: TailListener): { map: Map<string, Set<TailListener>>; key: string } | undefined => {
@@ -84,19 +89,24 @@ export const createLiveTail = (options: {
 
   /** The narrowest filter that still gives every listener all it may want. */
   const readFilter = (): AllFilter | undefined => {
+    // System events are read when a listener may want them (its filter asks, or it follows a `$` stream).
+    const system =
+      [...others].some(({ filter }) => filter?.includeSystem === true) ||
+      [...byStream.keys(), ...byCategory.keys()].some((name) => isSystemStream(name));
+    const every = system ? { includeSystem: true } : undefined;
     if (others.size > 0) {
-      if (byStream.size + byCategory.size > 0) return undefined;
+      if (byStream.size + byCategory.size > 0) return every;
       if (others.size === 1) return [...others][0]!.filter;
       // Listeners that each want only some event types: one read of all those types serves them all.
       const types = new Set<string>();
       for (const { filter } of others) {
-        if (filter?.types === undefined || filter.streams !== undefined || filter.category !== undefined) return undefined;
+        if (filter?.types === undefined || filter.streams !== undefined || filter.category !== undefined) return every;
         for (const type of filter.types) types.add(type);
       }
-      return types.size <= maxReadNames ? { types: [...types] } : undefined;
+      return types.size <= maxReadNames ? { types: [...types], ...every } : every;
     }
     const prefixes = [...byStream.keys(), ...byCategory.keys()];
-    return prefixes.length <= maxReadNames ? { streams: prefixes } : undefined;
+    return prefixes.length <= maxReadNames ? { streams: prefixes, ...every } : every;
   };
 
   const hand = (event: RecordedEvent) => {

@@ -57,6 +57,8 @@ export interface AllFilter {
   streams?: string[];
   /** Keep events of streams in this category (the part of the name before its first `-`). */
   category?: string;
+  /** Also keep events of system streams (names starting with `$`, such as `$$order-1`); false by default. */
+  includeSystem?: boolean;
 }
 
 export interface ReadAllOptions {
@@ -106,6 +108,11 @@ export interface AppendOptions {
 }
 
 export interface DeleteOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface SetMetadataOptions {
+  /** The revision of the system stream `$$<stream>` that the change expects; `'any'` by default. */
   expectedRevision?: ExpectedRevision;
 }
 
@@ -192,3 +199,16 @@ export const categoryOf = (stream: string): string => {
   const dash = stream.indexOf('-');
   return dash === -1 ? stream : stream.slice(0, dash);
 };
+
+/** Whether a stream belongs to the system (its name starts with `$`): left out of `$all` unless asked for. */
+export const isSystemStream = (stream: string): boolean => stream.startsWith('$');
+
+/** The system stream that records metadata changes and deletes of `stream` (DESIGN.md section 11). */
+export const systemStreamOf = (stream: string): string => `$$${stream}`;
+
+/** The stream whose access rules govern `stream`: `S` for `$$S`, else the stream itself. */
+export const subjectOf = (stream: string): string => (stream.startsWith('$$') ? stream.slice(2) : stream);
+
+/** Types of the system events written to `$$<stream>`. */
+export const metadataEventType = '$metadata';
+export const deletedEventType = '$deleted';

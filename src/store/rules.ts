@@ -4,7 +4,8 @@
  */
 import { StreamDeletedError, WrongExpectedRevisionError, type ActualRevision } from './errors.js';
 import type { AppendResult, ExpectedRevision, StreamInfo, StreamMetadata } from './model.js';
-import type { PreparedEvent } from './validate.js';
+import { deletedEventType, metadataEventType } from './model.js';
+import { uuidv7, type PreparedEvent } from './validate.js';
 
 /** What an engine knows of a stream before it writes. */
 export interface StreamState {
@@ -131,4 +132,20 @@ export interface VisibleWindow {
 export const visibleWindow = (metadata: StreamMetadata, lastRevision: number, now = Date.now()): VisibleWindow => ({
   minRevision: Math.max(metadata.truncateBefore ?? 0, metadata.maxCount === undefined ? 0 : lastRevision - metadata.maxCount + 1),
   minRecordedAt: metadata.maxAgeSeconds === undefined ? 0 : now - metadata.maxAgeSeconds * 1000,
+});
+
+/** The `$metadata` event that records a stream's new metadata in `$$<stream>`. */
+export const metadataEvent = (metadata: StreamMetadata): PreparedEvent => ({
+  id: uuidv7(),
+  type: metadataEventType,
+  data: JSON.stringify(metadata),
+  metadata: null,
+});
+
+/** The `$deleted` event that records a soft delete or a tombstone in `$$<stream>`. */
+export const deletedEvent = (hard: boolean, lastRevision: number): PreparedEvent => ({
+  id: uuidv7(),
+  type: deletedEventType,
+  data: JSON.stringify({ hard, lastRevision }),
+  metadata: null,
 });

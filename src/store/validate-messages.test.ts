@@ -19,8 +19,12 @@ describe('messages of refused arguments', () => {
       [() => store.readStream('a-1', 'all' as unknown as object), "options is 'all'; allowed: an object"],
       [() => store.readAll({ from: -1n }), 'from is -1; allowed: a position (an integer from 0 to 9223372036854775807)'],
       [() => store.readAll({ filter: { category: 'a-b' } }), "filter.category is 'a-b'; allowed: a category (a name without '-')"],
+      [() => store.readAll({ filter: { includeSystem: 'yes' as never } }), "filter.includeSystem is 'yes'; allowed: true or false"],
       [() => store.readAll({ filter: { types: [] } }), 'filter.types is a list of 0 items; allowed: a list of 1 to 100 names'],
-      [() => store.readAll({ filter: { kinds: ['A'] } as object }), "filter has unknown field 'kinds'; allowed: types, streams, category"],
+      [
+        () => store.readAll({ filter: { kinds: ['A'] } as object }),
+        "filter has unknown field 'kinds'; allowed: types, streams, category, includeSystem",
+      ],
       [() => store.readAll({ filter: [] as object }), 'filter is a list of 0 items; allowed: an object'],
       [() => store.readStream('x'.repeat(300)), 'stream name is 300 UTF-8 bytes long; allowed: at most 255'],
     ];

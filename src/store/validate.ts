@@ -297,7 +297,11 @@ export const checkPosition = (what: string, value: unknown): bigint => {
 
 export const checkFilter = (filter: unknown): AllFilter | undefined => {
   if (filter === undefined) return undefined;
-  const { types, streams, category } = checkOptionsObject(filter, ['types', 'streams', 'category'], 'filter');
+  const { types, streams, category, includeSystem } = checkOptionsObject(
+    filter,
+    ['types', 'streams', 'category', 'includeSystem'],
+    'filter',
+  );
   const list = (what: string, value: unknown): string[] | undefined => {
     if (value === undefined) return undefined;
     if (!Array.isArray(value) || value.length === 0 || value.length > maxFilterEntries) {
@@ -316,6 +320,10 @@ export const checkFilter = (filter: unknown): AllFilter | undefined => {
       throw new InvalidArgumentError(`filter.category is ${shown(category)}; allowed: a category (a name without '-')`);
     }
   }
+  if (includeSystem !== undefined && typeof includeSystem !== 'boolean') {
+    throw new InvalidArgumentError(`filter.includeSystem is ${shown(includeSystem)}; allowed: true or false`);
+  }
+  if (includeSystem === true) checked.includeSystem = true;
   return Object.keys(checked).length === 0 ? undefined : checked;
 };
 

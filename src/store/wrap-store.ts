@@ -57,7 +57,7 @@ export interface StoreCore {
   /** Messages until `signal` aborts, which is how the wrapper ends a subscription. */
   subscribe(query: SubscribeQuery, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   getMetadata(stream: string): Promise<StreamMetadata>;
-  setMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+  setMetadata(stream: string, metadata: StreamMetadata, expected: ExpectedRevision): Promise<void>;
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   readAcls(): Promise<Map<string, StreamAcl>>;
@@ -173,9 +173,9 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
       open();
       return core.getMetadata(checkStreamName(stream));
     },
-    async setMetadata(stream, metadata) {
+    async setMetadata(stream, metadata, options) {
       open();
-      return core.setMetadata(checkWritableStream(stream), checkStreamMetadata(metadata));
+      return core.setMetadata(checkWritableStream(stream), checkStreamMetadata(metadata), checkExpectedRevision(options?.expectedRevision));
     },
     async deleteStream(stream, options) {
       open();

@@ -11,7 +11,7 @@
 import type { ChangeFeed } from '../../store/change-feed.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../store/errors.js';
 import { matchesFilter } from '../../store/filter.js';
-import type { AllFilter, RecordedEvent } from '../../store/model.js';
+import { isSystemStream, type AllFilter, type RecordedEvent } from '../../store/model.js';
 import { scanWindow } from '../../store/subscriptions.js';
 import { maxPosition, type AllQuery } from '../../store/validate.js';
 import type { GroupRow, GroupsEngine, Lease, SettleAction } from './engine.js';
@@ -43,7 +43,10 @@ const readerOf = (settings: GroupSettings): { filter: AllFilter | undefined; kee
   const { source, scope } = settings;
   const inScope = (stream: string) => scope === undefined || scope.some((prefix) => stream.startsWith(prefix));
   if ('stream' in source)
-    return { filter: { streams: [source.stream] }, keep: (event) => event.stream === source.stream && inScope(event.stream) };
+    return {
+      filter: { streams: [source.stream], ...(isSystemStream(source.stream) ? { includeSystem: true } : {}) },
+      keep: (event) => event.stream === source.stream && inScope(event.stream),
+    };
   const base: AllFilter | undefined = 'category' in source ? { category: source.category } : 'filter' in source ? source.filter : undefined;
   // Without prefixes of its own, the filter can carry the scope, and the engine's index does the work.
   const filter = base?.streams === undefined && scope !== undefined ? { ...base, streams: scope } : base;
@@ -83,7 +86,7 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
     leases.map(({ entry, attempt, replay, event }) => ({ id: encodeDeliveryId(group, entry, attempt), attempt, replay, event }));
 
   const head = async (): Promise<bigint> =>
-    (await log.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: undefined }))[0]?.position ?? 0n;
+    (await log.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: { includeSystem: true } }))[0]?.position ?? 0n;
 
   /**
    * Reads source events after the group's cursor into its entries while it has room. Says how many it
@@ -105,7 +108,7 @@ export const createGroups = (engine: GroupsEngine, log: GroupLog): GroupsCore =>
         (event) =>
           reader.keep(event) &&
           (stream === undefined || event.stream === stream) &&
-          matchesFilter(category === undefined ? undefined : { category }, event.stream, event.type),
+          (category === undefined || matchesFilter({ category, includeSystem: true }, event.stream, event.type)),
       );
       const reached = page.length === room ? page.at(-1)!.position : to;
       if (

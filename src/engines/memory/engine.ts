@@ -5,19 +5,28 @@
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
-import type { AppendResult, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
+import {
+  isSystemStream,
+  systemStreamOf,
+  type AppendResult,
+  type RecordedEvent,
+  type StreamAcl,
+  type StreamMetadata,
+} from '../../store/model.js';
 
 import {
   absentStream,
   compareNames,
   streamInfo,
   checkWrite,
+  deletedEvent,
+  metadataEvent,
   replayedAppend,
   visibleWindow,
   type StoredEvent,
   type StreamState,
 } from '../../store/rules.js';
-import type { AllQuery, StreamQuery } from '../../store/validate.js';
+import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
 import { matchesFilter } from '../../store/filter.js';
 import { createMemoryGroups } from './groups.js';
 import { createMemorySnapshots } from './snapshots.js';
@@ -81,6 +90,21 @@ export const createMemoryEngine = (): EngineCore => {
     stream.exists = false;
   };
 
+  /** Writes events at the end of a stream that may take them (checked by the caller). */
+  const write = (name: string, events: PreparedEvent[]): AppendResult => {
+    const stream = streamOf(name);
+    const recordedAt = Date.now();
+    for (const event of events) {
+      const stored: MemoryEvent = { ...event, stream: name, revision: ++stream.revision, position: ++lastPosition, recordedAt };
+      stream.events.push(stored);
+      log.push(stored);
+      byId.set(stored.id, stored);
+      byPosition.set(stored.position, stored);
+    }
+    stream.exists = true;
+    return { revision: stream.revision, position: lastPosition, recordedAt: new Date(recordedAt) };
+  };
+
   return {
     name: 'memory',
     changes,
@@ -98,17 +122,9 @@ export const createMemoryEngine = (): EngineCore => {
         return replayedAppend(name, expected, events, found, stream, stream.events[0]?.revision ?? stream.revision + 1);
       }
       checkWrite(name, expected, stream);
-      const recordedAt = Date.now();
-      for (const event of events) {
-        const stored: MemoryEvent = { ...event, stream: name, revision: ++stream.revision, position: ++lastPosition, recordedAt };
-        stream.events.push(stored);
-        log.push(stored);
-        byId.set(stored.id, stored);
-        byPosition.set(stored.position, stored);
-      }
-      stream.exists = true;
+      const result = write(name, events);
       changes.advance(lastPosition);
-      return { revision: stream.revision, position: lastPosition, recordedAt: new Date(recordedAt) };
+      return result;
     },
 
     async readStream(name, { from, direction, limit }: StreamQuery) {
@@ -153,6 +169,7 @@ export const createMemoryEngine = (): EngineCore => {
         .filter(
           ([name, stream]) =>
             stream.revision >= 0 &&
+            (!isSystemStream(name) || isSystemStream(prefix ?? '')) &&
             (prefix === undefined || name.startsWith(prefix)) &&
             (after === undefined || compareNames(name, after) > 0),
         )
@@ -167,10 +184,14 @@ export const createMemoryEngine = (): EngineCore => {
       return acls;
     },
 
-    async setMetadata(name, metadata) {
+    async setMetadata(name, metadata, expected) {
       const stream = streamOf(name);
       if (stream.tombstoned) throw new StreamDeletedError(name);
+      const system = systemStreamOf(name);
+      checkWrite(system, expected, streams.get(system) ?? absentStream);
       stream.metadata = structuredClone(metadata);
+      write(system, [metadataEvent(metadata)]);
+      changes.advance(lastPosition);
     },
 
     async deleteStream(name, expected, hard) {
@@ -179,13 +200,16 @@ export const createMemoryEngine = (): EngineCore => {
       removeEvents(stream);
       snapshots.forget(name);
       if (hard) stream.tombstoned = true;
+      write(systemStreamOf(name), [deletedEvent(hard, stream.revision)]);
+      changes.advance(lastPosition);
     },
 
     async probeWrite() {},
 
     async stats() {
-      const live = [...streams.values()].filter((stream) => stream.exists).length;
-      return { engine: 'memory', events: log.length, streams: live, headPosition: lastPosition };
+      const live = [...streams.entries()].filter(([name, stream]) => stream.exists && !isSystemStream(name)).length;
+      const events = log.filter((event) => !isSystemStream(event.stream)).length;
+      return { engine: 'memory', events, streams: live, headPosition: lastPosition };
     },
 
     async close() {

@@ -10,6 +10,7 @@ export const allQuerySql = (s: string, { from, to, direction, limit, filter }: A
   const where = [direction === 'forwards' ? 'position >= $1' : 'position <= $1'];
   const parameter = (value: unknown) => `$${values.push(value)}`;
   if (to !== undefined) where.push(`position <= ${parameter(to.toString())}`);
+  if (filter?.includeSystem !== true) where.push(`NOT starts_with(stream, '$')`);
   if (filter?.types) where.push(`type = ANY (${parameter(filter.types)}::text[])`);
   if (filter?.streams)
     where.push(`EXISTS (SELECT FROM unnest(${parameter(filter.streams)}::text[]) AS prefix WHERE starts_with(stream, prefix))`);

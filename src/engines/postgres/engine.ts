@@ -44,7 +44,14 @@ import pg from 'pg';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError } from '../../store/errors.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StreamAcl, StreamMetadata } from '../../store/model.js';
+import {
+  systemStreamOf,
+  type AppendResult,
+  type ExpectedRevision,
+  type RecordedEvent,
+  type StreamAcl,
+  type StreamMetadata,
+} from '../../store/model.js';
 import {
   checkWrite,
   nameAfterPrefix,
@@ -54,7 +61,7 @@ import {
   type StoredEvent,
   type StreamState,
 } from '../../store/rules.js';
-import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.js';
+import { uuidv7, type AllQuery, type PreparedEvent, type StreamQuery } from '../../store/validate.js';
 import { allQuerySql } from './all-query.js';
 import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
@@ -216,6 +223,10 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     retryAlone: (error) => !isUnavailable(error),
   });
 
+  // After a metadata change or a delete (which append a system event): this process's subscribers hear it
+  // now; if the head cannot be read, the notification the write sent wakes them a moment later.
+  const advanceAfterWrite = async () => changes.advance(await readHead().catch(() => changes.head));
+
   return {
     name: 'postgres',
     changes,
@@ -274,7 +285,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
                 (SELECT position FROM ${s}.events e WHERE e.stream = st.name AND e.revision = st.revision)
          FROM ${s}.streams st
          WHERE name COLLATE "C" >= $1 AND ($2::text IS NULL OR name COLLATE "C" > $2) AND ($3::text IS NULL OR name COLLATE "C" < $3)
-           AND starts_with(name, $1) AND revision >= 0
+           AND starts_with(name, $1) AND revision >= 0 AND (NOT starts_with(name, '$') OR starts_with($1, '$'))
          ORDER BY name COLLATE "C" LIMIT $4`,
         [prefix ?? '', after ?? null, nameAfterPrefix(prefix) ?? null, limit],
       );
@@ -291,20 +302,27 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       return new Map(rows.map(([name, acl]) => [name!, JSON.parse(acl!) as StreamAcl]));
     },
 
-    async setMetadata(stream, metadata) {
-      const rows = await query(
-        'writing metadata',
-        `INSERT INTO ${s}.streams AS st (name, metadata) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata WHERE NOT st.tombstoned
-         RETURNING 1`,
-        [stream, JSON.stringify(metadata)],
-      );
-      if (rows.length === 0) throw new StreamDeletedError(stream);
+    async setMetadata(stream, metadata, expected) {
+      const [row] = await query('writing metadata', `SELECT * FROM ${s}.set_metadata($1, $2, $3, $4)`, [
+        stream,
+        JSON.stringify(metadata),
+        String(expected),
+        uuidv7(),
+      ]);
+      if (row![0] === 't') return advanceAfterWrite();
+      if (row![1] === 't') throw new StreamDeletedError(stream);
+      checkWrite(systemStreamOf(stream), expected, stateOf(row![2]!, row![3]!, 'f'));
+      throw new Error(`set_metadata refused a change of '${stream}' that the rules allow`);
     },
 
     async deleteStream(stream, expected, hard) {
-      const [row] = await query('deleting a stream', `SELECT * FROM ${s}.delete_stream($1, $2, $3)`, [stream, String(expected), hard]);
-      if (row![0] === 't') return;
+      const [row] = await query('deleting a stream', `SELECT * FROM ${s}.delete_stream_logged($1, $2, $3, $4)`, [
+        stream,
+        String(expected),
+        hard,
+        uuidv7(),
+      ]);
+      if (row![0] === 't') return advanceAfterWrite();
       checkWrite(stream, expected, stateOf(row![1]!, row![2]!, row![3]!));
       throw new Error(`delete_stream refused a delete of '${stream}' that the rules allow`);
     },
@@ -318,7 +336,9 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
     async stats() {
       const [row] = await read(
         'reading statistics',
-        `SELECT (SELECT count(*) FROM ${s}.events), (SELECT count(*) FROM ${s}.streams WHERE live), (SELECT last_position FROM ${s}.log)`,
+        `SELECT (SELECT count(*) FROM ${s}.events WHERE NOT starts_with(stream, '$')),
+                (SELECT count(*) FROM ${s}.streams WHERE live AND NOT starts_with(name, '$')),
+                (SELECT last_position FROM ${s}.log)`,
       );
       return { engine: 'postgres', events: Number(row![0]), streams: Number(row![1]), headPosition: BigInt(row![2]!) };
     },

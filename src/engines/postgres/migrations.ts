@@ -18,6 +18,9 @@
  *
  * Snapshots (migration 4): one row per (stream, schema_version), written by `write_snapshot` under a share
  * lock of the stream's row, and deleted by a trigger when a delete takes the stream's events away.
+ *
+ * System events (migration 6): `set_metadata` and `delete_stream_logged` make the change and append its
+ * `$metadata` / `$deleted` event to `$$<stream>` (`append_system_event`) in one transaction.
  */
 import type pg from 'pg';
 import { InvalidArgumentError, UnavailableError } from '../../store/errors.js';
@@ -639,6 +642,78 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
   CREATE UNIQUE INDEX projection_requests_open_replay ON ${s}.projection_requests (name)
     WHERE kind = 'replay' AND state IN ('pending', 'running');
   CREATE INDEX projection_requests_by_name ON ${s}.projection_requests (name, seq);
+  `,
+  // System events (DESIGN.md section 11): a metadata change and a delete append `$metadata` / `$deleted`
+  // to `$$<stream>` in the same transaction, under the append lock so positions stay in commit order.
+  // Bodies are quoted with $fn$ because `$$` is part of the names they build.
+  `
+  CREATE FUNCTION ${s}.append_system_event(sys_stream text, event_id uuid, event_type text, event_data text) RETURNS bigint
+  LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$
+  DECLARE
+    rev bigint;
+    head bigint;
+  BEGIN
+    PERFORM ${appendLock(s)};
+    SELECT st.revision INTO rev FROM ${s}.streams st WHERE st.name = sys_stream FOR UPDATE;
+    IF NOT FOUND THEN
+      rev := -1;
+    END IF;
+    SELECT l.last_position + 1 INTO head FROM ${s}.log l WHERE l.singleton;
+    INSERT INTO ${s}.events (position, id, stream, revision, type, data, metadata)
+      VALUES (head, event_id, sys_stream, rev + 1, event_type, event_data, NULL);
+    INSERT INTO ${s}.streams AS st (name, revision, live) VALUES (sys_stream, rev + 1, true)
+      ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, live = true;
+    UPDATE ${s}.log l SET last_position = head WHERE l.singleton;
+    PERFORM pg_notify('${channel}', head::text);
+    RETURN head;
+  END
+  $fn$;
+
+  -- Writes metadata when the stream is not tombstoned and \`expected\` holds for \`$$<stream>\`; returns
+  -- what it found, written false when it wrote nothing (the engine raises the error).
+  CREATE FUNCTION ${s}.set_metadata(stream_name text, new_metadata text, expected text, event_id uuid)
+  RETURNS TABLE (written boolean, stream_tombstoned boolean, sys_revision bigint, sys_live boolean)
+  LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$
+  DECLARE
+    is_tombstoned boolean;
+    rev bigint;
+    is_live boolean;
+  BEGIN
+    PERFORM ${appendLock(s)};
+    SELECT st.tombstoned INTO is_tombstoned FROM ${s}.streams st WHERE st.name = stream_name FOR UPDATE;
+    IF NOT FOUND THEN
+      is_tombstoned := false;
+    END IF;
+    SELECT st.revision, st.live INTO rev, is_live FROM ${s}.streams st WHERE st.name = '$$' || stream_name;
+    IF NOT FOUND THEN
+      rev := -1; is_live := false;
+    END IF;
+    IF is_tombstoned OR NOT ${s}.expectation_holds(expected, is_live, rev) THEN
+      RETURN QUERY SELECT false, is_tombstoned, rev, is_live;
+      RETURN;
+    END IF;
+    INSERT INTO ${s}.streams AS st (name, metadata) VALUES (stream_name, new_metadata)
+      ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata;
+    PERFORM ${s}.append_system_event('$$' || stream_name, event_id, '$metadata', new_metadata);
+    RETURN QUERY SELECT true, false, rev, is_live;
+  END
+  $fn$;
+
+  -- delete_stream, and the \`$deleted\` event of it in \`$$<stream>\`.
+  CREATE FUNCTION ${s}.delete_stream_logged(stream_name text, expected text, hard boolean, event_id uuid)
+  RETURNS TABLE (deleted boolean, stream_revision bigint, stream_live boolean, stream_tombstoned boolean)
+  LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$
+  DECLARE
+    outcome record;
+  BEGIN
+    SELECT * INTO outcome FROM ${s}.delete_stream(stream_name, expected, hard) d;
+    IF outcome.deleted THEN
+      PERFORM ${s}.append_system_event('$$' || stream_name, event_id, '$deleted',
+        json_build_object('hard', hard, 'lastRevision', outcome.stream_revision)::text);
+    END IF;
+    RETURN QUERY SELECT outcome.deleted, outcome.stream_revision, outcome.stream_live, outcome.stream_tombstoned;
+  END
+  $fn$;
   `,
 ];
 

@@ -13,6 +13,7 @@ export const allQuerySql = ({ from, to, direction, limit, filter }: AllQuery): {
     where.push('position <= ?');
     parameters.push(to);
   }
+  if (filter?.includeSystem !== true) where.push(`substr(stream, 1, 1) <> '$'`);
   if (filter?.types) {
     where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
     parameters.push(...filter.types);

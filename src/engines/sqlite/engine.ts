@@ -14,10 +14,12 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
-import type { AppendResult, ExpectedRevision, StreamAcl, StreamMetadata } from '../../store/model.js';
+import { systemStreamOf, type AppendResult, type ExpectedRevision, type StreamAcl, type StreamMetadata } from '../../store/model.js';
 import {
   checkWrite,
+  deletedEvent,
   expectationHolds,
+  metadataEvent,
   nameAfterPrefix,
   replayedAppend,
   streamInfo,
@@ -147,6 +149,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
        FROM streams
        WHERE name >= @prefix AND (@after IS NULL OR name > @after) AND (@before IS NULL OR name < @before)
          AND substr(name, 1, length(@prefix)) = @prefix AND revision >= 0
+         AND (substr(name, 1, 1) <> '$' OR substr(@prefix, 1, 1) = '$')
        ORDER BY name LIMIT @limit`,
       )
       .raw(true),
@@ -157,7 +160,8 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       .raw(true),
     saveLastPosition: db.prepare<[number]>('UPDATE log SET last_position = ?'),
     counts: db.prepare<[], { events: number; streams: number }>(
-      'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM streams WHERE live = 1) AS streams',
+      `SELECT (SELECT count(*) FROM events WHERE substr(stream, 1, 1) <> '$') AS events,
+              (SELECT count(*) FROM streams WHERE live = 1 AND substr(name, 1, 1) <> '$') AS streams`,
     ),
   };
   const allStatements = new Map<string, Database.Statement>();
@@ -296,10 +300,14 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       return new Map(sql.acls.all().map(([name, acl]) => [name, JSON.parse(acl) as StreamAcl]));
     },
 
-    setMetadata(stream, metadata) {
+    setMetadata(stream, metadata, expected) {
       return queue.write(() => {
         checkedRead(stream);
+        const system = systemStreamOf(stream);
+        const state = stateForWrite(system);
+        checkWrite(system, expected, state);
         sql.putMetadata.run(stream, JSON.stringify(metadata));
+        insertEvents(system, [metadataEvent(metadata)], state);
       });
     },
 
@@ -311,6 +319,8 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
         snapshots.forget(stream);
         sql.markDeleted.run(stream, state.revision, hard ? 1 : 0);
         states.set(stream, { revision: state.revision, exists: false, tombstoned: hard });
+        const system = systemStreamOf(stream);
+        insertEvents(system, [deletedEvent(hard, state.revision)], stateForWrite(system));
       });
     },
 

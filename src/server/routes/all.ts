@@ -39,7 +39,7 @@ export const allRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { 
               const next = direction === 'forwards' ? last.position + 1n : last.position - 1n;
               return next < 0n ? undefined : String(next);
             },
-            visible: (event) => readable(event.stream),
+            visible: (event) => readable(event.stream, event.type),
             isAbsent: async () => false,
             absentDetail: '',
           },

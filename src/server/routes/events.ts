@@ -26,7 +26,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     async ({ params, principal }) => {
       const event = await store.readEvent(params.id);
       // Absent and unreadable answer alike, so that a token learns nothing of streams it may not read.
-      if (event === undefined || !covers(principal, event.stream) || !(await acls.readable(principal))(event.stream)) {
+      if (event === undefined || !covers(principal, event.stream) || !(await acls.readable(principal))(event.stream, event.type)) {
         throw new NotFoundError(`no event with id '${params.id}'`);
       }
       return recordedToJson(event);

@@ -52,12 +52,22 @@ export const GroupSource = Type.Union(
     Type.Object({ stream: Name }, strict),
     Type.Object({ category: Name }, strict),
     Type.Object(
-      { filter: Type.Object({ types: Type.Optional(Names), streams: Type.Optional(Names), category: Type.Optional(Name) }, strict) },
+      {
+        filter: Type.Object(
+          {
+            types: Type.Optional(Names),
+            streams: Type.Optional(Names),
+            category: Type.Optional(Name),
+            includeSystem: Type.Optional(Type.Boolean()),
+          },
+          strict,
+        ),
+      },
       strict,
     ),
     Type.Object({}, strict),
   ],
-  { description: '{ stream }, { category }, { filter: { types?, streams?, category? } } or {} (the whole log)' },
+  { description: '{ stream }, { category }, { filter: { types?, streams?, category?, includeSystem? } } or {} (the whole log)' },
 );
 
 /** Enumerations as `enum` (not unions of `const`), so that the OpenAPI document shows them as they are declared here. */
@@ -202,8 +212,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     const kept: GroupDelivery[] = [];
     const hidden: string[] = [];
     for (const delivery of deliveries) {
-      const { stream } = delivery.event;
-      if (covers(principal, stream) && readable(stream)) kept.push(delivery);
+      const { stream, type } = delivery.event;
+      if (covers(principal, stream) && readable(stream, type)) kept.push(delivery);
       else hidden.push(delivery.id);
     }
     if (hidden.length > 0) {
@@ -516,7 +526,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       const readable = await acls.readable(principal);
       return parkedPageToJson({
         ...page,
-        parked: page.parked.filter(({ event }) => covers(principal, event.stream) && readable(event.stream)),
+        parked: page.parked.filter(({ event }) => covers(principal, event.stream) && readable(event.stream, event.type)),
       });
     },
   );

@@ -9,6 +9,7 @@ import {
   AppendResult,
   DeleteQuery,
   EventPage,
+  MetadataQuery,
   Problem,
   StreamAcl,
   StreamMetadata,
@@ -19,6 +20,7 @@ import {
 } from '../schemas.js';
 import { appendResultToJson, expectedRevisionOf, streamInfoToJson } from '../../protocol/wire.js';
 import { covers, narrowPrefix } from '../../auth/access.js';
+import type { RecordedEvent } from '../../store/model.js';
 
 const problems = { '4xx': Problem, '5xx': Problem };
 
@@ -63,6 +65,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       if (stream === '$all') return reply.redirect(`../all${request.url.slice(request.url.split('?')[0]!.length)}`, 308);
       const { direction = 'forwards', limit } = request.query;
       const from = revisionOrKeyword(request.query.from);
+      // `$$S` records S's metadata: its `$metadata` events need `metaRead` on S as well (stream-acl.ts).
+      const readable = stream.startsWith('$$') ? await acls.readable(request.principal) : undefined;
       return sendRead(
         request,
         reply,
@@ -70,6 +74,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
           source: 'stream',
           limit: limit === undefined ? undefined : Number(limit),
           iterate: (size) => store.iterateStream(stream, { from, direction, limit: size }),
+          ...(readable === undefined ? {} : { visible: (event: RecordedEvent) => readable(event.stream, event.type) }),
           nextFrom: (last) => {
             const next = direction === 'forwards' ? last.revision + 1 : last.revision - 1;
             return next < 0 ? undefined : String(next);
@@ -155,14 +160,17 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       config: { access: 'admin' },
       schema: {
         summary: 'Write stream metadata',
+        description:
+          'Also appends a `$metadata` event to `$${stream}`; `expectedRevision` is the revision of `$${stream}` (409 on a mismatch).',
         tags: ['streams'],
         params: StreamParams,
+        querystring: MetadataQuery,
         body: StreamMetadata,
         response: { 204: Type.Null(), ...problems },
       },
     },
-    async ({ params, body }, reply) => {
-      await store.setMetadata(params.stream, body);
+    async ({ params, query, body }, reply) => {
+      await store.setMetadata(params.stream, body, { expectedRevision: expectedRevisionOf(query.expectedRevision) });
       acls.forget();
       return reply.code(204).send(null);
     },

@@ -24,7 +24,7 @@ const ids = Array.from({ length: 12 }, (_, i) => `00000000-0000-4000-8000-${Stri
 type Operation =
   | { kind: 'append'; stream: string; expected: ExpectedRevision; events: EventInput[] }
   | { kind: 'delete'; stream: string; expected: ExpectedRevision; hard: boolean }
-  | { kind: 'metadata'; stream: string; maxCount: number | undefined }
+  | { kind: 'metadata'; stream: string; maxCount: number | undefined; expected: ExpectedRevision | undefined }
   | { kind: 'readStream'; stream: string; options: ReadStreamOptions }
   | { kind: 'readAll'; options: ReadAllOptions };
 
@@ -55,6 +55,8 @@ const readAllOptions = fc
         fc.record({ types: fc.subarray(['A', 'B'], { minLength: 1 }) }),
         fc.record({ category: fc.constantFrom('order', 'user') }),
         fc.record({ streams: fc.subarray(['order-1', 'user', 'o'], { minLength: 1 }) }),
+        fc.record({ includeSystem: fc.constant(true) }),
+        fc.record({ streams: fc.subarray(['$$order', 'user'], { minLength: 1 }), includeSystem: fc.boolean() }),
       ),
       { nil: undefined },
     ),
@@ -85,6 +87,7 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
       kind: fc.constant('metadata' as const),
       stream: fc.constantFrom(...streams),
       maxCount: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      expected: fc.option(expectedRevision, { nil: undefined }),
     }),
   },
   {
@@ -122,7 +125,11 @@ const apply = (store: EventStore, op: Operation) => {
     case 'delete':
       return outcome(() => (op.hard ? store.tombstoneStream : store.deleteStream)(op.stream, { expectedRevision: op.expected }));
     case 'metadata':
-      return outcome(() => store.setMetadata(op.stream, op.maxCount === undefined ? {} : { maxCount: op.maxCount }));
+      return outcome(() =>
+        store.setMetadata(op.stream, op.maxCount === undefined ? {} : { maxCount: op.maxCount }, {
+          expectedRevision: op.expected ?? 'any',
+        }),
+      );
     case 'readStream':
       return outcome(() => store.readStream(op.stream, op.options));
     case 'readAll':
@@ -131,10 +138,13 @@ const apply = (store: EventStore, op: Operation) => {
 };
 
 const snapshot = async (store: EventStore) => {
-  const all = await store.readAll();
+  const all = await store.readAll({ filter: { includeSystem: true } });
   for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position, 'positions strictly increase');
   const byStream: Record<string, unknown> = {};
-  for (const stream of streams) byStream[stream] = await outcome(() => store.readStream(stream));
+  for (const stream of streams) {
+    byStream[stream] = await outcome(() => store.readStream(stream));
+    byStream[`$$${stream}`] = await outcome(() => store.readStream(`$$${stream}`));
+  }
   return { all: comparable(all), byStream };
 };
 

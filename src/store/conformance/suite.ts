@@ -428,6 +428,122 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       });
     });
 
+    describe('system events', () => {
+      const withSystem = { filter: { includeSystem: true } };
+      const system = async (store: EventStore, stream: string) =>
+        (await store.readStream(`$$${stream}`)).map((e) => ({ type: e.type, data: e.data, revision: e.revision }));
+
+      test('metadata changes, soft deletes and tombstones are recorded in $$<stream>, which survives them', async (store) => {
+        await store.append('s-1', events(2));
+        await store.setMetadata('s-1', { maxCount: 5, custom: { owner: 'a' } });
+        await store.deleteStream('s-1');
+        await store.append('s-1', events(1));
+        await store.tombstoneStream('s-1');
+        await store.tombstoneStream('never-1');
+        assert.deepEqual(await system(store, 's-1'), [
+          { type: '$metadata', data: { maxCount: 5, custom: { owner: 'a' } }, revision: 0 },
+          { type: '$deleted', data: { hard: false, lastRevision: 1 }, revision: 1 },
+          { type: '$deleted', data: { hard: true, lastRevision: 2 }, revision: 2 },
+        ]);
+        assert.deepEqual(await system(store, 'never-1'), [{ type: '$deleted', data: { hard: true, lastRevision: -1 }, revision: 0 }]);
+        const [recorded] = await store.readStream('$$s-1', { limit: 1 });
+        assert.equal((await store.readEvent(recorded!.id))?.type, '$metadata');
+      });
+
+      test('$all hides system events unless includeSystem is set; positions run on with ordinary events', async (store) => {
+        await store.append('s-1', events(1));
+        await store.setMetadata('s-1', { maxCount: 3 });
+        await store.append('s-2', events(1));
+        await store.deleteStream('s-2');
+        await store.append('s-3', events(1));
+        assert.deepEqual(
+          (await store.readAll()).map((e) => e.stream),
+          ['s-1', 's-3'],
+        );
+        const all = await store.readAll(withSystem);
+        assert.deepEqual(
+          all.map((e) => `${e.stream}:${e.type}`),
+          ['s-1:Happened', '$$s-1:$metadata', '$$s-2:$deleted', 's-3:Happened'],
+        );
+        const first = all[0]!.position;
+        assert.deepEqual(
+          all.map((e) => e.position - first),
+          [0n, 1n, 3n, 4n],
+          'one log: the metadata change and the delete take the next positions (s-2 left with its event)',
+        );
+        assert.deepEqual(
+          (await store.readAll({ filter: { streams: ['$$'] } })).map((e) => e.stream),
+          [],
+          'a filter naming system streams still needs includeSystem',
+        );
+        assert.deepEqual(
+          (await store.readAll({ filter: { streams: ['$$s-1'], includeSystem: true } })).map((e) => e.type),
+          ['$metadata'],
+        );
+        assert.deepEqual(
+          (await store.readAll({ direction: 'backwards', limit: 1 })).map((e) => e.stream),
+          ['s-3'],
+        );
+        assert.deepEqual(await collect(store.iterateAll()), await store.readAll());
+        const stats = await store.stats();
+        assert.deepEqual([stats.events, stats.streams], [2, 2], 'statistics count the streams and events users wrote');
+        assert.deepEqual(
+          (await store.listStreams()).map((s) => s.stream),
+          ['s-1', 's-2', 's-3'],
+          'listings leave system streams out unless the prefix asks for them',
+        );
+        assert.deepEqual(
+          (await store.listStreams({ prefix: '$$' })).map((s) => s.stream),
+          ['$$s-1', '$$s-2'],
+        );
+      });
+
+      test('subscriptions deliver system events only with includeSystem', async (store) => {
+        await store.append('s-1', events(1));
+        await store.setMetadata('s-1', { maxCount: 3 });
+        const plain = store.subscribe({ from: 'start' });
+        const all = store.subscribe({ from: 'start', filter: { includeSystem: true } });
+        try {
+          const untilLive = async (subscription: AsyncIterable<SubscriptionMessage>, count: number) =>
+            (await take(subscription, count)).map((m) => (isEvent(m) ? `${m.stream}:${m.type}` : isCaughtUp(m) ? 'caughtUp' : 'other'));
+          const livePlain = untilLive(plain, 3);
+          const liveAll = untilLive(all, 5);
+          await sleep(50);
+          await store.deleteStream('s-1');
+          await store.append('s-2', events(1));
+          assert.deepEqual(await livePlain, ['s-1:Happened', 'caughtUp', 's-2:Happened']);
+          assert.deepEqual(await liveAll, ['s-1:Happened', '$$s-1:$metadata', 'caughtUp', '$$s-1:$deleted', 's-2:Happened']);
+        } finally {
+          await plain.close();
+          await all.close();
+        }
+      });
+
+      test('setMetadata checks expectedRevision against $$<stream> and writes nothing on a mismatch', async (store) => {
+        await store.setMetadata('s-1', { maxCount: 1 }, { expectedRevision: 'no_stream' });
+        await rejectsWrongRevision(store.setMetadata('s-1', { maxCount: 2 }, { expectedRevision: 'no_stream' }), 'no_stream', 0);
+        await store.setMetadata('s-1', { maxCount: 2 }, { expectedRevision: 0 });
+        await rejectsWrongRevision(store.setMetadata('s-1', { maxCount: 3 }, { expectedRevision: 0 }), 0, 1);
+        await store.setMetadata('s-1', { maxCount: 4 });
+        await store.setMetadata('s-1', { maxCount: 5 }, { expectedRevision: 'stream_exists' });
+        await rejectsWith(store.setMetadata('s-1', {}, { expectedRevision: -1 as never }), 'invalid_argument');
+        assert.deepEqual(await store.getMetadata('s-1'), { maxCount: 5 });
+        assert.deepEqual(
+          (await system(store, 's-1')).map((e) => e.data),
+          [{ maxCount: 1 }, { maxCount: 2 }, { maxCount: 4 }, { maxCount: 5 }],
+        );
+      });
+
+      test('users cannot write system streams', async (store) => {
+        await store.setMetadata('s-1', { maxCount: 1 });
+        await rejectsWith(store.append('$$s-1', events(1)), 'invalid_argument');
+        await rejectsWith(store.setMetadata('$$s-1', {}), 'invalid_argument');
+        await rejectsWith(store.deleteStream('$$s-1'), 'invalid_argument');
+        await rejectsWith(store.tombstoneStream('$$s-1'), 'invalid_argument');
+        assert.equal((await store.readStream('$$s-1')).length, 1);
+      });
+    });
+
     describe('listing streams', () => {
       test('lists written streams in name order, with revision, last position and deletion', async (store) => {
         const placed = await store.append('order-2', events(2));
