@@ -23,9 +23,16 @@ interface ServeOptions {
   maxSize?: number;
   cors?: string[];
   readOnly?: boolean;
+  alertWebhook?: string;
   dev?: boolean;
   logLevel: string;
 }
+
+const parseWebhookUrl = (text: string): string => {
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(text))
+    throw new CommanderError(`'${text}' is not a webhook URL: give an http:// or https:// URL`);
+  return text;
+};
 
 const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -188,6 +195,14 @@ export const serveCommand = (version: string) =>
       new Option('--read-only', 'refuse every write (503 unavailable, reason flag); reads, subscriptions and health go on').env(
         'ANNALS_READ_ONLY',
       ),
+    )
+    .addOption(
+      new Option(
+        '--alert-webhook <url>',
+        'POST alert conditions (read-only, group lag and parked events, projections failed or silent) as JSON to this URL',
+      )
+        .env('ANNALS_ALERT_WEBHOOK')
+        .argParser(parseWebhookUrl),
     )
     .option('--dev', 'turn authentication off (every caller is an admin)')
     .addOption(

@@ -20,6 +20,8 @@ import { limitConnections, timeoutOptions, type ConnectionLimits } from './conne
 import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { createWriteGate } from './write-gate.js';
+import { currentConditions } from './alerts/conditions.js';
+import { startAlertWebhook } from './alerts/webhook.js';
 import { readOnlyReasons, UnavailableError } from '../store/errors.js';
 import { toOpenApiDocument } from './openapi.js';
 import { errorHandler, notFoundHandler, problem, problemCodeOf, problemOf, sendProblem } from './problems.js';
@@ -79,6 +81,8 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** How often the server probes for writes while read-only for a cause that may pass. Default 5 s. */
   probeIntervalMs?: number;
+  /** POST alert conditions as they start and end to this URL (`--alert-webhook`), checked every `intervalMs` (default 15 s). */
+  alertWebhook?: { url: string; intervalMs?: number };
   /** Close the store when the server closes. Default true. */
   closeStore?: boolean;
   version?: string;
@@ -188,6 +192,14 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     await Promise.all([...subscriptions].map((end) => end()));
   });
   app.addHook('onClose', async () => writeGate.close());
+  if (options.alertWebhook !== undefined) {
+    const stopWebhook = startAlertWebhook({
+      ...options.alertWebhook,
+      conditions: () => currentConditions({ writeGate, groups: store.groups, projections: store.projections }),
+      log: app.log,
+    });
+    app.addHook('onClose', async () => stopWebhook());
+  }
   if (options.closeStore ?? true) app.addHook('onClose', async () => store.close());
 
   await app.register(swagger, {
