@@ -4,12 +4,12 @@
  * of orders and order-view the gateway with two workers, authenticating callers with the tokens this file
  * writes. Used by `main.ts` (`npm run example`) and by the end-to-end tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 
 const root = new URL('../../', import.meta.url).pathname;
 const service = new URL('./service.ts', import.meta.url).pathname;
@@ -55,16 +55,24 @@ const start = async (name: string, { args, env, ready }: Recipe): Promise<ShopPr
   return { name, child, exited };
 };
 
-/** A bearer token and its file entry, which keeps only its digest. */
-const token = (name: string) => {
-  const secret = randomBytes(32).toString('base64url');
-  return { secret, entry: { name, role: 'writer', sha256: createHash('sha256').update(secret).digest('hex') } };
+/** A token made as an operator makes one (`annals tokens create`): its file entry, which keeps a digest, and the token. */
+const createToken = async (name: string) => {
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', cli, 'tokens', 'create', '--name', name, '--role', 'writer'],
+    {
+      cwd: root,
+    },
+  );
+  // The entry goes to stdout (for the token file), the token to stderr, once.
+  const shown = stderr.trim();
+  return { entry: JSON.parse(stdout) as unknown, token: shown.slice(shown.lastIndexOf(' ') + 1) };
 };
 
 export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthIntervalMs = 1000 }: ShopOptions) => {
   const annalsUrl = `http://127.0.0.1:${ports.annals}`;
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
-  const [user, other] = [token('shop-user'), token('another-user')];
+  const [user, other] = await Promise.all([createToken('shop-user'), createToken('another-user')]);
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ tokens: [user.entry, other.entry] }), { mode: 0o600 });
   const ordersUrls = ports.orders.map((port) => `http://127.0.0.1:${port}`);
   writeFileSync(
@@ -133,7 +141,7 @@ export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthInterva
     gatewayUrl,
     ordersUrls,
     /** Bearer tokens the gateway accepts: the shop's user, and another caller with limits of its own. */
-    tokens: { user: user.secret, other: other.secret },
+    tokens: { user: user.token, other: other.token },
     process: (name: string) => processes.get(name)!,
     restart,
     stop,

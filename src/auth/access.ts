@@ -16,8 +16,11 @@ export type Access = 'public' | Role | 'server';
 const rank = (role: Role) => roles.indexOf(role);
 
 /** Whether the token's prefixes cover `stream`; the system stream `$$S` is covered when S is. */
-export const covers = (principal: Principal, stream: string): boolean =>
-  principal.streams === undefined || principal.streams.some((prefix) => subjectOf(stream).startsWith(prefix));
+export const covers = (principal: Principal, stream: string): boolean => {
+  if (principal.streams === undefined) return true;
+  const subject = subjectOf(stream);
+  return principal.streams.some((prefix) => subject.startsWith(prefix));
+};
 
 export const checkAccess = (principal: Principal, access: Exclude<Access, 'public'>, stream?: string): void => {
   if (access === 'server') {

@@ -23,8 +23,8 @@ const workerMetricsTimeoutMs = 2000;
 
 export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
   const own = new Registry();
-  const askers = new Map<Worker, Asker>();
-  const serving = new Set<Worker>();
+  /** Each live worker: when it started, the channel to it, and whether it listens yet. */
+  const alive = new Map<Worker, { startedAt: number; ask: Asker; listening: boolean }>();
   const restarts = new Counter({
     name: 'annals_gateway_worker_restarts_total',
     help: 'Gateway workers that died and were replaced',
@@ -35,25 +35,23 @@ export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
     help: 'Gateway worker processes alive',
     registers: [own],
     collect() {
-      this.set(Object.keys(cluster.workers ?? {}).length);
+      this.set(alive.size);
     },
   });
   const handlers: Handlers = {
     'rate-limit': createLimitCounter(),
     metrics: async () => {
       const answers = await Promise.allSettled(
-        [...serving].map((worker) => askers.get(worker)!<object>('metrics', null, workerMetricsTimeoutMs)),
+        [...alive.values()].filter((each) => each.listening).map((each) => each.ask<object>('metrics', null, workerMetricsTimeoutMs)),
       );
       const figures = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
       return `${await AggregatorRegistry.aggregate(figures).metrics()}\n${await own.metrics()}`;
     },
   };
 
-  const startedAt = new Map<Worker, number>();
   const fork = () => {
     const worker = cluster.fork();
-    startedAt.set(worker, Date.now());
-    askers.set(worker, connectPeer(worker, handlers));
+    alive.set(worker, { startedAt: Date.now(), ask: connectPeer(worker, handlers), listening: false });
     log.info({ pid: worker.process.pid }, 'gateway worker started');
   };
 
@@ -61,14 +59,12 @@ export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
   let listening = 0;
   const ready = new Promise<Address>((resolve, reject) => {
     cluster.on('listening', (worker, address) => {
-      serving.add(worker);
+      alive.get(worker)!.listening = true;
       if (++listening === workers) resolve(address);
     });
     cluster.on('exit', (worker, code, signal) => {
-      const lived = Date.now() - (startedAt.get(worker) ?? 0);
-      startedAt.delete(worker);
-      askers.delete(worker);
-      serving.delete(worker);
+      const lived = Date.now() - (alive.get(worker)?.startedAt ?? 0);
+      alive.delete(worker);
       if (stopping) return;
       if (listening < workers) {
         reject(new Error(`a gateway worker exited (code ${code}, signal ${signal}) before every worker listened; its log says why`));
@@ -83,9 +79,8 @@ export const runGatewayPrimary = async ({ workers, log }: ClusterOptions) => {
   /** Workers finish what they have in flight (they close on SIGTERM), then the primary is done. */
   const stop = async () => {
     stopping = true;
-    const alive = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
     await Promise.all(
-      alive.map(
+      [...alive.keys()].map(
         (worker) =>
           new Promise<void>((resolve) => {
             worker.once('exit', () => resolve());
