@@ -78,6 +78,18 @@ export const createMetrics = (projections: Projections, groups: Groups) => {
     projectionGauge(registers, projections, name, help, value);
   gauge('annals_projection_position', 'Position of the last event applied to the serving build', (info) => Number(info.position));
   gauge('annals_projection_lag', 'Positions between the serving build and the head of the log', (info) => info.lag);
+  // The name and labels DESIGN.md section 11 gives alert rules: the lag of each version a runner runs.
+  new Gauge({
+    name: 'annals_projection_lag_events',
+    help: 'Events between the build a projection runner serves from and the head of the log, by projection and version',
+    labelNames: ['projection', 'version'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const info of await projections.list().catch(() => []))
+        this.set({ projection: info.name, version: String(info.version) }, info.lag);
+    },
+  });
   gauge('annals_projection_rate', 'Events per second applied over the last heartbeat', (info) => info.rate);
   gauge('annals_projection_progress_ratio', 'Done over total of the work under way (catching up or a replay)', (info) =>
     ratio(info.progress),

@@ -63,6 +63,7 @@ describe('projection registry over HTTP', () => {
   it('exports what runners report as metrics, read from the registry at each scrape', async () => {
     const text = (await call('GET', '/metrics', tokens.admin)).text;
     assert.match(text, /annals_projection_lag\{projection="orders"\} \d+/);
+    assert.match(text, /annals_projection_lag_events\{projection="orders",version="\d+"\} \d+/);
     assert.match(text, /annals_projection_progress_ratio\{projection="orders"\} [\d.]+/);
     assert.match(text, /annals_projection_state\{projection="orders",state="running"\} 1/);
     assert.match(text, /annals_projection_state\{projection="orders",state="failed"\} 0/);
