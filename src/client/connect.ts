@@ -20,6 +20,7 @@ import {
   type StreamListJson,
   type AppendResultJson,
   type StoreStatsJson,
+  type IdentityJson,
   type RecordedEventJson,
   type EventPageJson,
 } from '../protocol/wire.js';
@@ -186,6 +187,22 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     readAcls: async () => new Map(Object.entries(await transport.call<Record<string, StreamAcl>>({ method: 'GET', path: '/acls' }))),
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
     probeWrite: async () => void (await transport.call({ method: 'GET', path: '/health/writable' })),
+    async importEvents({ events, keepPositions, source }) {
+      const lines = events.map(
+        (event) =>
+          `{"id":"${event.id}","stream":${JSON.stringify(event.stream)},"revision":${event.revision},"position":"${event.position}",` +
+          `"type":${JSON.stringify(event.type)},"data":${event.data}${event.metadata === null ? '' : `,"metadata":${event.metadata}`},` +
+          `"recordedAt":"${new Date(event.recordedAt).toISOString()}"}`,
+      );
+      const sourceJson = source === undefined ? '' : `,"source":${JSON.stringify({ ...source, epochStart: String(source.epochStart) })}`;
+      const body = `{"keepPositions":${keepPositions}${sourceJson},"events":[${lines.join(',')}]}`;
+      const result = await transport.call<{ events: number; headPosition: string }>({ method: 'POST', path: '/import', body });
+      return { events: result.events, headPosition: BigInt(result.headPosition) };
+    },
+    async startEpoch() {
+      const identity = await transport.call<IdentityJson>({ method: 'POST', path: '/epoch' });
+      return { ...identity, epochStart: BigInt(identity.epochStart) };
+    },
     groups: remoteGroups(transport),
     snapshots: remoteSnapshots(transport),
     projections: remoteProjections(transport),

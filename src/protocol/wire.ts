@@ -29,11 +29,20 @@ export interface AppendResultJson {
   recordedAt?: string;
 }
 
+export interface IdentityJson {
+  storeId: string;
+  epoch: number;
+  epochStart: string;
+}
+
 export interface StoreStatsJson {
   engine: string;
   events: number;
   streams: number;
   headPosition: string;
+  storeId: string;
+  epoch: number;
+  epochStart: string;
 }
 
 /** A problem details document (RFC 9457) with Annals' stable error `code`. */
@@ -137,9 +146,17 @@ export const streamInfoFromJson = ({ position, ...info }: StreamInfoJson): Strea
   ...(position === undefined ? {} : { position: BigInt(position) }),
 });
 
-export const statsToJson = (stats: StoreStats): StoreStatsJson => ({ ...stats, headPosition: String(stats.headPosition) });
+export const statsToJson = (stats: StoreStats): StoreStatsJson => ({
+  ...stats,
+  headPosition: String(stats.headPosition),
+  epochStart: String(stats.epochStart),
+});
 
-export const statsFromJson = (stats: StoreStatsJson): StoreStats => ({ ...stats, headPosition: BigInt(stats.headPosition) });
+export const statsFromJson = (stats: StoreStatsJson): StoreStats => ({
+  ...stats,
+  headPosition: BigInt(stats.headPosition),
+  epochStart: BigInt(stats.epochStart),
+});
 
 // Consumer groups (DESIGN.md section 7): the same shapes as `store.groups`, positions as decimal strings.
 

@@ -194,7 +194,31 @@ export const EventPage = Type.Object({
   next: Type.Optional(Type.String({ description: 'pass as `from` to read the next page' })),
 });
 
-export const Stats = Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String() });
+export const Identity = Type.Object({
+  storeId: Type.String({ minLength: 1, maxLength: 64 }),
+  epoch: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }),
+  epochStart: Type.String({ pattern: positionPattern, description: 'the head position when the epoch began (digits)' }),
+});
+
+export const Stats = Type.Composite([
+  Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String() }),
+  Identity,
+]);
+
+/** An event of another store's log, as `/all` gives it, to import. */
+export const ImportedEvent = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    stream: Type.String({ minLength: 1, maxLength: 1024 }),
+    revision: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    position: Type.String({ pattern: positionPattern, description: 'a position (digits)' }),
+    type: Type.String({ minLength: 1, maxLength: 255 }),
+    data: Type.Unknown({ description: 'any JSON value' }),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    recordedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
 
 export const Problem = Type.Object(
   {

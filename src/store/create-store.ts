@@ -2,6 +2,7 @@ import { createGroups } from '../bus/groups/create-groups.js';
 import { createProjections } from '../projection/registry/create-projections.js';
 import type { EngineCore } from './engine.js';
 import type { EventStore } from './event-store.js';
+import { identityAfterImport, nextEpoch } from './importing.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { createLiveTail } from './live-tail.js';
 import { pageSize, pagesOfAll, pagesOfStream } from './reading.js';
@@ -45,6 +46,18 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
         return from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;
       };
       return followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
+    },
+    async importEvents({ events, keepPositions, source }) {
+      const current = await engine.identity();
+      const identity = source === undefined ? current : identityAfterImport(current, await engine.headPosition(), source);
+      const headPosition = events.length === 0 ? await engine.headPosition() : await engine.importEvents(events, keepPositions);
+      if (identity !== current) await engine.setIdentity(identity);
+      return { events: events.length, headPosition };
+    },
+    async startEpoch() {
+      const identity = nextEpoch(await engine.identity(), await engine.headPosition());
+      await engine.setIdentity(identity);
+      return identity;
     },
     async close() {
       tail.close();

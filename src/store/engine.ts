@@ -6,7 +6,17 @@ import type { GroupsEngine } from '../bus/groups/engine.js';
 import type { SnapshotsEngine } from '../command/snapshots/engine.js';
 import type { ProjectionsEngine } from '../projection/registry/engine.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { AppendResult, ExpectedRevision, RecordedEvent, StoreStats, StreamAcl, StreamInfo, StreamMetadata } from './model.js';
+import type { ImportedEvent } from './importing.js';
+import type {
+  AppendResult,
+  ExpectedRevision,
+  RecordedEvent,
+  StoreIdentity,
+  StoreStats,
+  StreamAcl,
+  StreamInfo,
+  StreamMetadata,
+} from './model.js';
 import type { AllQuery, PreparedEvent, StreamListQuery, StreamQuery } from './validate.js';
 
 export interface EngineCore {
@@ -47,6 +57,16 @@ export interface EngineCore {
    */
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** Position of the last event ever written: cheap, unlike `stats`. */
+  headPosition(): Promise<bigint>;
+  identity(): Promise<StoreIdentity>;
+  /** Takes another identity (a copy takes its source's, a restore or a promotion starts an epoch). */
+  setIdentity(identity: StoreIdentity): Promise<void>;
+  /**
+   * Writes a batch of another log's events (importing.ts) in one transaction, or nothing: a `conflict`
+   * names the first event that may not follow. New positions follow the head unless `keepPositions`.
+   */
+  importEvents(events: ImportedEvent[], keepPositions: boolean): Promise<bigint>;
   /** A write that changes nothing: resolves when one could land now, else throws `UnavailableError` with its `reason`. */
   probeWrite(): Promise<void>;
   close(): Promise<void>;

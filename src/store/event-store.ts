@@ -6,11 +6,14 @@ import type {
   AppendResult,
   DeleteOptions,
   EventInput,
+  ImportOptions,
+  ImportResult,
   ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
   SetMetadataOptions,
+  StoreIdentity,
   StoreStats,
   StreamAcl,
   StreamInfo,
@@ -51,6 +54,19 @@ export interface EventStore {
   /** The stream can never be read or written again. */
   tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
   stats(): Promise<StoreStats>;
+  /**
+   * Copies events of another store's log, given in its order (DESIGN.md section 11): each keeps its id,
+   * stream, revision, type, data, metadata and time, and its position with `keepPositions`; a `$$<stream>`
+   * event also makes the metadata change or delete it records. All or nothing: an event that is not the
+   * next revision of its stream, not above the head when it keeps its position, or whose id is taken, is a
+   * `conflict`. What replicas, `annals import` and `annals copy` write with.
+   */
+  importEvents(events: readonly RecordedEvent[], options?: ImportOptions): Promise<ImportResult>;
+  /**
+   * Starts the next epoch of this store at its head, after a restore or a promotion: a cursor of an older
+   * epoch that is beyond the head may mean other events now, and is refused as a `conflict`.
+   */
+  startEpoch(): Promise<StoreIdentity>;
   /**
    * Whether a write could land now, without writing: resolves if so, else throws `UnavailableError` whose
    * `reason` says why (`disk_budget`, `disk_full`, `db_read_only`, `down`, or over HTTP also `flag` and

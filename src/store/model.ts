@@ -186,11 +186,47 @@ export interface StreamInfo {
   deleted?: 'soft' | 'hard';
 }
 
-export interface StoreStats {
+export interface StoreStats extends StoreIdentity {
   engine: string;
   events: number;
   streams: number;
   /** Position of the last event ever written (0n for an empty log). */
+  headPosition: bigint;
+}
+
+/**
+ * Which store a log is, and which of its lives (DESIGN.md section 11). A replica or a copy keeping
+ * positions carries its source's identity, so that a cursor means the same on each.
+ */
+export interface StoreIdentity {
+  /** Given when the store is created. */
+  storeId: string;
+  /**
+   * 1 at creation; a restore or a promotion starts the next. Positions above `epochStart` may mean other
+   * events than they did in an older epoch, so a cursor of an older epoch beyond it is a conflict.
+   */
+  epoch: number;
+  /** The head position when this epoch began. */
+  epochStart: bigint;
+}
+
+/** How `importEvents` places the events it copies. */
+export interface ImportOptions {
+  /**
+   * Keep each event's position (each must be above the head): what a replica and a move into an empty
+   * store do, so that cursors keep their meaning. Otherwise events get the next positions, in order.
+   */
+  keepPositions?: boolean;
+  /**
+   * The identity of the store the events come from, with `keepPositions`: an empty store takes it; a store
+   * that has it already goes on (a resumed copy); any other is a `conflict`, so two logs are never mixed.
+   */
+  source?: StoreIdentity;
+}
+
+export interface ImportResult {
+  /** Events written by this call. */
+  events: number;
   headPosition: bigint;
 }
 

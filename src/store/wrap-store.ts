@@ -15,7 +15,9 @@ import type {
   AllFilter,
   AppendResult,
   ExpectedRevision,
+  ImportResult,
   RecordedEvent,
+  StoreIdentity,
   StoreStats,
   StreamAcl,
   StreamInfo,
@@ -24,6 +26,7 @@ import type {
   SubscriptionMessage,
 } from './model.js';
 import { isEvent } from './model.js';
+import { prepareImport } from './importing.js';
 import { subscriptionOf } from './reading.js';
 import { keptBy, upcastEvent, widenFilter, type Upcasters } from './upcasting.js';
 import {
@@ -62,6 +65,8 @@ export interface StoreCore {
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   readAcls(): Promise<Map<string, StreamAcl>>;
   stats(): Promise<StoreStats>;
+  importEvents(batch: ReturnType<typeof prepareImport>): Promise<ImportResult>;
+  startEpoch(): Promise<StoreIdentity>;
   probeWrite(): Promise<void>;
   groups: GroupsCore;
   snapshots: SnapshotsCore;
@@ -196,6 +201,14 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     async stats() {
       open();
       return core.stats();
+    },
+    async importEvents(events, options) {
+      open();
+      return core.importEvents(prepareImport(events, options, limits));
+    },
+    async startEpoch() {
+      open();
+      return core.startEpoch();
     },
     async probeWrite() {
       open();

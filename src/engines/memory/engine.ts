@@ -2,14 +2,17 @@
  * The in-memory engine: the reference model of the write semantics, used by tests (and property tests
  * compare every other engine with it). Nothing survives the process.
  */
+import { randomUUID } from 'node:crypto';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
+import { changeOf, checkImportBatch } from '../../store/importing.js';
 import {
   isSystemStream,
   systemStreamOf,
   type AppendResult,
   type RecordedEvent,
+  type StoreIdentity,
   type StreamAcl,
   type StreamMetadata,
 } from '../../store/model.js';
@@ -59,6 +62,7 @@ export const createMemoryEngine = (): EngineCore => {
   const byId = new Map<string, MemoryEvent>();
   const byPosition = new Map<bigint, MemoryEvent>();
   let lastPosition = 0n;
+  let identity: StoreIdentity = { storeId: randomUUID(), epoch: 1, epochStart: 0n };
   const changes = createChangeFeed();
   const snapshots = createMemorySnapshots((name) => {
     const stream = streams.get(name);
@@ -90,18 +94,22 @@ export const createMemoryEngine = (): EngineCore => {
     stream.exists = false;
   };
 
+  const store = (stream: MemoryStream, stored: MemoryEvent) => {
+    stream.events.push(stored);
+    stream.revision = stored.revision;
+    stream.exists = true;
+    log.push(stored);
+    byId.set(stored.id, stored);
+    byPosition.set(stored.position, stored);
+    lastPosition = stored.position;
+  };
+
   /** Writes events at the end of a stream that may take them (checked by the caller). */
   const write = (name: string, events: PreparedEvent[]): AppendResult => {
     const stream = streamOf(name);
     const recordedAt = Date.now();
-    for (const event of events) {
-      const stored: MemoryEvent = { ...event, stream: name, revision: ++stream.revision, position: ++lastPosition, recordedAt };
-      stream.events.push(stored);
-      log.push(stored);
-      byId.set(stored.id, stored);
-      byPosition.set(stored.position, stored);
-    }
-    stream.exists = true;
+    for (const event of events)
+      store(stream, { ...event, stream: name, revision: stream.revision + 1, position: lastPosition + 1n, recordedAt });
     return { revision: stream.revision, position: lastPosition, recordedAt: new Date(recordedAt) };
   };
 
@@ -204,12 +212,50 @@ export const createMemoryEngine = (): EngineCore => {
       changes.advance(lastPosition);
     },
 
+    async importEvents(events, keepPositions) {
+      checkImportBatch(events, {
+        stateOf: (name) => streams.get(name) ?? absentStream,
+        idTaken: (id) => byId.has(id),
+        head: lastPosition,
+        keepPositions,
+      });
+      for (const event of events) {
+        const position = keepPositions ? event.position : lastPosition + 1n;
+        store(streamOf(event.stream), { ...event, position });
+        const change = changeOf(event);
+        if (change === undefined) continue;
+        const subject = streamOf(change.stream);
+        if (change.kind === 'metadata') {
+          subject.metadata = JSON.parse(change.metadata) as StreamMetadata;
+          continue;
+        }
+        removeEvents(subject);
+        snapshots.forget(change.stream);
+        subject.revision = change.lastRevision;
+        subject.tombstoned = change.hard;
+      }
+      changes.advance(lastPosition);
+      return lastPosition;
+    },
+
+    async headPosition() {
+      return lastPosition;
+    },
+
+    async identity() {
+      return identity;
+    },
+
+    async setIdentity(next) {
+      identity = next;
+    },
+
     async probeWrite() {},
 
     async stats() {
       const live = [...streams.entries()].filter(([name, stream]) => stream.exists && !isSystemStream(name)).length;
       const events = log.filter((event) => !isSystemStream(event.stream)).length;
-      return { engine: 'memory', events, streams: live, headPosition: lastPosition };
+      return { engine: 'memory', events, streams: live, headPosition: lastPosition, ...identity };
     },
 
     async close() {

@@ -68,6 +68,7 @@ import { createGroupCommit, type Outcome } from './group-commit.js';
 import { createPostgresGroups } from './groups.js';
 import { createPostgresSnapshots } from './snapshots.js';
 import { createPostgresProjections } from './projections.js';
+import { createPostgresImport } from './import.js';
 import { migrate, schemaNames } from './migrations.js';
 import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
@@ -225,6 +226,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
 
   // After a metadata change or a delete (which append a system event): this process's subscribers hear it
   // now; if the head cannot be read, the notification the write sent wakes them a moment later.
+  const importEvents = createPostgresImport(pool, names);
   const advanceAfterWrite = async () => changes.advance(await readHead().catch(() => changes.head));
 
   return {
@@ -327,6 +329,27 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       throw new Error(`delete_stream refused a delete of '${stream}' that the rules allow`);
     },
 
+    async importEvents(events, keepPositions) {
+      const head = await importEvents(events, keepPositions);
+      changes.advance(head);
+      return head;
+    },
+
+    headPosition: readHead,
+
+    async identity() {
+      const [row] = await read('reading the identity', `SELECT store_id, epoch, epoch_start FROM ${s}.store`);
+      return { storeId: row![0]!, epoch: Number(row![1]), epochStart: BigInt(row![2]!) };
+    },
+
+    async setIdentity({ storeId, epoch, epochStart }) {
+      await query('writing the identity', `UPDATE ${s}.store SET store_id = $1, epoch = $2, epoch_start = $3`, [
+        storeId,
+        epoch,
+        String(epochStart),
+      ]);
+    },
+
     async probeWrite() {
       const [row] = await read('probing for writes', `SELECT current_setting('transaction_read_only')`);
       if (row![0] === 'on')
@@ -338,9 +361,18 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
         'reading statistics',
         `SELECT (SELECT count(*) FROM ${s}.events WHERE NOT starts_with(stream, '$')),
                 (SELECT count(*) FROM ${s}.streams WHERE live AND NOT starts_with(name, '$')),
-                (SELECT last_position FROM ${s}.log)`,
+                (SELECT last_position FROM ${s}.log), store_id, epoch, epoch_start
+         FROM ${s}.store`,
       );
-      return { engine: 'postgres', events: Number(row![0]), streams: Number(row![1]), headPosition: BigInt(row![2]!) };
+      return {
+        engine: 'postgres',
+        events: Number(row![0]),
+        streams: Number(row![1]),
+        headPosition: BigInt(row![2]!),
+        storeId: row![3]!,
+        epoch: Number(row![4]),
+        epochStart: BigInt(row![5]!),
+      };
     },
 
     async close() {

@@ -21,6 +21,9 @@
  *
  * System events (migration 6): `set_metadata` and `delete_stream_logged` make the change and append its
  * `$metadata` / `$deleted` event to `$$<stream>` (`append_system_event`) in one transaction.
+ *
+ * Identity (migration 7): `store` holds the store's id, given at creation, and its epoch (DESIGN.md
+ * section 11) with the head position at which the epoch began.
  */
 import type pg from 'pg';
 import { InvalidArgumentError, UnavailableError } from '../../store/errors.js';
@@ -52,7 +55,7 @@ const blockedBy = (s: string, alias: string) => `
     AND (o.entry < ${alias}.entry OR o.consumer IS NOT NULL)`;
 
 /** The append lock: one per schema, taken by every write that changes revisions or positions. */
-const appendLock = (s: string) => `pg_advisory_xact_lock('${s}.events'::regclass::oid::int, 0)`;
+export const appendLock = (s: string) => `pg_advisory_xact_lock('${s}.events'::regclass::oid::int, 0)`;
 
 const migrations = ({ s, channel }: SchemaNames): string[] => [
   `
@@ -714,6 +717,15 @@ const migrations = ({ s, channel }: SchemaNames): string[] => [
     RETURN QUERY SELECT outcome.deleted, outcome.stream_revision, outcome.stream_live, outcome.stream_tombstoned;
   END
   $fn$;
+  `,
+  `
+  CREATE TABLE ${s}.store (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    store_id    text    NOT NULL DEFAULT gen_random_uuid()::text,
+    epoch       int     NOT NULL DEFAULT 1,
+    epoch_start bigint  NOT NULL DEFAULT 0
+  );
+  INSERT INTO ${s}.store DEFAULT VALUES;
   `,
 ];
 

@@ -14,7 +14,15 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
-import { systemStreamOf, type AppendResult, type ExpectedRevision, type StreamAcl, type StreamMetadata } from '../../store/model.js';
+import { changeOf, checkImported, checkImportedChange, idTakenError, type ImportedEvent } from '../../store/importing.js';
+import {
+  systemStreamOf,
+  type AppendResult,
+  type ExpectedRevision,
+  type StoreIdentity,
+  type StreamAcl,
+  type StreamMetadata,
+} from '../../store/model.js';
 import {
   checkWrite,
   deletedEvent,
@@ -134,7 +142,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     deleteAfter: db.prepare<[number]>('DELETE FROM events WHERE position > ?'),
     markDeleted: db.prepare<[string, number, number]>(
       `INSERT INTO streams (name, revision, live, tombstoned) VALUES (?, ?, 0, ?)
-       ON CONFLICT (name) DO UPDATE SET live = 0, tombstoned = excluded.tombstoned`,
+       ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, live = 0, tombstoned = excluded.tombstoned`,
     ),
     putMetadata: db.prepare<[string, string]>(
       `INSERT INTO streams (name, revision, live, metadata) VALUES (?, -1, 0, ?)
@@ -159,6 +167,10 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       )
       .raw(true),
     saveLastPosition: db.prepare<[number]>('UPDATE log SET last_position = ?'),
+    identity: db.prepare<[], { storeId: string; epoch: number; epochStart: number }>(
+      'SELECT store_id AS storeId, epoch, epoch_start AS epochStart FROM store',
+    ),
+    setIdentity: db.prepare<[string, number, number]>('UPDATE store SET store_id = ?, epoch = ?, epoch_start = ?'),
     counts: db.prepare<[], { events: number; streams: number }>(
       `SELECT (SELECT count(*) FROM events WHERE substr(stream, 1, 1) <> '$') AS events,
               (SELECT count(*) FROM streams WHERE live = 1 AND substr(name, 1, 1) <> '$') AS streams`,
@@ -234,6 +246,38 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     const firstRevision = sql.firstRevision.get(stream)?.first ?? state.revision + 1;
     return replayedAppend(stream, expected, events, found, state, firstRevision);
   };
+
+  const identity = (): StoreIdentity => {
+    const { storeId, epoch, epochStart } = sql.identity.get()!;
+    return { storeId, epoch, epochStart: BigInt(epochStart) };
+  };
+
+  /** Nested in the queue's transaction, so a batch that breaks a rule leaves nothing (a savepoint). */
+  const importBatch = db.transaction((events: ImportedEvent[], keepPositions: boolean) => {
+    for (const event of events) {
+      checkImported(event, stateForWrite(event.stream), BigInt(lastPosition), keepPositions);
+      const position = keepPositions ? Number(event.position) : lastPosition + 1;
+      try {
+        sql.insert.run(position, event.stream, event.revision, event.id, event.type, event.data, event.metadata, event.recordedAt);
+      } catch (error) {
+        throw isSqliteError(error, 'SQLITE_CONSTRAINT') ? idTakenError(event) : error;
+      }
+      lastPosition = position;
+      sql.putStream.run(event.stream, event.revision, 1);
+      states.set(event.stream, { revision: event.revision, exists: true, tombstoned: false });
+      const change = changeOf(event);
+      if (change === undefined) continue;
+      checkImportedChange(event, change, stateForWrite(change.stream));
+      if (change.kind === 'metadata') {
+        sql.putMetadata.run(change.stream, change.metadata);
+        continue;
+      }
+      sql.deleteEvents.run(change.stream);
+      snapshots.forget(change.stream);
+      sql.markDeleted.run(change.stream, change.lastRevision, change.hard ? 1 : 0);
+      states.set(change.stream, { revision: change.lastRevision, exists: false, tombstoned: change.hard });
+    }
+  });
 
   const checkedRead = (stream: string): { row: StreamRow | undefined; metadata: StreamMetadata } => {
     const row = sql.stream.get(stream);
@@ -324,6 +368,30 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       });
     },
 
+    importEvents(events, keepPositions) {
+      return queue.write(() => {
+        const before = lastPosition;
+        try {
+          importBatch(events, keepPositions);
+        } catch (error) {
+          lastPosition = before;
+          states.clear();
+          throw error;
+        }
+        return BigInt(lastPosition);
+      });
+    },
+
+    async headPosition() {
+      return BigInt(committedPosition);
+    },
+
+    identity: async () => identity(),
+
+    setIdentity({ storeId, epoch, epochStart }) {
+      return queue.write(() => void sql.setIdentity.run(storeId, epoch, Number(epochStart)));
+    },
+
     // A table made and filled inside a savepoint needs new pages as an append does, then leaves nothing behind.
     probeWrite: () =>
       queue.write(() => {
@@ -341,7 +409,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
 
     async stats() {
       const { events, streams } = sql.counts.get()!;
-      return { engine: 'sqlite', events, streams, headPosition: BigInt(committedPosition) };
+      return { engine: 'sqlite', events, streams, headPosition: BigInt(committedPosition), ...identity() };
     },
 
     async close() {

@@ -14,6 +14,9 @@
  * delivery id can never come to mean another delivery.
  *
  * Snapshots (migration 4): one row per (stream, schema_version), deleted with the stream's events.
+ *
+ * Identity (migration 6): `store` holds the store's id, given at creation, and its epoch (DESIGN.md
+ * section 11) with the head position at which the epoch began.
  */
 import type Database from 'better-sqlite3';
 
@@ -137,6 +140,16 @@ const migrations: string[] = [
   CREATE UNIQUE INDEX projection_requests_open_replay ON projection_requests (name)
     WHERE kind = 'replay' AND state IN ('pending', 'running');
   CREATE INDEX projection_requests_by_name ON projection_requests (name, seq);
+  `,
+  `
+  CREATE TABLE store (
+    singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+    store_id    TEXT    NOT NULL,
+    epoch       INTEGER NOT NULL,
+    epoch_start INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO store VALUES (1, lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+    || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), 1, 0);
   `,
 ];
 

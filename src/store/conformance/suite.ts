@@ -16,6 +16,7 @@ import {
   type SubscriptionMessage,
 } from '../model.js';
 import { collect, event, events, rejectsWith, rejectsWrongRevision, storeTest, take, type OpenStore } from './harness.js';
+import { describeCopying } from './copying.js';
 import { describeModelComparison } from './model-based.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -966,7 +967,12 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
 
     describe('store', () => {
       test('reports statistics', async (store) => {
-        assert.deepEqual({ ...(await store.stats()), engine: '' }, { engine: '', events: 0, streams: 0, headPosition: 0n });
+        const empty = await store.stats();
+        assert.deepEqual(
+          { ...empty, engine: '', storeId: '' },
+          { engine: '', events: 0, streams: 0, headPosition: 0n, storeId: '', epoch: 1, epochStart: 0n },
+        );
+        assert.match(empty.storeId, uuidPattern);
         const result = await store.append('a-1', events(2));
         await store.append('b-1', events(1));
         const stats = await store.stats();
@@ -995,5 +1001,6 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
     });
 
     describeModelComparison(name, openStore);
+    describeCopying(openStore);
   });
 };
