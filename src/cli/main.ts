@@ -13,6 +13,7 @@ import { gatewayCommand } from './gateway.js';
 import { groupsCommand } from './groups.js';
 import { metadataCommand } from './metadata.js';
 import { projectionsCommand } from './projections.js';
+import { promoteCommand } from './promote.js';
 import { replayCommand } from './replay.js';
 import { streamsCommand } from './streams.js';
 import { tokensCommand } from './tokens.js';
@@ -34,6 +35,7 @@ const program = new Command('annals')
   .addCommand(groupsCommand())
   .addCommand(projectionsCommand())
   .addCommand(replayCommand())
+  .addCommand(promoteCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

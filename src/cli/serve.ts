@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { createAuthenticator, loadTokens, type Authenticator } from '../auth/tokens.js';
 import { createServer } from '../server/server.js';
 import { openEventStore, type OpenOptions } from '../engines/open.js';
+import { connect } from '../client/index.js';
 import { closeOnSignals } from './shutdown.js';
 
 interface ServeOptions {
@@ -23,10 +24,19 @@ interface ServeOptions {
   maxSize?: number;
   cors?: string[];
   readOnly?: boolean;
+  replicaOf?: string;
+  token?: string;
   alertWebhook?: string;
   dev?: boolean;
   logLevel: string;
 }
+
+const parseServerUrl = (text: string): string => {
+  if (!URL.canParse(text) || !['http:', 'https:'].includes(new URL(text).protocol)) {
+    throw new CommanderError(`'${text}' is not a server URL: give http:// or https://, e.g. http://primary:2113`);
+  }
+  return text;
+};
 
 const parseWebhookUrl = (text: string): string => {
   if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(text))
@@ -124,6 +134,10 @@ const serve = async (options: ServeOptions, version: string) => {
     const authenticator = authenticatorOf(options, log);
     if (authenticator === undefined && !loopback.has(options.host))
       log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
+    if (options.replicaOf !== undefined && options.readOnly === true) throw new Error('--read-only and --replica-of exclude each other: a replica is read-only');
+    if (options.replicaOf !== undefined && options.token === undefined) {
+      throw new Error('--replica-of needs --token (or ANNALS_TOKEN): an admin token of the primary for every stream');
+    }
     const store = await openEventStore(open);
     server = await createServer({
       store,
@@ -132,6 +146,9 @@ const serve = async (options: ServeOptions, version: string) => {
       version,
       corsOrigins: options.cors,
       readOnly: options.readOnly === true,
+      ...(options.replicaOf === undefined
+        ? {}
+        : { replicaOf: { source: connect(options.replicaOf, { token: options.token }), primary: options.replicaOf } }),
     });
   } catch (error) {
     removeWhatWasCreated();
@@ -148,8 +165,9 @@ const serve = async (options: ServeOptions, version: string) => {
   const address = server.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info({ url, engine: options.engine, store: where }, 'listening');
-  process.stderr.write(`Annals ${version} listening on ${url} (engine ${options.engine}: ${where})\n`);
+  const replicaOf = options.replicaOf === undefined ? '' : `, replica of ${options.replicaOf}`;
+  log.info({ url, engine: options.engine, store: where, replicaOf: options.replicaOf }, 'listening');
+  process.stderr.write(`Annals ${version} listening on ${url} (engine ${options.engine}: ${where}${replicaOf})\n`);
 };
 
 /** A port number, 0 for any free one. */
@@ -198,6 +216,15 @@ export const serveCommand = (version: string) =>
     )
     .addOption(
       new Option(
+        '--replica-of <url>',
+        'follow this primary as a read-only replica: reads and subscriptions here, writes refused (503, reason replica); promote with annals promote',
+      )
+        .env('ANNALS_REPLICA_OF')
+        .argParser(parseServerUrl),
+    )
+    .addOption(new Option('--token <token>', 'with --replica-of: an admin token of the primary, for every stream').env('ANNALS_TOKEN'))
+    .addOption(
+      new Option(
         '--alert-webhook <url>',
         'POST alert conditions (read-only, group lag and parked events, projections failed or silent) as JSON to this URL',
       )
@@ -216,6 +243,7 @@ export const serveCommand = (version: string) =>
       `
 Logs are JSON lines (pino), readable ones on a terminal. Examples:
   annals serve                                   # SQLite in ./data, on http://127.0.0.1:2113
-  annals serve --engine postgres --pg-url postgres://app@db:5432/app --host 0.0.0.0`,
+  annals serve --engine postgres --pg-url postgres://app@db:5432/app --host 0.0.0.0
+  annals serve --port 2114 --data ./replica --replica-of http://127.0.0.1:2113 --token $ADMIN_TOKEN`,
     )
     .action((options: ServeOptions) => serve(options, version));

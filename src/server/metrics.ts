@@ -9,6 +9,7 @@
 import type { GroupInfo, Groups } from '../bus/groups/model.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionInfo, Projections } from '../projection/registry/model.js';
+import type { ReplicaStatus } from '../store/follow-store.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -38,7 +39,7 @@ const projectionGauge = (
 
 const ratio = ({ done, total }: { done: number; total: number }) => (total === 0 ? 1 : done / total);
 
-export const createMetrics = (projections: Projections, groups: Groups) => {
+export const createMetrics = (projections: Projections, groups: Groups, replica: () => ReplicaStatus | undefined = () => undefined) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -65,6 +66,22 @@ export const createMetrics = (projections: Projections, groups: Groups) => {
       help: 'Whether the server refuses writes, by reason (flag, replica, disk_budget, disk_full, db_read_only, down): 1 for the reason now, 0 otherwise',
       labelNames: ['reason'],
       registers,
+    }),
+    replicaLag: new Gauge({
+      name: 'annals_replica_lag_seconds',
+      help: 'How far behind its primary this replica may be (0 on a primary, and on a replica that is level with it)',
+      registers,
+      collect() {
+        this.set(replica()?.lagSeconds ?? 0);
+      },
+    }),
+    replicaLive: new Gauge({
+      name: 'annals_replica_live',
+      help: 'Whether this replica follows its primary live now (1), or is catching up, out of touch or stopped (0); 1 on a primary',
+      registers,
+      collect() {
+        this.set((replica()?.live ?? true) ? 1 : 0);
+      },
     }),
     requests: new Histogram({
       name: 'annals_http_request_duration_seconds',

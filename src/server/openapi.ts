@@ -70,6 +70,9 @@ const operationIds: Record<string, string> = {
   'GET /health/writable': 'writable',
   'GET /metrics': 'metrics',
   'GET /stats': 'stats',
+  'POST /import': 'importEvents',
+  'POST /epoch': 'startEpoch',
+  'POST /replica/promote': 'promoteReplica',
   'GET /': 'root',
 };
 

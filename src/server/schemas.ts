@@ -200,8 +200,23 @@ export const Identity = Type.Object({
   epochStart: Type.String({ pattern: positionPattern, description: 'the head position when the epoch began (digits)' }),
 });
 
+export const ReplicaInfo = Type.Object({
+  primary: Type.String(),
+  live: Type.Boolean({ description: 'following the primary live now' }),
+  appliedPosition: Type.String({ description: 'position of the last event written here' }),
+  lagSeconds: Type.Number({ description: 'how far behind the primary this replica may be' }),
+  stopped: Type.Optional(Type.String({ description: 'why following stopped for good (another log)' })),
+  promotedAt: Type.Optional(Type.String({ description: 'when the operator promoted this server (ISO 8601)' })),
+});
+
 export const Stats = Type.Composite([
-  Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String() }),
+  Type.Object({
+    engine: Type.String(),
+    events: Type.Integer(),
+    streams: Type.Integer(),
+    headPosition: Type.String(),
+    replica: Type.Optional(ReplicaInfo),
+  }),
   Identity,
 ]);
 

@@ -20,6 +20,8 @@ import { limitConnections, timeoutOptions, type ConnectionLimits } from './conne
 import { useCheckedJsonParser } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { createWriteGate } from './write-gate.js';
+import { startReplica, type Replica, type ReplicaOptions } from './replica.js';
+import { replicaRoutes } from './routes/replica.js';
 import { currentConditions } from './alerts/conditions.js';
 import { startAlertWebhook } from './alerts/webhook.js';
 import { readOnlyReasons, UnavailableError } from '../store/errors.js';
@@ -41,6 +43,8 @@ declare module 'fastify' {
     access?: Access;
     /** The operation a stream's ACL is asked about. */
     acl?: AclOperation;
+    /** A write that read-only mode lets through: promoting a replica. */
+    whileReadOnly?: boolean;
   }
   interface FastifyRequest {
     principal: Principal;
@@ -84,6 +88,11 @@ export interface ServerOptions {
   probeIntervalMs?: number;
   /** POST alert conditions as they start and end to this URL (`--alert-webhook`), checked every `intervalMs` (default 15 s). */
   alertWebhook?: { url: string; intervalMs?: number };
+  /**
+   * Follow a primary as a read-only replica (`--replica-of`): `source` is a client of it with an admin
+   * token for every stream, `primary` its URL as health and errors show it.
+   */
+  replicaOf?: ReplicaOptions;
   /** Close the store when the server closes. Default true. */
   closeStore?: boolean;
   version?: string;
@@ -122,9 +131,10 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(store.projections, store.groups);
+  let replica: Replica | undefined;
+  const metrics = createMetrics(store.projections, store.groups, () => replica?.info());
   const writeGate = createWriteGate({
-    ...(options.readOnly === true ? { fixed: 'flag' as const } : {}),
+    ...(options.readOnly === true ? { fixed: 'flag' as const } : options.replicaOf !== undefined ? { fixed: 'replica' as const } : {}),
     probe: () => store.probeWrite(),
     ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }),
     onChange: (state) => {
@@ -148,6 +158,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     subscriptions,
     acls: createStreamAcls(store),
   };
+  if (options.replicaOf !== undefined) replica = startReplica(options.replicaOf, { store, writeGate, log: app.log });
 
   // Bodies are JSON or nothing: a text body is refused as such (415), not taken for a string.
   app.removeContentTypeParser('text/plain');
@@ -169,13 +180,14 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A route that forgets to say who may call it is for admins only.
-    const { access = 'admin', acl } = request.routeOptions.config;
+    const { access = 'admin', acl, whileReadOnly } = request.routeOptions.config;
     if (access === 'public') return;
+    replica?.checkReplicated(request.url);
     request.principal = authenticator === undefined ? devPrincipal : authenticator.authenticate(request.headers.authorization);
     const stream = (request.params as { stream?: string } | undefined)?.stream;
     checkAccess(request.principal, access, stream);
     if (acl !== undefined && stream !== undefined) await context.acls.check(request.principal, stream, acl);
-    if (!readMethods.has(request.method)) writeGate.check();
+    if (!readMethods.has(request.method) && whileReadOnly !== true) writeGate.check();
   });
   app.addHook('onError', async (_request, reply, error) => {
     writeGate.observe(error);
@@ -201,6 +213,8 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     });
     app.addHook('onClose', async () => stopWebhook());
   }
+  // Before the store closes: the follower may be writing a batch.
+  if (replica !== undefined) app.addHook('preClose', async () => replica.close());
   if (options.closeStore ?? true) app.addHook('onClose', async () => store.close());
 
   await app.register(swagger, {
@@ -226,6 +240,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(snapshotRoutes, context);
   await app.register(projectionRoutes, context);
   await app.register(copyingRoutes, context);
-  await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version, writeGate });
+  await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version, writeGate, replica });
+  await app.register(replicaRoutes, { ...context, replica });
   return app;
 };

@@ -21,6 +21,8 @@ export interface WriteGate {
   check(): void;
   /** Told of every failure: one that names a reason enters read-only mode. */
   observe(error: unknown): void;
+  /** A replica was promoted: it takes writes from now on. */
+  promote(): void;
   close(): void;
 }
 
@@ -42,7 +44,8 @@ const describe = {
   down: 'the database is out of reach',
 } satisfies Record<ReadOnlyReason, string>;
 
-export const createWriteGate = ({ fixed, probe, probeIntervalMs = 5000, onChange }: WriteGateOptions): WriteGate => {
+export const createWriteGate = ({ fixed: fixedAtStart, probe, probeIntervalMs = 5000, onChange }: WriteGateOptions): WriteGate => {
+  let fixed = fixedAtStart;
   let readOnly: ReadOnlyState | undefined;
   let timer: NodeJS.Timeout | undefined;
   const set = (state: ReadOnlyState | undefined) => {
@@ -81,6 +84,11 @@ export const createWriteGate = ({ fixed, probe, probeIntervalMs = 5000, onChange
       if (!(error instanceof UnavailableError) || error.reason === undefined) return;
       set({ reason: error.reason, since: new Date() });
       probeAgain();
+    },
+    promote() {
+      if (fixed !== 'replica') return;
+      fixed = undefined;
+      set(undefined);
     },
     close: () => clearTimeout(timer),
   };

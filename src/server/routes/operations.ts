@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { UnavailableError } from '../../store/errors.js';
 import type { RouteContext } from '../context.js';
 import type { WriteGate } from '../write-gate.js';
-import { Problem, Stats } from '../schemas.js';
+import { Problem, ReplicaInfo, Stats } from '../schemas.js';
+import type { Replica, ReplicaInfo as ReplicaState } from '../replica.js';
 import { statsToJson } from '../../protocol/wire.js';
 
 const Status = Type.Object({ status: Type.String() });
@@ -14,12 +15,20 @@ const Readiness = Type.Object({
     Type.String({ description: 'why writes are refused: flag, replica, disk_budget, disk_full, db_read_only or down' }),
   ),
   since: Type.Optional(Type.String({ description: 'when the server became read-only (ISO 8601)' })),
+  replica: Type.Optional(ReplicaInfo),
+});
+
+const replicaToJson = ({ appliedPosition, promotedAt, ...info }: ReplicaState) => ({
+  ...info,
+  appliedPosition: String(appliedPosition),
+  ...(promotedAt === undefined ? {} : { promotedAt: promotedAt.toISOString() }),
 });
 const readyTimeoutMs = 2000;
 
 export const operationRoutes: FastifyPluginAsyncTypebox<
-  RouteContext & { isClosing: () => boolean; version: string | undefined; writeGate: WriteGate }
-> = async (app, { store, metrics, isClosing, version, writeGate }) => {
+  RouteContext & { isClosing: () => boolean; version: string | undefined; writeGate: WriteGate; replica: Replica | undefined }
+> = async (app, { store, metrics, isClosing, version, writeGate, replica }) => {
+  const replicaJson = () => (replica === undefined ? {} : { replica: replicaToJson(replica.info()) });
   app.get(
     '/health/live',
     { config: { access: 'public' }, schema: { summary: 'The process answers', tags: ['operations'], response: { 200: Status } } },
@@ -49,8 +58,8 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
       }
       const readOnly = writeGate.readOnly;
       return readOnly === undefined
-        ? { status: 'ready' as const }
-        : { status: 'read_only' as const, reason: readOnly.reason, since: readOnly.since.toISOString() };
+        ? { status: 'ready' as const, ...replicaJson() }
+        : { status: 'read_only' as const, reason: readOnly.reason, since: readOnly.since.toISOString(), ...replicaJson() };
     },
   );
 
@@ -82,7 +91,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
       config: { access: 'server' },
       schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
     },
-    async () => statsToJson(await store.stats()),
+    async () => ({ ...statsToJson(await store.stats()), ...replicaJson() }),
   );
 
   app.get(
