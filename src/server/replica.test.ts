@@ -74,7 +74,10 @@ describe('replicas', () => {
         reason: string;
         replica: { primary: string; live: boolean; lagSeconds: number; appliedPosition: string };
       };
-      assert.deepEqual([ready.status, ready.reason, ready.replica.primary, ready.replica.live], ['read_only', 'replica', primary.url, true]);
+      assert.deepEqual(
+        [ready.status, ready.reason, ready.replica.primary, ready.replica.live],
+        ['read_only', 'replica', primary.url, true],
+      );
       assert.equal(ready.replica.appliedPosition, String(position));
       const [primaryStats, replicaStats] = [await primary.client.stats(), await replica.client.stats()];
       assert.deepEqual([replicaStats.storeId, replicaStats.epoch], [primaryStats.storeId, primaryStats.epoch]);
@@ -117,7 +120,10 @@ describe('replicas', () => {
       await levelWith(replica.client, primary.client);
       assert.deepEqual(await replica.client.readAll(everything), await primary.client.readAll(everything));
 
-      const promoted = (await (await fetch(`${replica.url}/replica/promote`, { method: 'POST' })).json()) as { epoch: number; epochStart: string };
+      const promoted = (await (await fetch(`${replica.url}/replica/promote`, { method: 'POST' })).json()) as {
+        epoch: number;
+        epochStart: string;
+      };
       const head = (await primary.client.stats()).headPosition;
       assert.deepEqual(promoted.epoch, 2);
       assert.equal(promoted.epochStart, String(head));

@@ -132,7 +132,12 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let replica: Replica | undefined;
-  const metrics = createMetrics(store.projections, store.groups, () => replica?.info());
+  /** What metrics and alerts watch: a promoted replica is a primary. */
+  const following = () => {
+    const info = replica?.info();
+    return info?.promotedAt === undefined ? info : undefined;
+  };
+  const metrics = createMetrics(store.projections, store.groups, following);
   const writeGate = createWriteGate({
     ...(options.readOnly === true ? { fixed: 'flag' as const } : options.replicaOf !== undefined ? { fixed: 'replica' as const } : {}),
     probe: () => store.probeWrite(),
@@ -208,7 +213,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   if (options.alertWebhook !== undefined) {
     const stopWebhook = startAlertWebhook({
       ...options.alertWebhook,
-      conditions: () => currentConditions({ writeGate, groups: store.groups, projections: store.projections }),
+      conditions: () => currentConditions({ writeGate, replica: following, groups: store.groups, projections: store.projections }),
       log: app.log,
     });
     app.addHook('onClose', async () => stopWebhook());

@@ -1,6 +1,7 @@
 import { createGroups } from '../bus/groups/create-groups.js';
 import { createProjections } from '../projection/registry/create-projections.js';
 import type { EngineCore } from './engine.js';
+import { ConflictError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import { identityAfterImport, nextEpoch } from './importing.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -43,7 +44,17 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
         (await engine.readAll({ from: maxPosition, direction: 'backwards', limit: 1, filter: { includeSystem: true } }))[0];
       const start = async () => {
         await syncChanges();
-        return from === 'start' ? 0n : from === 'end' ? ((await last())?.position ?? 0n) : from;
+        if (from === 'start') return 0n;
+        if (from === 'end') return (await last())?.position ?? 0n;
+        // Positions are never reused, so a cursor beyond the head comes from another store or another
+        // epoch of this one (a restore from before it): following it would skip what comes in between.
+        const head = await engine.headPosition();
+        if (from > head) {
+          throw new ConflictError(
+            `position ${from} is beyond this store's head, ${head}: a cursor of another store, or of a time before a restore`,
+          );
+        }
+        return from;
       };
       return followAll(following, { filter, start, checkpoints, read: (query) => engine.readAll(query) });
     },

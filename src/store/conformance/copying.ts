@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { EventStore } from '../event-store.js';
 import type { RecordedEvent } from '../model.js';
-import { collect, events, rejectsWith, storeTest, type OpenStore } from './harness.js';
+import { collect, events, rejectsWith, storeTest, take, type OpenStore } from './harness.js';
 
 const everything = { filter: { includeSystem: true } };
 
@@ -164,6 +164,16 @@ export const describeCopying = (openStore: OpenStore): void => {
         await rejectsWith(target.importEvents([good!], { keepPositions: 'yes' as never }), 'invalid_argument');
         assert.deepEqual(await target.readAll(everything), []);
       });
+    });
+
+    test('refuses a subscription from beyond the head, as a cursor of another store or epoch', async (store) => {
+      const { position } = await store.append('order-1', events(2));
+      const subscription = store.subscribe({ from: position + 5n });
+      await rejectsWith(collect(subscription), 'conflict');
+      const atHead = store.subscribe({ from: position });
+      const [first] = await take(atHead, 1);
+      assert.deepEqual(first, { caughtUp: true });
+      await atHead.close();
     });
 
     test('starts a new epoch at the head', async (store) => {
