@@ -25,6 +25,10 @@ export interface ShopOptions {
   rateLimit?: { perToken: number; perAddress: number; windowMs: number };
   /** How often the gateway checks its upstreams. */
   healthIntervalMs?: number;
+  /** A read-only replica of the Annals server on this port (`annals serve --replica-of`). */
+  replicaPort?: number;
+  /** More environment for the Annals server, e.g. a disk budget (`ANNALS_MAX_SIZE`) or an alert webhook. */
+  annalsEnv?: NodeJS.ProcessEnv;
 }
 
 export interface ShopProcess {
@@ -69,7 +73,7 @@ const createToken = async (name: string) => {
   return { entry: JSON.parse(stdout) as unknown, token: shown.slice(shown.lastIndexOf(' ') + 1) };
 };
 
-export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthIntervalMs = 1000 }: ShopOptions) => {
+export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthIntervalMs = 1000, replicaPort, annalsEnv = {} }: ShopOptions) => {
   const annalsUrl = `http://127.0.0.1:${ports.annals}`;
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const [user, other] = await Promise.all([createToken('shop-user'), createToken('another-user')]);
@@ -97,8 +101,25 @@ export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthInterva
   const recipes = new Map<string, Recipe>([
     [
       'annals',
-      { args: [cli, 'serve', '--dev', '--port', String(ports.annals), '--data', join(dir, 'store')], env: {}, ready: /listening on/ },
+      {
+        args: [cli, 'serve', '--dev', '--port', String(ports.annals), '--data', join(dir, 'store')],
+        env: annalsEnv,
+        ready: /listening on/,
+      },
     ],
+    ...(replicaPort === undefined
+      ? []
+      : [
+          [
+            'replica',
+            {
+              args: [cli, 'serve', '--dev', '--port', String(replicaPort), '--data', join(dir, 'replica'), '--replica-of', annalsUrl],
+              // The primary runs with --dev: any token will do.
+              env: { ANNALS_TOKEN: 'dev' },
+              ready: /listening on/,
+            },
+          ] satisfies [string, Recipe],
+        ]),
     ['orders-a', serviceRecipe('orders-a', { PORT: String(ports.orders[0]) })],
     ['orders-b', serviceRecipe('orders-b', { PORT: String(ports.orders[1]) })],
     [
@@ -117,10 +138,14 @@ export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthInterva
   ]);
 
   const processes = new Map<string, ShopProcess>();
-  /** Starts `name` (again, after it was stopped or killed), on the same port and settings. */
-  const restart = async (name: string) => {
+  /**
+   * Starts `name` (again, after it was stopped or killed), on the same port and settings, with `env` added
+   * to its environment from now on (an operator's change, such as a larger disk budget).
+   */
+  const restart = async (name: string, env: NodeJS.ProcessEnv = {}) => {
     const recipe = recipes.get(name);
     if (recipe === undefined) throw new Error(`no shop process ${name}; there are ${[...recipes.keys()].join(', ')}`);
+    recipe.env = { ...recipe.env, ...env };
     processes.set(name, await start(name, recipe));
     return processes.get(name)!;
   };
@@ -139,6 +164,7 @@ export const startShop = async ({ dir, ports, redisUrl, rateLimit, healthInterva
   return {
     annalsUrl,
     gatewayUrl,
+    replicaUrl: replicaPort === undefined ? undefined : `http://127.0.0.1:${replicaPort}`,
     ordersUrls,
     /** Bearer tokens the gateway accepts: the shop's user, and another caller with limits of its own. */
     tokens: { user: user.token, other: other.token },

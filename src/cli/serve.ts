@@ -27,6 +27,7 @@ interface ServeOptions {
   replicaOf?: string;
   token?: string;
   alertWebhook?: string;
+  alertInterval: number;
   dev?: boolean;
   logLevel: string;
 }
@@ -147,6 +148,7 @@ const serve = async (options: ServeOptions, version: string) => {
       version,
       corsOrigins: options.cors,
       readOnly: options.readOnly === true,
+      ...(options.alertWebhook === undefined ? {} : { alertWebhook: { url: options.alertWebhook, intervalMs: options.alertInterval * 1000 } }),
       ...(options.replicaOf === undefined
         ? {}
         : { replicaOf: { source: connect(options.replicaOf, { token: options.token }), primary: options.replicaOf } }),
@@ -169,6 +171,11 @@ const serve = async (options: ServeOptions, version: string) => {
   const replicaOf = options.replicaOf === undefined ? '' : `, replica of ${options.replicaOf}`;
   log.info({ url, engine: options.engine, store: where, replicaOf: options.replicaOf }, 'listening');
   process.stderr.write(`Annals ${version} listening on ${url} (engine ${options.engine}: ${where}${replicaOf})\n`);
+};
+
+const parseSeconds = (text: string): number => {
+  if (!/^\d{1,5}(\.\d+)?$/.test(text) || Number(text) <= 0) throw new CommanderError(`'${text}' is not a number of seconds: give e.g. 15 or 0.5`);
+  return Number(text);
 };
 
 /** A port number, 0 for any free one. */
@@ -231,6 +238,12 @@ export const serveCommand = (version: string) =>
       )
         .env('ANNALS_ALERT_WEBHOOK')
         .argParser(parseWebhookUrl),
+    )
+    .addOption(
+      new Option('--alert-interval <seconds>', 'with --alert-webhook: how often the conditions are checked')
+        .env('ANNALS_ALERT_INTERVAL')
+        .default(15)
+        .argParser(parseSeconds),
     )
     .option('--dev', 'turn authentication off (every caller is an admin)')
     .addOption(
