@@ -148,7 +148,9 @@ const serve = async (options: ServeOptions, version: string) => {
       version,
       corsOrigins: options.cors,
       readOnly: options.readOnly === true,
-      ...(options.alertWebhook === undefined ? {} : { alertWebhook: { url: options.alertWebhook, intervalMs: options.alertInterval * 1000 } }),
+      ...(options.alertWebhook === undefined
+        ? {}
+        : { alertWebhook: { url: options.alertWebhook, intervalMs: options.alertInterval * 1000 } }),
       ...(options.replicaOf === undefined
         ? {}
         : { replicaOf: { source: connect(options.replicaOf, { token: options.token }), primary: options.replicaOf } }),
@@ -174,7 +176,8 @@ const serve = async (options: ServeOptions, version: string) => {
 };
 
 const parseSeconds = (text: string): number => {
-  if (!/^\d{1,5}(\.\d+)?$/.test(text) || Number(text) <= 0) throw new CommanderError(`'${text}' is not a number of seconds: give e.g. 15 or 0.5`);
+  if (!/^\d{1,5}(\.\d+)?$/.test(text) || Number(text) <= 0)
+    throw new CommanderError(`'${text}' is not a number of seconds: give e.g. 15 or 0.5`);
   return Number(text);
 };
 

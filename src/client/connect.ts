@@ -154,7 +154,8 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
           ? `/subscribe/all${queryString({ from: start, ...filterParams(filter) })}`
           : `/subscribe/streams/${encodeURIComponent(stream)}${queryString({ from: start })}`;
       };
-      return subscriptionMessages(transport, path, signal, { retry, onStatus, checkpoints });
+      const startPosition = () => (stream === undefined && typeof start === 'bigint' ? start : 0n);
+      return subscriptionMessages(transport, path, signal, { retry, onStatus, checkpoints, startPosition });
     },
     getMetadata: (stream) => transport.call<StreamMetadata>({ method: 'GET', path: `${streamPath(stream)}/metadata` }),
     async setMetadata(stream, metadata, expectedRevision) {
@@ -198,6 +199,10 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
       const body = `{"keepPositions":${keepPositions}${sourceJson},"events":[${lines.join(',')}]}`;
       const result = await transport.call<{ events: number; headPosition: string }>({ method: 'POST', path: '/import', body });
       return { events: result.events, headPosition: BigInt(result.headPosition) };
+    },
+    async identity() {
+      const identity = await transport.call<IdentityJson>({ method: 'GET', path: '/identity' });
+      return { ...identity, epochStart: BigInt(identity.epochStart) };
     },
     async startEpoch() {
       const identity = await transport.call<IdentityJson>({ method: 'POST', path: '/epoch' });

@@ -19,6 +19,44 @@ const serveStore = async (store: EventStore, port = 0) => {
 };
 
 describe('client subscriptions', () => {
+  it('after a reconnection, go on in a later epoch up to where it began, and fail with conflict beyond it', async () => {
+    const store = await openEventStore({ engine: 'memory' });
+    const first = await serveStore(store);
+    const port = Number(new URL(first.url).port);
+    const client = connect(first.url);
+    const retry = { initialDelayMs: 10, maxDelayMs: 20 };
+    await store.append('a-1', [{ type: 'E', data: 0 }]);
+
+    // Promoted at the cursor: the cursor still holds.
+    const held = client.subscribe({ from: 'start', retry })[Symbol.asyncIterator]();
+    assert.equal(describeMessage((await held.next()).value as SubscriptionMessage), 'a-1@0');
+    await first.server.close();
+    await store.startEpoch();
+    const second = await serveStore(store, port);
+    await store.append('a-1', [{ type: 'E', data: 1 }]);
+    const next = (await held.next()).value as SubscriptionMessage;
+    assert.ok(isCaughtUp(next) || describeMessage(next) === 'a-1@1');
+
+    // A restore from a backup taken before the cursor: a new epoch that began below it. Refused.
+    const backup = await store.readAll({ filter: { includeSystem: true } });
+    const { position } = await store.append('a-1', [{ type: 'E', data: 2 }]);
+    const beyond = client.subscribe({ from: position, retry })[Symbol.asyncIterator]();
+    assert.equal(describeMessage((await beyond.next()).value as SubscriptionMessage), 'caught-up');
+    await second.server.close();
+    const restoredStore = await openEventStore({ engine: 'memory' });
+    await restoredStore.importEvents(backup, { keepPositions: true, source: await store.identity() });
+    await restoredStore.startEpoch();
+    await restoredStore.append('a-1', [{ type: 'E', data: 'after the restore' }]);
+    const third = await serveStore(restoredStore, port);
+    await assert.rejects(beyond.next(), { code: 'conflict' });
+
+    await held.return?.(undefined);
+    await client.close();
+    await third.server.close();
+    await store.close();
+    await restoredStore.close();
+  });
+
   it('resume after a server restart with no gap, no repeat and one caught-up', async () => {
     const store = await openEventStore({ engine: 'memory' });
     const serve = (port = 0) => serveStore(store, port);

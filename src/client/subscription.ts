@@ -7,10 +7,10 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { AnnalsError, UnavailableError } from '../store/errors.js';
-import type { RetryPolicy, SubscriptionMessage, SubscriptionStatus } from '../store/model.js';
+import { AnnalsError, ConflictError, UnavailableError } from '../store/errors.js';
+import type { RetryPolicy, StoreIdentity, SubscriptionMessage, SubscriptionStatus } from '../store/model.js';
 import { createRetries } from '../store/retries.js';
-import { recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
+import { identityFromHeaders, recordedFromJson, type ProblemJson, type RecordedEventJson } from '../protocol/wire.js';
 import { errorFromProblem } from './problems.js';
 import type { Transport } from './transport.js';
 
@@ -19,6 +19,8 @@ export interface SubscriptionOptions {
   onStatus: ((status: SubscriptionStatus) => void) | undefined;
   /** Yield `{ checkpoint }` for the server's `event: checkpoint` messages. */
   checkpoints: boolean;
+  /** The position the subscription starts after, once known (a subscription to `$all`); 0 otherwise. */
+  startPosition: () => bigint;
 }
 
 /** The messages of a subscription, until `signal` aborts (closing the subscription does that) or it fails. */
@@ -32,11 +34,42 @@ export async function* subscriptionMessages(
   const { retry, onStatus, checkpoints } = options;
   let lastEventId: string | undefined;
   let caughtUp = false;
+  /** The store and epoch of the first connection: where the cursor was taken. */
+  let origin: StoreIdentity | undefined;
+  /**
+   * A reconnection may reach another server (a balancer, a promoted replica) or a restored store. The cursor
+   * still holds in the same epoch, and in a later one up to where it began; anything else is a conflict.
+   */
+  const checkOrigin = (identity: StoreIdentity | undefined) => {
+    if (identity === undefined) return;
+    origin ??= identity;
+    const cursor = lastEventId === undefined ? options.startPosition() : BigInt(lastEventId);
+    const same = identity.storeId === origin.storeId && (identity.epoch === origin.epoch || cursor <= identity.epochStart);
+    if (!same) {
+      throw new ConflictError(
+        `the subscription reconnected to store ${identity.storeId} epoch ${identity.epoch} (from position ${identity.epochStart}); ` +
+          `its cursor ${cursor} was taken on store ${origin.storeId} epoch ${origin.epoch}, and may mean other events there`,
+      );
+    }
+    origin = identity;
+  };
   const retries = createRetries(retry, onStatus, signal);
 
   async function* connection(): AsyncGenerator<SubscriptionMessage> {
     const headers: Record<string, string> = lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
-    const { body } = await transport.open({ method: 'GET', path: await path(), accept: 'text/event-stream', headers, signal: signal });
+    const { body, headers: answered } = await transport.open({
+      method: 'GET',
+      path: await path(),
+      accept: 'text/event-stream',
+      headers,
+      signal,
+    });
+    try {
+      checkOrigin(identityFromHeaders(answered));
+    } catch (error) {
+      body.destroy();
+      throw error;
+    }
     retries.succeeded();
     const received: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (message) => received.push(message), maxBufferSize: 64 * 1024 * 1024 });

@@ -4,7 +4,16 @@
  */
 import type { Delivery, GroupInfo, GroupSettings, GroupSource, ParkedEvent, ParkedPage } from '../bus/groups/model.js';
 import type { Snapshot } from '../command/snapshots/model.js';
-import type { AppendResult, ExpectedRevision, JsonObject, JsonValue, RecordedEvent, StoreStats, StreamInfo } from '../store/model.js';
+import type {
+  AppendResult,
+  ExpectedRevision,
+  JsonObject,
+  JsonValue,
+  RecordedEvent,
+  StoreIdentity,
+  StoreStats,
+  StreamInfo,
+} from '../store/model.js';
 
 export interface RecordedEventJson {
   id: string;
@@ -28,6 +37,23 @@ export interface AppendResultJson {
   position: string;
   recordedAt?: string;
 }
+
+/**
+ * A subscription's response names the store and epoch it comes from, so that a client that reconnects (to
+ * the same server, or through a balancer to a replica) can tell whether its cursor still means the same.
+ */
+export const identityHeaders = ({ storeId, epoch, epochStart }: StoreIdentity): Record<string, string> => ({
+  'annals-store-id': storeId,
+  'annals-epoch': String(epoch),
+  'annals-epoch-start': String(epochStart),
+});
+
+export const identityFromHeaders = (headers: Record<string, string | string[] | undefined>): StoreIdentity | undefined => {
+  const [storeId, epoch, epochStart] = ['annals-store-id', 'annals-epoch', 'annals-epoch-start'].map((name) => headers[name]);
+  if (typeof storeId !== 'string' || typeof epoch !== 'string' || typeof epochStart !== 'string') return undefined;
+  if (!/^\d{1,10}$/.test(epoch) || !/^\d{1,19}$/.test(epochStart)) return undefined;
+  return { storeId, epoch: Number(epoch), epochStart: BigInt(epochStart) };
+};
 
 export interface IdentityJson {
   storeId: string;

@@ -70,6 +70,7 @@ const operationIds: Record<string, string> = {
   'GET /health/writable': 'writable',
   'GET /metrics': 'metrics',
   'GET /stats': 'stats',
+  'GET /identity': 'identity',
   'POST /import': 'importEvents',
   'POST /epoch': 'startEpoch',
   'POST /replica/promote': 'promoteReplica',

@@ -19,18 +19,27 @@ describe('positions at the edge', () => {
     await suite.store.append('a-1', [{ type: 'E', data: {} }]);
   });
 
-  it('a subscription from the largest position, or past the head, is caught up and empty', async () => {
+  it('a subscription to $all from past the head is a conflict; one to a stream is caught up and empty', async () => {
     for (const [path, headers] of [
       [`/subscribe/all?from=${maxPosition}`, {}],
       ['/subscribe/all', { 'last-event-id': maxPosition }],
       ['/subscribe/all?types=E', { 'last-event-id': maxPosition }],
-      ['/subscribe/streams/a-1', { 'last-event-id': maxPosition }],
       ['/subscribe/all?from=1000', {}],
     ] as const) {
-      const { status, text } = await sseUntil(suite.url, path, (received) => /event: (caught-up|problem)/.test(received), { headers });
-      assert.equal(status, 200, path);
-      assert.ok(text.includes('event: caught-up') && !text.includes('event: problem'), `${path}: ${text}`);
+      const answer = await httpCall(suite.url, 'GET', path, { headers });
+      assert.equal(answer.status, 409, `${path}: ${answer.text}`);
+      assert.match(answer.json().detail, /beyond this store's head/);
     }
+    const { status, text } = await sseUntil(
+      suite.url,
+      '/subscribe/streams/a-1',
+      (received) => /event: (caught-up|problem)/.test(received),
+      {
+        headers: { 'last-event-id': maxPosition },
+      },
+    );
+    assert.equal(status, 200);
+    assert.ok(text.includes('event: caught-up') && !text.includes('event: problem'), text);
   });
 
   it('reads from the largest position answer with an empty page', async () => {

@@ -32,7 +32,12 @@ const drained = (response: ServerResponse) =>
  * Takes over the response as an event stream: the status and headers, a first comment, and a heartbeat
  * until `stopHeartbeat` is called.
  */
-export const openEventStream = (request: FastifyRequest, reply: FastifyReply, heartbeatMs: number) => {
+export const openEventStream = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  heartbeatMs: number,
+  headers: Record<string, string> = {},
+) => {
   reply.hijack();
   const response = reply.raw;
   response.writeHead(200, {
@@ -41,6 +46,7 @@ export const openEventStream = (request: FastifyRequest, reply: FastifyReply, he
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
+    ...headers,
   });
   response.write(': subscribed\n\n');
   const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
@@ -63,6 +69,8 @@ export const sendSubscription = async (
     metrics: Metrics;
     open: OpenSubscriptions;
     readable: () => Promise<(stream: string, type?: string) => boolean>;
+    /** Response headers naming the store's identity (`identityHeaders`). */
+    headers: Record<string, string>;
   },
 ) => {
   const messages = subscription[Symbol.asyncIterator]();
@@ -73,7 +81,7 @@ export const sendSubscription = async (
     await subscription.close();
     throw error;
   }
-  const { response, stopHeartbeat } = openEventStream(request, reply, context.heartbeatMs);
+  const { response, stopHeartbeat } = openEventStream(request, reply, context.heartbeatMs, context.headers);
   const end = async () => {
     await subscription.close();
     response.end();

@@ -62,6 +62,8 @@ export interface EventStore {
    * `conflict`. What replicas, `annals import` and `annals copy` write with.
    */
   importEvents(events: readonly RecordedEvent[], options?: ImportOptions): Promise<ImportResult>;
+  /** Which store this is and its epoch (also in `stats`, which counts the store; this is cheap). */
+  identity(): Promise<StoreIdentity>;
   /**
    * Starts the next epoch of this store at its head, after a restore or a promotion: a cursor of an older
    * epoch that is beyond the head may mean other events now, and is refused as a `conflict`.

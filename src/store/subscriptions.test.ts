@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { events, take } from './conformance/harness.js';
+import { collect, events, take } from './conformance/harness.js';
 import { createEventStore } from './create-store.js';
 import type { EngineCore } from './engine.js';
 import { createMemoryEngine } from '../engines/memory/engine.js';
@@ -186,18 +186,10 @@ describe('subscription costs', () => {
     await store.close();
   });
 
-  it('a subscription from a position beyond the head is caught up and empty, never an error', async () => {
+  it('a subscription from a position beyond the head is a conflict, and others go on', async () => {
     const { store } = countingStore();
     await store.append('a-1', events(2));
-    const subscription = store.subscribe({ from: maxPosition });
-    const iterator = subscription[Symbol.asyncIterator]();
-    assert.ok(isCaughtUp((await iterator.next()).value as SubscriptionMessage));
-    const next = iterator.next();
-    await store.append('a-1', events(1));
-    const nothing = await Promise.race([next.then(() => 'delivered'), sleep(100).then(() => 'nothing')]);
-    assert.equal(nothing, 'nothing');
-    await subscription.close();
-    // Others attach to the live tail as usual meanwhile.
+    await assert.rejects(collect(store.subscribe({ from: maxPosition })), { code: 'conflict' });
     const other = store.subscribe({ from: 'end' })[Symbol.asyncIterator]();
     await caughtUp(other);
     const live = other.next();

@@ -67,6 +67,7 @@ export interface StoreCore {
   stats(): Promise<StoreStats>;
   importEvents(batch: ReturnType<typeof prepareImport>): Promise<ImportResult>;
   startEpoch(): Promise<StoreIdentity>;
+  identity(): Promise<StoreIdentity>;
   probeWrite(): Promise<void>;
   groups: GroupsCore;
   snapshots: SnapshotsCore;
@@ -209,6 +210,10 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     async startEpoch() {
       open();
       return core.startEpoch();
+    },
+    async identity() {
+      open();
+      return core.identity();
     },
     async probeWrite() {
       open();

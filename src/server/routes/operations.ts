@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { UnavailableError } from '../../store/errors.js';
 import type { RouteContext } from '../context.js';
 import type { WriteGate } from '../write-gate.js';
-import { Problem, ReplicaInfo, Stats } from '../schemas.js';
+import { Identity, Problem, ReplicaInfo, Stats } from '../schemas.js';
 import type { Replica, ReplicaInfo as ReplicaState } from '../replica.js';
 import { statsToJson } from '../../protocol/wire.js';
 
@@ -92,6 +92,22 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
       schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
     },
     async () => ({ ...statsToJson(await store.stats()), ...replicaJson() }),
+  );
+
+  app.get(
+    '/identity',
+    {
+      config: { access: 'reader' },
+      schema: {
+        summary: 'Which store this is, and its epoch',
+        tags: ['operations'],
+        response: { 200: Identity, '4xx': Problem, '5xx': Problem },
+      },
+    },
+    async () => {
+      const identity = await store.identity();
+      return { ...identity, epochStart: String(identity.epochStart) };
+    },
   );
 
   app.get(

@@ -13,6 +13,7 @@ import type { Principal } from '../../auth/tokens.js';
 import { filterOf, positionOrKeyword, revisionOrKeyword, type RouteContext } from '../context.js';
 import { AllSubscribeQuery, StreamParams, StreamSubscribeQuery } from '../schemas.js';
 import { sendSubscription } from '../sse.js';
+import { identityHeaders } from '../../protocol/wire.js';
 
 const lastEventIdOf = (header: string | string[] | undefined): bigint | undefined => {
   if (header === undefined) return undefined;
@@ -35,7 +36,13 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app,
   { store, metrics, heartbeatMs, subscriptions, acls },
 ) => {
-  const contextFor = (principal: Principal) => ({ heartbeatMs, metrics, open: subscriptions, readable: () => acls.readable(principal) });
+  const contextFor = async (principal: Principal) => ({
+    heartbeatMs,
+    metrics,
+    open: subscriptions,
+    readable: () => acls.readable(principal),
+    headers: identityHeaders(await store.identity()),
+  });
   const description =
     'Server-Sent Events: one `id:`/`data:` message per event, `event: caught-up` at the end of history, heartbeats as comments.';
 
@@ -55,7 +62,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       const { stream } = request.params;
       const resumeAt = lastEventIdOf(request.headers['last-event-id']);
       const from = resumeAt === undefined ? revisionOrKeyword(request.query.from) : await revisionAtOrBefore(store, stream, resumeAt);
-      return sendSubscription(request, reply, store.subscribe({ stream, from }), contextFor(request.principal));
+      return sendSubscription(request, reply, store.subscribe({ stream, from }), await contextFor(request.principal));
     },
   );
 
@@ -68,7 +75,7 @@ export const subscribeRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     async (request, reply) => {
       const from = lastEventIdOf(request.headers['last-event-id']) ?? positionOrKeyword(request.query.from);
       const filter = narrowFilter(request.principal, filterOf(request.query));
-      return sendSubscription(request, reply, store.subscribe({ filter, from, checkpoints: true }), contextFor(request.principal));
+      return sendSubscription(request, reply, store.subscribe({ filter, from, checkpoints: true }), await contextFor(request.principal));
     },
   );
 };

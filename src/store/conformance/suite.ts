@@ -22,6 +22,29 @@ import { describeModelComparison } from './model-based.js';
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Takes `count` messages of a subscription; `caughtUp` settles once its history is delivered, so that what
+ * a test appends after it arrives live, whatever the machine's load (a fixed sleep would race).
+ */
+const takeLive = (subscription: AsyncIterable<SubscriptionMessage>, count: number) => {
+  let reached = () => {};
+  const caughtUp = new Promise<void>((resolve) => (reached = resolve));
+  const messages = (async () => {
+    const taken: SubscriptionMessage[] = [];
+    try {
+      for await (const message of subscription) {
+        taken.push(message);
+        if (isCaughtUp(message)) reached();
+        if (taken.length === count) break;
+      }
+    } finally {
+      reached();
+    }
+    return taken;
+  })();
+  return { messages, caughtUp };
+};
+
 export const describeConformance = (name: string, openStore: OpenStore): void => {
   const test = storeTest(openStore);
 
@@ -505,11 +528,16 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         const plain = store.subscribe({ from: 'start' });
         const all = store.subscribe({ from: 'start', filter: { includeSystem: true } });
         try {
-          const untilLive = async (subscription: AsyncIterable<SubscriptionMessage>, count: number) =>
-            (await take(subscription, count)).map((m) => (isEvent(m) ? `${m.stream}:${m.type}` : isCaughtUp(m) ? 'caughtUp' : 'other'));
-          const livePlain = untilLive(plain, 3);
-          const liveAll = untilLive(all, 5);
-          await sleep(50);
+          const untilLive = (subscription: AsyncIterable<SubscriptionMessage>, count: number) => {
+            const { messages, caughtUp } = takeLive(subscription, count);
+            const described = messages.then((taken) =>
+              taken.map((m) => (isEvent(m) ? `${m.stream}:${m.type}` : isCaughtUp(m) ? 'caughtUp' : 'other')),
+            );
+            return { described, caughtUp };
+          };
+          const { described: livePlain, caughtUp: plainCaughtUp } = untilLive(plain, 3);
+          const { described: liveAll, caughtUp: allCaughtUp } = untilLive(all, 5);
+          await Promise.all([plainCaughtUp, allCaughtUp]);
           await store.deleteStream('s-1');
           await store.append('s-2', events(1));
           assert.deepEqual(await livePlain, ['s-1:Happened', 'caughtUp', 's-2:Happened']);
@@ -731,8 +759,8 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       test('from the end deliver only new events', async (store) => {
         await store.append('a-1', events(3));
         const subscription = store.subscribe({ from: 'end' });
-        const messages = take(subscription, 2);
-        await sleep(50);
+        const { messages, caughtUp } = takeLive(subscription, 2);
+        await caughtUp;
         await store.append('a-1', events(1));
         assert.deepEqual((await messages).map(describeMessage), ['caught-up', 'a-1@3']);
         await subscription.close();
@@ -741,8 +769,8 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
       test('of a stream from the end deliver only its new events', async (store) => {
         await store.append('a-1', events(2));
         const subscription = store.subscribe({ stream: 'a-1', from: 'end' });
-        const messages = take(subscription, 2);
-        await sleep(50);
+        const { messages, caughtUp } = takeLive(subscription, 2);
+        await caughtUp;
         await store.append('b-1', events(1));
         await store.append('a-1', events(1));
         assert.deepEqual((await messages).map(describeMessage), ['caught-up', 'a-1@2']);
@@ -754,8 +782,8 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('b-1', events(1));
         const [first] = await store.readAll({ limit: 1 });
         const subscription = store.subscribe({ filter: { streams: ['a-1', 'c-1'] }, from: first!.position });
-        const messages = take(subscription, 3);
-        await sleep(50);
+        const { messages, caughtUp } = takeLive(subscription, 3);
+        await caughtUp;
         await store.append('b-1', events(1));
         await store.append('c-1', events(1));
         assert.deepEqual((await messages).map(describeMessage), ['a-1@1', 'caught-up', 'c-1@0']);
@@ -766,8 +794,8 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('a-1', events(3));
         await store.append('b-1', events(1));
         const subscription = store.subscribe({ stream: 'a-1', from: 0 });
-        const messages = take(subscription, 4);
-        await sleep(50);
+        const { messages, caughtUp } = takeLive(subscription, 4);
+        await caughtUp;
         await store.append('b-1', events(1));
         await store.append('a-1', events(1));
         assert.deepEqual((await messages).map(describeMessage), ['a-1@1', 'a-1@2', 'caught-up', 'a-1@3']);
@@ -779,9 +807,9 @@ export const describeConformance = (name: string, openStore: OpenStore): void =>
         await store.append('user-1', [event('Placed')]);
         const byCategory = store.subscribe({ category: 'order' });
         const byType = store.subscribe({ filter: { types: ['Shipped'] } });
-        const categoryMessages = take(byCategory, 3);
-        const typeMessages = take(byType, 2);
-        await sleep(50);
+        const { messages: categoryMessages, caughtUp: categoryCaughtUp } = takeLive(byCategory, 3);
+        const { messages: typeMessages, caughtUp: typeCaughtUp } = takeLive(byType, 2);
+        await Promise.all([categoryCaughtUp, typeCaughtUp]);
         await store.append('user-2', [event('Shipped')]);
         await store.append('order-2', [event('Placed')]);
         assert.deepEqual((await categoryMessages).map(describeMessage), ['order-1@0', 'caught-up', 'order-2@0']);
