@@ -17,22 +17,13 @@ import { connect, type EventStore } from 'annals/client';
 import { openSqliteReadModel, runProjection } from 'annals';
 import { freePort } from '../../src/cli/testing/processes.js';
 import { seededRandom, withSeed } from '../../src/testing/seed.js';
+import { until } from '../../src/testing/until.js';
 import { orderStream } from './order.js';
 import { orderView, type OrderRow } from './order-view/projection.js';
 import { startShop, type Shop } from './system.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const budgetBytes = 4 * 1024 * 1024;
-
-const until = async <T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-};
 
 const json = async (url: string) => {
   const answer = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -96,20 +87,28 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
     'kill -9 the Annals server': async () => {
       await kill('annals');
       // The replica loses its primary and says so.
-      await until(async () => {
-        const { body } = await json(`${shop.replicaUrl}/health/ready`);
-        const replica = body.replica as { live: boolean; lagSeconds: number };
-        return !replica.live && replica.lagSeconds > 0 ? true : undefined;
-      }, 'the replica to report its primary gone');
+      await until(
+        async () => {
+          const { body } = await json(`${shop.replicaUrl}/health/ready`);
+          const replica = body.replica as { live: boolean; lagSeconds: number };
+          return !replica.live && replica.lagSeconds > 0;
+        },
+        'the replica to report its primary gone',
+        30_000,
+      );
       await sleep(500);
       await shop.restart('annals');
     },
     'kill -9 the order view': async () => {
       await kill('order-view');
-      await until(async () => {
-        const metrics = await (await fetch(`${shop.gatewayUrl}/metrics`)).text();
-        return /annals_gateway_upstream_healthy\{route="\/view",upstream="[^"]+"\} 0/.test(metrics) ? true : undefined;
-      }, 'the gateway to take the order view out of rotation');
+      await until(
+        async () => {
+          const metrics = await (await fetch(`${shop.gatewayUrl}/metrics`)).text();
+          return /annals_gateway_upstream_healthy\{route="\/view",upstream="[^"]+"\} 0/.test(metrics);
+        },
+        'the gateway to take the order view out of rotation',
+        30_000,
+      );
       await shop.restart('order-view');
     },
     'kill -9 consumers': async () => {
@@ -143,8 +142,9 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
         async () =>
           receiver.alerts.some(
             (each) => each.alert === 'AnnalsReadOnly' && each.status === 'firing' && each.labels.reason === 'disk_budget',
-          ) || undefined,
+          ),
         'the read-only alert at the webhook',
+        30_000,
       );
       // The operator's answer: a larger budget.
       await kill('annals');
@@ -202,7 +202,7 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
         async () => {
           for (const orderId of acknowledged.keys()) {
             const events = await store.readStream(orderStream(orderId));
-            if (!events.some((event) => event.type === 'OrderShipped')) return undefined;
+            if (!events.some((event) => event.type === 'OrderShipped')) return false;
           }
           return true;
         },
@@ -214,7 +214,7 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
       const replica = connect(shop.replicaUrl!);
       try {
         const head = (await store.stats()).headPosition;
-        await until(async () => ((await replica.stats()).headPosition === head ? true : undefined), 'the replica to catch up');
+        await until(async () => (await replica.stats()).headPosition === head, 'the replica to catch up', 30_000);
         const everything = { filter: { includeSystem: true } };
         assert.deepEqual(
           await replica.readAll({ ...everything, from: head - 200n > 0n ? head - 200n : 0n }),
@@ -229,7 +229,7 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
       const rebuild = runProjection(store, orderView, readModel);
       try {
         const [lastOrderEvent] = await store.readAll({ direction: 'backwards', limit: 1, filter: { category: 'order' } });
-        await until(async () => (rebuild.status().position >= lastOrderEvent!.position ? true : undefined), 'the clean rebuild');
+        await until(async () => rebuild.status().position >= lastOrderEvent!.position, 'the clean rebuild', 30_000);
         const rows = readModel.db
           .prepare('SELECT order_id AS orderId, customer, total, status, tracking_id AS trackingId FROM orders ORDER BY order_id')
           .all() as OrderRow[];
@@ -241,9 +241,10 @@ describe('the shop under chaos', { timeout: 240_000 }, () => {
                 headers: { authorization: `Bearer ${shop.tokens.user}` },
               });
               const { orderId, customer, total, status, trackingId } = (await answer.json()) as OrderRow;
-              return JSON.stringify({ orderId, customer, total, status, trackingId }) === JSON.stringify(row) ? true : undefined;
+              return JSON.stringify({ orderId, customer, total, status, trackingId }) === JSON.stringify(row);
             },
             `the view of order ${row.orderId} to equal the rebuild's ${JSON.stringify(row)}`,
+            30_000,
           );
         }
       } finally {

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { getFresh, startUpstream, until } from '../gateway/testing/upstreams.js';
+import { getFresh, startUpstream } from '../gateway/testing/upstreams.js';
+import { until } from '../testing/until.js';
 import { cli, root, startListening, stop, type ServerProcess } from './testing/processes.js';
 
 const configFile = (config: unknown) => {

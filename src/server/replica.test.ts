@@ -14,20 +14,13 @@ import type { EventStore } from '../store/event-store.js';
 import { isEvent } from '../store/model.js';
 import { createServer } from './server.js';
 import { listenForTest, serveForTest } from './testing/serve.js';
+import { until } from '../testing/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-replica-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const everything = { filter: { includeSystem: true } };
 const events = (count: number) => Array.from({ length: count }, (_, index) => ({ type: 'Happened', data: { index } }));
-
-const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 /** A replica server of `primaryUrl` on `store`, and a client of it. */
 const serveReplica = async (store: EventStore, primaryUrl: string, port = 0) => {

@@ -5,17 +5,10 @@ import { events } from './conformance/harness.js';
 import { createEventStore } from './create-store.js';
 import type { EventStore } from './event-store.js';
 import { followStore, type Follower } from './follow-store.js';
+import { until } from '../testing/until.js';
 
 const everything = { filter: { includeSystem: true } };
 const memoryStore = () => createEventStore(createMemoryEngine());
-
-const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 
 const level = async (follower: Follower, primary: EventStore) => {
   const head = (await primary.stats()).headPosition;

@@ -13,6 +13,7 @@ import { createMemoryEngine } from '../engines/memory/engine.js';
 import { isCaughtUp, isCheckpoint, isEvent, type RecordedEvent, type SubscriptionMessage } from './model.js';
 import { checkpointIntervalMs, scanWindow } from './subscriptions.js';
 import { maxPosition, type AllQuery } from './validate.js';
+import { until } from '../testing/until.js';
 
 /** The memory engine, counting the reads the store makes of it. */
 const countingStore = () => {
@@ -37,12 +38,6 @@ const countingStore = () => {
 const scanned = (query: AllQuery) => (query.to === undefined ? Infinity : Number(query.to - query.from + 1n));
 
 /** Waits until `condition` holds, polling; fails after a generous bound. */
-const until = async (condition: () => boolean, what: string) => {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 5000) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-};
 
 const caughtUp = async (iterator: AsyncIterator<SubscriptionMessage>) => {
   for (;;) {

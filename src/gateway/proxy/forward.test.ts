@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, startUpstream, until, type Upstream } from '../testing/upstreams.js';
+import { startGateway, startUpstream, type Upstream } from '../testing/upstreams.js';
+import { until } from '../../testing/until.js';
 
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 

@@ -45,14 +45,6 @@ export const startGateway = async (config: Record<string, unknown>) => {
   return { ...gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.app.close() };
 };
 
-export const until = async (condition: () => boolean, what: string, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 /** A GET on a connection of its own, so that a balancer in front (the cluster's, HAProxy) balances each one. */
 export const getFresh = (url: string, timeoutMs = 5000) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {

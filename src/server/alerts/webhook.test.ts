@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { openEventStore } from '../../engines/open.js';
-import { until } from '../../gateway/testing/upstreams.js';
+import { until } from '../../testing/until.js';
 import { serveForTest } from '../testing/serve.js';
 import type { AlertMessage } from './webhook.js';
 
