@@ -137,7 +137,7 @@ const serve = async (options: ServeOptions, version: string) => {
       log.warn({ host: options.host }, 'authentication is off on a non-loopback address');
     if (options.replicaOf !== undefined && options.readOnly === true)
       throw new Error('--read-only and --replica-of exclude each other: a replica is read-only');
-    if (options.replicaOf !== undefined && options.token === undefined) {
+    if (options.replicaOf !== undefined && !options.token) {
       throw new Error('--replica-of needs --token (or ANNALS_TOKEN): an admin token of the primary for every stream');
     }
     const store = await openEventStore(open);
