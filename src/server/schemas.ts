@@ -200,8 +200,13 @@ export const Identity = Type.Object({
   epochStart: Type.String({ pattern: positionPattern, description: 'the head position when the epoch began (digits)' }),
 });
 
+export const DiskUsage = Type.Object({
+  usedBytes: Type.Integer({ description: 'SQLite: the database file and its write-ahead log; PostgreSQL: the schema; memory: 0' }),
+  budgetBytes: Type.Optional(Type.Integer({ description: 'the disk budget (`--max-size`), when one is set' })),
+});
+
 export const Stats = Type.Composite([
-  Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String() }),
+  Type.Object({ engine: Type.String(), events: Type.Integer(), streams: Type.Integer(), headPosition: Type.String(), disk: DiskUsage }),
   Identity,
 ]);
 

@@ -122,7 +122,13 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(store.projections, store.groups);
+  const metrics = createMetrics(
+    store.projections,
+    store.groups,
+    () => store.diskUsage(),
+    // A budget is the store's configuration: the same all its life (a store that cannot answer now has none).
+    (await store.diskUsage().catch(() => undefined))?.budgetBytes,
+  );
   const writeGate = createWriteGate({
     ...(options.readOnly === true ? { fixed: 'flag' as const } : {}),
     probe: () => store.probeWrite(),
