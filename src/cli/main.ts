@@ -16,6 +16,8 @@ import { projectionsCommand } from './projections.js';
 import { replayCommand } from './replay.js';
 import { streamsCommand } from './streams.js';
 import { tokensCommand } from './tokens.js';
+import { backupCommand } from './backup/backup-command.js';
+import { restoreCommand } from './backup/restore-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +36,8 @@ const program = new Command('annals')
   .addCommand(groupsCommand())
   .addCommand(projectionsCommand())
   .addCommand(replayCommand())
+  .addCommand(backupCommand())
+  .addCommand(restoreCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

@@ -30,7 +30,7 @@ export interface Transport {
   /** A call whose answer is read whole: its JSON, `undefined` for 204, or the error it means. */
   call<T>(request: Request): Promise<T>;
   /** A long response: its body as a stream, or the error it means (`StreamNotFoundError` for an absent stream). */
-  open(request: Request): Promise<{ status: number; body: Readable }>;
+  open(request: Request): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Readable }>;
   close(): Promise<void>;
 }
 
@@ -109,7 +109,7 @@ export const createTransport = (url: string, options: TransportOptions): Transpo
     async open(request) {
       const response = await send(streams, request);
       if (response.statusCode >= 400) throw errorFromResponse(response.statusCode, await response.body.text());
-      return { status: response.statusCode, body: response.body };
+      return { status: response.statusCode, headers: response.headers, body: response.body };
     },
     async close() {
       await Promise.all([calls.close(), streams.destroy()]);

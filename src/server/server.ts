@@ -33,6 +33,7 @@ import { snapshotRoutes } from './routes/snapshots.js';
 import { projectionRoutes } from './routes/projections.js';
 import { streamRoutes } from './routes/streams.js';
 import { copyingRoutes } from './routes/copying.js';
+import { backupRoutes } from './routes/backup.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
 
@@ -232,6 +233,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(snapshotRoutes, context);
   await app.register(projectionRoutes, context);
   await app.register(copyingRoutes, context);
+  await app.register(backupRoutes, context);
   await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version, writeGate });
   return app;
 };

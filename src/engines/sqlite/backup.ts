@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { StoreBackup } from '../../store/model.js';
+import { InvalidArgumentError } from '../../store/errors.js';
+import type { BackupHeader, StoreBackup } from '../../store/model.js';
+import { schemaVersion } from './migrations.js';
 
 /**
  * Pages copied per step (4 KiB each): about a millisecond of work from the page cache, short enough that
@@ -20,17 +22,53 @@ export const backupPagesPerStep = 256;
 /** Size of a file, 0 when it is absent (a write-ahead log after a clean close). */
 export const fileBytes = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
 
+const headerOf = (copy: Database.Database): BackupHeader => {
+  const { storeId, epoch, epochStart } = copy
+    .prepare<[], { storeId: string; epoch: number; epochStart: number }>(
+      'SELECT store_id AS storeId, epoch, epoch_start AS epochStart FROM store',
+    )
+    .get()!;
+  const headPosition = copy.prepare('SELECT last_position FROM log').pluck().get() as number;
+  return { storeId, epoch, epochStart: BigInt(epochStart), headPosition: BigInt(headPosition) };
+};
+
 /** What a copy holds: its identity and the position of its last event, read from the copy itself. */
-export const readCopyHeader = (file: string) => {
+export const readCopyHeader = (file: string): BackupHeader => {
   const copy = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const { storeId, epoch, epochStart } = copy
-      .prepare<[], { storeId: string; epoch: number; epochStart: number }>(
-        'SELECT store_id AS storeId, epoch, epoch_start AS epochStart FROM store',
-      )
-      .get()!;
-    const headPosition = copy.prepare('SELECT last_position FROM log').pluck().get() as number;
-    return { storeId, epoch, epochStart: BigInt(epochStart), headPosition: BigInt(headPosition) };
+    return headerOf(copy);
+  } finally {
+    copy.close();
+  }
+};
+
+/**
+ * Whether a file is a whole Annals SQLite store that this version can open: SQLite's integrity check
+ * passes, its schema is one this version knows (at least the one with an identity), and it has one.
+ */
+export const checkSqliteBackup = (file: string): BackupHeader => {
+  const copy = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const problems = copy.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
+    if (problems[0]?.integrity_check !== 'ok')
+      throw new InvalidArgumentError(
+        `${file} is damaged: ${problems
+          .map((row) => row.integrity_check)
+          .slice(0, 3)
+          .join('; ')}`,
+      );
+    const version = copy.pragma('user_version', { simple: true }) as number;
+    if (version > schemaVersion)
+      throw new InvalidArgumentError(
+        `${file} has schema ${version}, newer than this Annals knows (${schemaVersion}): restore it with a newer Annals`,
+      );
+    try {
+      return headerOf(copy);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `${file} is a SQLite file but not an Annals store with an identity (schema ${version}): ${(error as Error).message}`,
+      );
+    }
   } finally {
     copy.close();
   }
