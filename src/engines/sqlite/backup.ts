@@ -32,10 +32,14 @@ const headerOf = (copy: Database.Database): BackupHeader => {
   return { storeId, epoch, epochStart: BigInt(epochStart), headPosition: BigInt(headPosition) };
 };
 
-/** What a copy holds: its identity and the position of its last event, read from the copy itself. */
-export const readCopyHeader = (file: string): BackupHeader => {
-  const copy = new Database(file, { readonly: true, fileMustExist: true });
+/**
+ * Makes the copy one self-contained file (a rollback journal instead of the source's write-ahead log, so
+ * that the file alone is the whole store) and reads what it holds: its identity and last position.
+ */
+const sealCopy = (file: string): BackupHeader => {
+  const copy = new Database(file, { fileMustExist: true });
   try {
+    copy.pragma('journal_mode = DELETE');
     return headerOf(copy);
   } finally {
     copy.close();
@@ -78,11 +82,14 @@ export const backupDatabase = async (db: Database.Database, path: string): Promi
   if (path === ':memory:') throw new Error('an in-memory SQLite store has no file to back up');
   // Beside the database (same disk, same folder's permissions), private from its creation on.
   const file = `${path}.backup-${randomUUID()}`;
-  const remove = () => Promise.all([rm(file, { force: true }), rm(`${file}-journal`, { force: true })]).then(() => undefined);
+  const remove = async () => {
+    for (const name of [file, `${file}-journal`, `${file}-wal`, `${file}-shm`]) await rm(name, { force: true });
+  };
   closeSync(openSync(file, 'wx', 0o600));
   try {
     await db.backup(file, { progress: () => backupPagesPerStep });
-    return { format: 'sqlite', file, bytes: fileBytes(file), ...readCopyHeader(file), close: remove };
+    const header = sealCopy(file);
+    return { format: 'sqlite', file, bytes: fileBytes(file), ...header, close: remove };
   } catch (error) {
     await remove();
     throw error;
