@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openEventStore } from '../engines/open.js';
+import { openTestPostgresStore, postgresSkipReason } from '../engines/postgres/testing/test-database.js';
 import { serveForTest } from './testing/serve.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'annals-disk-'));
@@ -47,6 +48,24 @@ describe('disk metrics', () => {
       assert.equal((await client.stats()).disk.budgetBytes, undefined);
     } finally {
       await client.close();
+    }
+  });
+
+  it("PostgreSQL: the schema's relations, no budget", async (t) => {
+    if (await postgresSkipReason()) return t.skip('PostgreSQL is unreachable');
+    const store = await openTestPostgresStore();
+    try {
+      const before = (await store.diskUsage()).usedBytes;
+      await store.append(
+        'order-1',
+        Array.from({ length: 500 }, () => ({ type: 'Placed', data: { text: 'x'.repeat(1000) } })),
+      );
+      const after = await store.diskUsage();
+      assert.ok(before > 0 && after.usedBytes > before, `${before} then ${after.usedBytes}`);
+      assert.equal(after.budgetBytes, undefined);
+      assert.deepEqual((await store.stats()).disk, await store.diskUsage());
+    } finally {
+      await store.close();
     }
   });
 
