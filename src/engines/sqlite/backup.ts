@@ -15,8 +15,8 @@ import { schemaVersion } from './migrations.js';
 
 /**
  * Pages copied per step (4 KiB each, 256 KiB a step): a fraction of a millisecond, so that an append,
- * which needs a few turns of the event loop, waits little behind the steps. 256 pages doubled the appends'
- * p50 and tripled their p99 against 64 (bench/suites/backup.ts); 32 halved the rate for no gain.
+ * which needs a few turns of the event loop, waits little behind the steps. With 256 pages the appends'
+ * p50 during a backup was twice that with 64; 32 halved the rate for no gain (bench/suites/backup.ts).
  */
 export const backupPagesPerStep = 64;
 
