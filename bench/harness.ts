@@ -11,11 +11,11 @@ export interface Measurement {
   /** What was measured, e.g. 'append, 100-event batches'. */
   name: string;
   /**
-   * Higher is better for rates ('events/s', 'commands/s', 'requests/s') and for 'x' (a ratio of two rates,
+   * Higher is better for rates ('events/s', 'commands/s', 'requests/s', 'MB/s') and for 'x' (a ratio of two rates,
    * e.g. the throughput of 2 workers over 1); lower is better for 'ms', 'µs' (a time per operation) and
    * 'cores' (CPU time over wall time).
    */
-  unit: 'events/s' | 'commands/s' | 'requests/s' | 'x' | 'ms' | 'µs' | 'cores';
+  unit: 'events/s' | 'commands/s' | 'requests/s' | 'MB/s' | 'x' | 'ms' | 'µs' | 'cores';
   value: number;
   /** The same work done by the layer underneath, measured in the same run. */
   limit?: { name: string; value: number };
@@ -74,7 +74,7 @@ export const percentile = (samples: number[], p: number): number => {
 };
 
 const isRate = (m: Pick<Measurement, 'unit'>): boolean =>
-  m.unit === 'events/s' || m.unit === 'commands/s' || m.unit === 'requests/s' || m.unit === 'x';
+  m.unit === 'events/s' || m.unit === 'commands/s' || m.unit === 'requests/s' || m.unit === 'MB/s' || m.unit === 'x';
 
 /** How close Annals comes to the layer underneath: 1 means as fast as the limit. */
 export const ratioToLimit = (m: Measurement): number | undefined => {

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startGateway, startUpstream } from '../../src/gateway/testing/upstreams.js';
 import { openEventStore } from '../../src/engines/open.js';
@@ -31,7 +33,9 @@ describe('alert rules (deploy/prometheus)', () => {
     const named = new Set(
       [...readFileSync(`${here}/annals.rules.yml`, 'utf8').matchAll(/\b(annals_[a-z_]+)\b/g)].map((match) => match[1]!),
     );
-    const store = await openEventStore({ engine: 'memory' });
+    // SQLite with a disk budget: the budget gauge exists only where there is one.
+    const dir = mkdtempSync(join(tmpdir(), 'annals-rules-'));
+    const store = await openEventStore({ path: join(dir, 'annals.db'), maxSizeBytes: 1024 * 1024 * 1024 });
     const { url, client } = await serveForTest(store);
     const upstream = await startUpstream('svc');
     const gateway = await startGateway({ routes: [{ prefix: '/svc', upstreams: [upstream.url] }] });
@@ -45,6 +49,7 @@ describe('alert rules (deploy/prometheus)', () => {
       await gateway.close();
       await upstream.app.close();
       await client.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

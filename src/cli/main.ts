@@ -17,6 +17,8 @@ import { promoteCommand } from './promote.js';
 import { replayCommand } from './replay.js';
 import { streamsCommand } from './streams.js';
 import { tokensCommand } from './tokens.js';
+import { backupCommand } from './backup/backup-command.js';
+import { restoreCommand } from './backup/restore-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,6 +38,8 @@ const program = new Command('annals')
   .addCommand(projectionsCommand())
   .addCommand(replayCommand())
   .addCommand(promoteCommand())
+  .addCommand(backupCommand())
+  .addCommand(restoreCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

@@ -78,7 +78,10 @@ const parseSize = (text: string): number => {
   return bytes;
 };
 
-const storeOptions = (options: ServeOptions): { open: OpenOptions; where: string } => {
+/** Where a store is, as `serve` and `restore` are told it. */
+export type StoreLocation = Pick<ServeOptions, 'data' | 'engine' | 'pgUrl' | 'pgSchema' | 'durability' | 'maxSize'>;
+
+export const storeOptions = (options: StoreLocation): { open: OpenOptions; where: string } => {
   if (options.maxSize !== undefined && options.engine !== 'sqlite') {
     throw new Error(`--max-size is a disk budget for the SQLite file; the ${options.engine} engine does not take one`);
   }
@@ -181,17 +184,9 @@ const parseSeconds = (text: string): number => {
   return Number(text);
 };
 
-/** A port number, 0 for any free one. */
-const parsePort = (text: string): string => {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new CommanderError(`'${text}' is not a port: give 0 to 65535`);
-  return text;
-};
-
-export const serveCommand = (version: string) =>
-  new Command('serve')
-    .description('run the Annals server')
-    .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('ANNALS_PORT').default('2113').argParser(parsePort))
-    .addOption(new Option('--host <host>', 'address to bind; loopback unless told otherwise').env('ANNALS_HOST').default('127.0.0.1'))
+/** The flags that say where a store is, shared by `serve` and `restore`. */
+export const withStoreLocation = (command: Command): Command =>
+  command
     .addOption(
       new Option('--data <dir>', 'data directory: the SQLite file and the first-start tokens').env('ANNALS_DATA').default('./data'),
     )
@@ -205,7 +200,23 @@ export const serveCommand = (version: string) =>
         .choices(['fsync', 'os'])
         .env('ANNALS_DURABILITY')
         .default('fsync'),
-    )
+    );
+
+/** A port number, 0 for any free one. */
+const parsePort = (text: string): string => {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new CommanderError(`'${text}' is not a port: give 0 to 65535`);
+  return text;
+};
+
+export const serveCommand = (version: string) =>
+  withStoreLocation(
+    new Command('serve')
+      .description('run the Annals server')
+      .addOption(
+        new Option('--port <port>', 'port to listen on (0: any free port)').env('ANNALS_PORT').default('2113').argParser(parsePort),
+      )
+      .addOption(new Option('--host <host>', 'address to bind; loopback unless told otherwise').env('ANNALS_HOST').default('127.0.0.1')),
+  )
     .option('--tokens <file>', 'token file (JSON); tokens may also come as the same JSON in ANNALS_TOKENS; default <data>/tokens.json')
     .addOption(
       new Option(

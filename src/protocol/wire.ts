@@ -69,6 +69,7 @@ export interface StoreStatsJson {
   storeId: string;
   epoch: number;
   epochStart: string;
+  disk: { usedBytes: number; budgetBytes?: number };
 }
 
 /** A problem details document (RFC 9457) with Annals' stable error `code`. */

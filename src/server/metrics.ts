@@ -2,14 +2,15 @@
  * Prometheus metrics of one server (its own registry, so that several servers can live in one process).
  * Appends and reads are counted and timed by the request histogram, labelled by route; beside it, the
  * events written and read, open subscriptions, errors by code, and Node's defaults (event loop lag,
- * memory, GC), and whether the server is read-only. Projections and consumer groups are read from the
- * store at each scrape: what projection runners last reported, wherever they run, and each group's lag and
- * parked events.
+ * memory, GC), whether the server is read-only, and the bytes the store takes on disk beside its budget.
+ * Projections, consumer groups and disk use are read from the store at each scrape: what projection
+ * runners last reported, wherever they run, and each group's lag and parked events.
  */
 import type { GroupInfo, Groups } from '../bus/groups/model.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionInfo, Projections } from '../projection/registry/model.js';
 import type { ReplicaStatus } from '../store/follow-store.js';
+import type { DiskUsage } from '../store/model.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -39,7 +40,36 @@ const projectionGauge = (
 
 const ratio = ({ done, total }: { done: number; total: number }) => (total === 0 ? 1 : done / total);
 
-export const createMetrics = (projections: Projections, groups: Groups, replica: () => ReplicaStatus | undefined = () => undefined) => {
+/**
+ * The disk gauges: the bytes used, read at each scrape (`diskUsage` is cheap: file sizes or catalog sizes,
+ * never a count), and the budget, fixed for the server's life, only when there is one, so that
+ * `used / budget` has no value without one.
+ */
+const diskGauges = (registers: Registry[], diskUsage: () => Promise<DiskUsage>, budgetBytes: number | undefined) => {
+  new Gauge({
+    name: 'annals_disk_used_bytes',
+    help: 'Bytes the store takes on disk: SQLite the database file and its write-ahead log, PostgreSQL the schema (tables, indexes, TOAST), memory 0',
+    registers,
+    async collect() {
+      const usage = await diskUsage().catch(() => undefined);
+      if (usage !== undefined) this.set(usage.usedBytes);
+    },
+  });
+  if (budgetBytes === undefined) return;
+  new Gauge({
+    name: 'annals_disk_budget_bytes',
+    help: 'The disk budget of the store (annals serve --max-size)',
+    registers,
+  }).set(budgetBytes);
+};
+
+export const createMetrics = (
+  projections: Projections,
+  groups: Groups,
+  diskUsage: () => Promise<DiskUsage>,
+  budgetBytes: number | undefined,
+  replica: () => ReplicaStatus | undefined = () => undefined,
+) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -93,6 +123,7 @@ export const createMetrics = (projections: Projections, groups: Groups, replica:
   };
   const gauge = (name: string, help: string, value: (info: ProjectionInfo) => number | undefined) =>
     projectionGauge(registers, projections, name, help, value);
+  diskGauges(registers, diskUsage, budgetBytes);
   gauge('annals_projection_position', 'Position of the last event applied to the serving build', (info) => Number(info.position));
   gauge('annals_projection_lag', 'Positions between the serving build and the head of the log', (info) => info.lag);
   // The name and labels DESIGN.md section 11 gives alert rules: the lag of each version a runner runs.

@@ -74,6 +74,7 @@ const operationIds: Record<string, string> = {
   'POST /import': 'importEvents',
   'POST /epoch': 'startEpoch',
   'POST /replica/promote': 'promoteReplica',
+  'GET /backup': 'backup',
   'GET /': 'root',
 };
 
@@ -104,6 +105,15 @@ const groupSse = {
   schema: { type: 'string' },
 };
 
+const backupContent = {
+  'application/vnd.sqlite3': { description: 'on SQLite: the database file', schema: { type: 'string', format: 'binary' } },
+  'application/x-ndjson': {
+    description:
+      'elsewhere: a header line `{"annals":"export",storeId,epoch,epochStart,headPosition}`, then every event of the log, system events included',
+    schema: { type: 'string' },
+  },
+};
+
 export const toOpenApiDocument = (document: Json): Json => {
   const paths = document.paths as Record<string, Record<string, Json>>;
   for (const [path, operations] of Object.entries(paths)) {
@@ -120,6 +130,7 @@ export const toOpenApiDocument = (document: Json): Json => {
         responses['200']!.content = { ...responses['200']!.content, 'application/x-ndjson': ndjson };
       if (id === 'subscribeToStream' || id === 'subscribeToAll')
         responses['200'] = { description: 'a stream of events', content: { 'text/event-stream': sse } };
+      if (id === 'backup') responses['200'] = { description: 'a consistent copy of the whole store', content: backupContent };
       if (id === 'subscribeToGroup')
         responses['200'] = { description: 'a stream of deliveries', content: { 'text/event-stream': groupSse } };
     }

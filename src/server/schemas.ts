@@ -200,6 +200,11 @@ export const Identity = Type.Object({
   epochStart: Type.String({ pattern: positionPattern, description: 'the head position when the epoch began (digits)' }),
 });
 
+export const DiskUsage = Type.Object({
+  usedBytes: Type.Integer({ description: 'SQLite: the database file and its write-ahead log; PostgreSQL: the schema; memory: 0' }),
+  budgetBytes: Type.Optional(Type.Integer({ description: 'the disk budget (`--max-size`), when one is set' })),
+});
+
 export const ReplicaInfo = Type.Object({
   primary: Type.String(),
   live: Type.Boolean({ description: 'following the primary live now' }),
@@ -215,6 +220,7 @@ export const Stats = Type.Composite([
     events: Type.Integer(),
     streams: Type.Integer(),
     headPosition: Type.String(),
+    disk: DiskUsage,
     replica: Type.Optional(ReplicaInfo),
   }),
   Identity,

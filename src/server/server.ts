@@ -35,6 +35,7 @@ import { snapshotRoutes } from './routes/snapshots.js';
 import { projectionRoutes } from './routes/projections.js';
 import { streamRoutes } from './routes/streams.js';
 import { copyingRoutes } from './routes/copying.js';
+import { backupRoutes } from './routes/backup.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
 
@@ -137,7 +138,14 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     const info = replica?.info();
     return info?.promotedAt === undefined ? info : undefined;
   };
-  const metrics = createMetrics(store.projections, store.groups, following);
+  const metrics = createMetrics(
+    store.projections,
+    store.groups,
+    () => store.diskUsage(),
+    // A budget is the store's configuration: the same all its life (a store that cannot answer now has none).
+    (await store.diskUsage().catch(() => undefined))?.budgetBytes,
+    following,
+  );
   const writeGate = createWriteGate({
     ...(options.readOnly === true ? { fixed: 'flag' as const } : options.replicaOf !== undefined ? { fixed: 'replica' as const } : {}),
     probe: () => store.probeWrite(),
@@ -245,6 +253,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
   await app.register(snapshotRoutes, context);
   await app.register(projectionRoutes, context);
   await app.register(copyingRoutes, context);
+  await app.register(backupRoutes, context);
   await app.register(operationRoutes, { ...context, isClosing: () => closing, version: options.version, writeGate, replica });
   await app.register(replicaRoutes, { ...context, replica });
   return app;

@@ -11,6 +11,8 @@ import type {
   AppendResult,
   ExpectedRevision,
   RecordedEvent,
+  DiskUsage,
+  StoreBackup,
   StoreIdentity,
   StoreStats,
   StreamAcl,
@@ -57,6 +59,10 @@ export interface EngineCore {
    */
   deleteStream(stream: string, expected: ExpectedRevision, hard: boolean): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** Bytes on disk, cheaply (what `stats` gives as `disk`). */
+  diskUsage(): Promise<DiskUsage>;
+  /** A consistent copy of the whole store while writes go on (see `StoreBackup`). */
+  backup(): Promise<StoreBackup>;
   /** Position of the last event ever written: cheap, unlike `stats`. */
   headPosition(): Promise<bigint>;
   identity(): Promise<StoreIdentity>;

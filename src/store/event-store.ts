@@ -13,6 +13,8 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   SetMetadataOptions,
+  DiskUsage,
+  StoreBackup,
   StoreIdentity,
   StoreStats,
   StreamAcl,
@@ -54,6 +56,13 @@ export interface EventStore {
   /** The stream can never be read or written again. */
   tombstoneStream(stream: string, options?: DeleteOptions): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** Bytes the store takes on disk: cheap (no count), what the server's disk gauges read at each scrape. */
+  diskUsage(): Promise<DiskUsage>;
+  /**
+   * A consistent copy of the whole store while writes go on (DESIGN.md section 11); close it once read.
+   * Embedded only: over HTTP a backup is the server's `GET /backup` (`annals backup`), which streams it.
+   */
+  backup(): Promise<StoreBackup>;
   /**
    * Copies events of another store's log, given in its order (DESIGN.md section 11): each keeps its id,
    * stream, revision, type, data, metadata and time, and its position with `keepPositions`; a `$$<stream>`

@@ -192,7 +192,31 @@ export interface StoreStats extends StoreIdentity {
   streams: number;
   /** Position of the last event ever written (0n for an empty log). */
   headPosition: bigint;
+  disk: DiskUsage;
 }
+
+/** What a store takes on disk, cheap to ask for (a scrape reads it): no count of rows. */
+export interface DiskUsage {
+  /** SQLite: the database file and its write-ahead log; PostgreSQL: the schema's tables, indexes and TOAST; memory: 0. */
+  usedBytes: number;
+  /** The disk budget (SQLite `maxSizeBytes`), when one is set. */
+  budgetBytes?: number;
+}
+
+/** The identity and head a backup holds (the first line of an NDJSON backup). */
+export interface BackupHeader extends StoreIdentity {
+  headPosition: bigint;
+}
+
+/**
+ * A consistent copy of the whole store as it was at one moment, while writes go on: on SQLite a copy of
+ * the database file (the online backup API), elsewhere every event of the log, system events included,
+ * read in one snapshot. `close()` releases it (removes the file, ends the snapshot): call it once done.
+ */
+export type StoreBackup = BackupHeader & { close(): Promise<void> } & (
+    | { format: 'sqlite'; /** A private file beside the database. */ file: string; bytes: number }
+    | { format: 'events'; /** The log in position order, a page at a time. */ pages: AsyncIterable<RecordedEvent[]> }
+  );
 
 /**
  * Which store a log is, and which of its lives (DESIGN.md section 11). A replica or a copy keeping

@@ -17,6 +17,8 @@ import type {
   ExpectedRevision,
   ImportResult,
   RecordedEvent,
+  DiskUsage,
+  StoreBackup,
   StoreIdentity,
   StoreStats,
   StreamAcl,
@@ -65,6 +67,8 @@ export interface StoreCore {
   listStreams(query: StreamListQuery): Promise<StreamInfo[]>;
   readAcls(): Promise<Map<string, StreamAcl>>;
   stats(): Promise<StoreStats>;
+  diskUsage(): Promise<DiskUsage>;
+  backup(): Promise<StoreBackup>;
   importEvents(batch: ReturnType<typeof prepareImport>): Promise<ImportResult>;
   startEpoch(): Promise<StoreIdentity>;
   identity(): Promise<StoreIdentity>;
@@ -202,6 +206,14 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     async stats() {
       open();
       return core.stats();
+    },
+    async diskUsage() {
+      open();
+      return core.diskUsage();
+    },
+    async backup() {
+      open();
+      return core.backup();
     },
     async importEvents(events, options) {
       open();

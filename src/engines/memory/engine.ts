@@ -255,7 +255,19 @@ export const createMemoryEngine = (): EngineCore => {
     async stats() {
       const live = [...streams.entries()].filter(([name, stream]) => stream.exists && !isSystemStream(name)).length;
       const events = log.filter((event) => !isSystemStream(event.stream)).length;
-      return { engine: 'memory', events, streams: live, headPosition: lastPosition, ...identity };
+      return { engine: 'memory', events, streams: live, headPosition: lastPosition, ...identity, disk: { usedBytes: 0 } };
+    },
+
+    // Nothing is on disk.
+    diskUsage: async () => ({ usedBytes: 0 }),
+
+    // The log as it is now, taken in one step (stored events never change, so the list is enough).
+    async backup() {
+      const copy = [...log];
+      async function* pages() {
+        for (let start = 0; start < copy.length; start += 1000) yield copy.slice(start, start + 1000).map(toRecorded);
+      }
+      return { format: 'events', ...identity, headPosition: lastPosition, pages: pages(), close: async () => undefined };
     },
 
     async close() {

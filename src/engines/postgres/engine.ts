@@ -69,6 +69,7 @@ import { createPostgresGroups } from './groups.js';
 import { createPostgresSnapshots } from './snapshots.js';
 import { createPostgresProjections } from './projections.js';
 import { createPostgresImport } from './import.js';
+import { backupLog } from './backup.js';
 import { migrate, schemaNames } from './migrations.js';
 import { checkPostgresUrl, isConnectionLost, isUnavailable, translateError } from './unavailable.js';
 import { startWakeUps } from './wake-ups.js';
@@ -227,6 +228,17 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
   // After a metadata change or a delete (which append a system event): this process's subscribers hear it
   // now; if the head cannot be read, the notification the write sent wakes them a moment later.
   const importEvents = createPostgresImport(pool, names);
+  // Sizes the catalog keeps (tables with their indexes and TOAST): no scan of any table.
+  const readDiskUsage = async () => {
+    const [row] = await read(
+      'reading disk usage',
+      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`,
+      [names.schema],
+    );
+    return { usedBytes: Number(row![0]) };
+  };
+
   const advanceAfterWrite = async () => changes.advance(await readHead().catch(() => changes.head));
 
   return {
@@ -356,6 +368,10 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
         throw new UnavailableError('PostgreSQL takes no writes: it is a standby, or set to read only', { reason: 'db_read_only' });
     },
 
+    diskUsage: readDiskUsage,
+
+    backup: () => backupLog(pool, s),
+
     async stats() {
       const [row] = await read(
         'reading statistics',
@@ -372,6 +388,7 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
         storeId: row![3]!,
         epoch: Number(row![4]),
         epochStart: BigInt(row![5]!),
+        disk: await readDiskUsage(),
       };
     },
 

@@ -10,6 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { backupDatabase, fileBytes } from './backup.js';
 import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
@@ -247,6 +248,12 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     return replayedAppend(stream, expected, events, found, state, firstRevision);
   };
 
+  // The file and its write-ahead log (no shared-memory file in exclusive mode): two stats, no query.
+  const diskUsage = () => ({
+    usedBytes: path === ':memory:' ? 0 : fileBytes(path) + fileBytes(`${path}-wal`),
+    ...(maxSizeBytes === undefined ? {} : { budgetBytes: maxSizeBytes }),
+  });
+
   const identity = (): StoreIdentity => {
     const { storeId, epoch, epochStart } = sql.identity.get()!;
     return { storeId, epoch, epochStart: BigInt(epochStart) };
@@ -409,8 +416,12 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
 
     async stats() {
       const { events, streams } = sql.counts.get()!;
-      return { engine: 'sqlite', events, streams, headPosition: BigInt(committedPosition), ...identity() };
+      return { engine: 'sqlite', events, streams, headPosition: BigInt(committedPosition), ...identity(), disk: diskUsage() };
     },
+
+    diskUsage: async () => diskUsage(),
+
+    backup: () => backupDatabase(db, path),
 
     async close() {
       await queue.drain();
