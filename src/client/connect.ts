@@ -6,7 +6,7 @@
  */
 import type { EventStore } from '../store/event-store.js';
 import type { AllFilter, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
-import { InvalidArgumentError, NotFoundError } from '../store/errors.js';
+import { NotFoundError } from '../store/errors.js';
 import { pageSize } from '../store/reading.js';
 import { maxPosition, type AllQuery, type StreamQuery } from '../store/validate.js';
 import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
@@ -24,6 +24,7 @@ import {
   type RecordedEventJson,
   type EventPageJson,
 } from '../protocol/wire.js';
+import { remoteBackup } from './backup.js';
 import { remoteGroups } from './groups.js';
 import { ndjsonEvents } from './ndjson.js';
 import { StreamNotFoundError } from './problems.js';
@@ -189,10 +190,7 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     stats: async () => statsFromJson(await transport.call<StoreStatsJson>({ method: 'GET', path: '/stats' })),
     probeWrite: async () => void (await transport.call({ method: 'GET', path: '/health/writable' })),
     diskUsage: async () => (await core.stats()).disk,
-    // A backup is bytes for a file, not calls of the store: `annals backup` streams GET /backup to one.
-    backup: async () => {
-      throw new InvalidArgumentError('a backup over HTTP is made by the server: GET /backup, or annals backup --out FILE');
-    },
+    backup: () => remoteBackup(transport),
     async importEvents({ events, keepPositions, source }) {
       const lines = events.map(
         (event) =>

@@ -60,7 +60,7 @@ export interface EventStore {
   diskUsage(): Promise<DiskUsage>;
   /**
    * A consistent copy of the whole store while writes go on (DESIGN.md section 11); close it once read.
-   * Embedded only: over HTTP a backup is the server's `GET /backup` (`annals backup`), which streams it.
+   * Over HTTP the server makes it (`GET /backup`, admin for every stream) and streams it to the client.
    */
   backup(): Promise<StoreBackup>;
   /**

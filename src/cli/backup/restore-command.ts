@@ -15,18 +15,17 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { openEventStore, type OpenOptions } from '../../engines/open.js';
-import { sqliteMagic } from '../../protocol/backup-file.js';
+import { readNdjsonBackup, sqliteMagic } from '../../protocol/backup-file.js';
 import { InvalidArgumentError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { BackupHeader, RecordedEvent } from '../../store/model.js';
 import { printLine } from '../options.js';
 import { progressDisplay } from '../progress.js';
 import { storeOptions, withStoreLocation, type StoreLocation } from '../serve.js';
-import { openNdjsonBackup } from './ndjson-backup.js';
 
 interface RestoreOptions extends StoreLocation {
   from: string;
@@ -112,7 +111,9 @@ const restore = async (options: RestoreOptions) => {
   let restored: { store: EventStore; events?: number };
 
   if (target.engine === 'postgres') {
-    const source = sqliteBackup ? await sqliteEvents(from) : { ...(await openNdjsonBackup(from, batchSize)), close: async () => undefined };
+    const source = sqliteBackup
+      ? await sqliteEvents(from)
+      : { ...(await readNdjsonBackup(createReadStream(from, { encoding: 'utf8' }), from, batchSize)), close: async () => undefined };
     const store = await openEventStore(target);
     try {
       restored = { store, events: await importAll(store, source.header, source.batches) };
@@ -143,7 +144,7 @@ const restore = async (options: RestoreOptions) => {
         const store = await openEventStore({ path: scratch, durability: options.durability });
         await store.startEpoch().finally(() => store.close());
       } else {
-        const { header, batches } = await openNdjsonBackup(from, batchSize);
+        const { header, batches } = await readNdjsonBackup(createReadStream(from, { encoding: 'utf8' }), from, batchSize);
         const store = await openEventStore({ path: scratch, durability: options.durability });
         try {
           events = await importAll(store, header, batches);

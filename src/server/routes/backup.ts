@@ -48,6 +48,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       reply
         .header(backupHeaders.storeId, backup.storeId)
         .header(backupHeaders.epoch, String(backup.epoch))
+        .header(backupHeaders.epochStart, String(backup.epochStart))
         .header(backupHeaders.headPosition, String(backup.headPosition));
       if (backup.format === 'sqlite') reply.type(sqliteBackupType).header('content-length', String(backup.bytes));
       else reply.type(ndjsonType);
