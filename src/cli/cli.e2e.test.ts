@@ -78,7 +78,12 @@ describe('annals', () => {
       );
       const backwards = client(['read', '$all', '--backwards', '--limit', '1', '--types', 'Placed,Shipped']).stdout.trim().split('\n');
       assert.equal(JSON.parse(backwards[0]!).type, 'Shipped');
-      assert.deepEqual(JSON.parse(client(['stats']).stdout), { engine: 'sqlite', events: 3, streams: 1, headPosition: '3' });
+      const { engine, events, streams, headPosition, epoch, disk } = JSON.parse(client(['stats']).stdout);
+      assert.deepEqual(
+        { engine, events, streams, headPosition, epoch },
+        { engine: 'sqlite', events: 3, streams: 1, headPosition: '3', epoch: 1 },
+      );
+      assert.ok(disk.usedBytes > 0);
     });
 
     it('follows a stream with tail', async () => {
