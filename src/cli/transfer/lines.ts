@@ -1,4 +1,5 @@
 /** Reading an NDJSON file a line at a time, with line numbers, so that an error can say where it is. */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { InvalidArgumentError } from '../../store/errors.js';
 
@@ -14,33 +15,41 @@ export interface Line {
 }
 
 /**
- * The lines of `path`, blank ones left out. Invalid UTF-8 is refused (naming the line it follows), never
- * replaced: a copy must carry exactly what was exported.
+ * The lines of `path`, blank ones left out. Invalid UTF-8 is refused, naming its line, never replaced: a
+ * copy must carry exactly what was exported.
  */
 export async function* linesOf(path: string): AsyncGenerator<Line> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
+  let pending: Buffer = Buffer.alloc(0);
   let number = 0;
-  const split = function* (text: string) {
-    pending += text;
-    let start = 0;
-    for (let end = pending.indexOf('\n'); end !== -1; start = end + 1, end = pending.indexOf('\n', start)) {
-      number++;
-      const line = pending.slice(start, end);
-      if (line.trim() !== '') yield { text: line, number, bytes: Buffer.byteLength(line) + 1 };
-    }
-    pending = pending.slice(start);
+  const lineOf = (bytes: Buffer, valid: boolean, unterminated: boolean): Line | undefined => {
+    number++;
+    if (!valid && !isUtf8(bytes)) throw new InvalidArgumentError(`${path}: line ${number} is not valid UTF-8`);
+    const text = bytes.toString('utf8');
+    if (text.trim() === '') return undefined;
+    return unterminated ? { text, number, bytes: bytes.length, unterminated } : { text, number, bytes: bytes.length + 1 };
   };
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
-      yield* split(decoder.decode(chunk as Buffer, { stream: true }));
-    yield* split(decoder.decode());
-  } catch (error) {
-    if (error instanceof TypeError && (error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
-      throw new InvalidArgumentError(`${path}: line ${number + 1} is not valid UTF-8`);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const data = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
+    const end = data.lastIndexOf(0x0a);
+    if (end === -1) {
+      pending = data;
+      continue;
     }
-    throw error;
+    // One check for the whole chunk; line by line only to name a bad line.
+    const valid = isUtf8(data.subarray(0, end));
+    for (
+      let start = 0, newline = data.indexOf(0x0a);
+      newline !== -1 && newline <= end;
+      start = newline + 1, newline = data.indexOf(0x0a, start)
+    ) {
+      const line = lineOf(data.subarray(start, newline), valid, false);
+      if (line !== undefined) yield line;
+    }
+    pending = data.subarray(end + 1);
   }
   // The last line may lack its newline; a torn one fails to parse and is named by its number.
-  if (pending.trim() !== '') yield { text: pending, number: number + 1, bytes: Buffer.byteLength(pending), unterminated: true };
+  if (pending.length > 0) {
+    const line = lineOf(pending, false, true);
+    if (line !== undefined) yield line;
+  }
 }
