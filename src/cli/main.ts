@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { AnnalsError } from '../store/errors.js';
 import { appendCommand } from './append.js';
+import { copyCommand } from './copy.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { readCommand } from './read.js';
 import { serveCommand } from './serve.js';
 import { statsCommand } from './stats.js';
@@ -40,6 +43,9 @@ const program = new Command('annals')
   .addCommand(promoteCommand())
   .addCommand(backupCommand())
   .addCommand(restoreCommand())
+  .addCommand(exportCommand())
+  .addCommand(importCommand())
+  .addCommand(copyCommand())
   .addCommand(tokensCommand());
 
 // `annals read '$all' | head -1` closes the pipe early: that ends the command quietly, not with a trace.

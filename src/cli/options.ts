@@ -22,7 +22,7 @@ export const clientCommand = (name: string, description: string) =>
     .option('--json', 'print JSON lines even on a terminal (the default when the output is piped)');
 
 /** What to do about a failure, added to its message: the flag or variable that mends it. */
-const hintFor = (error: unknown, url: string): string | undefined => {
+export const hintFor = (error: unknown, url: string): string | undefined => {
   if (!(error instanceof AnnalsError)) return undefined;
   if (error.code === 'unauthenticated') return 'give a token with --token or ANNALS_TOKEN';
   if (error.code === 'unavailable' && error.message.startsWith('cannot reach'))

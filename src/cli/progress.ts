@@ -19,9 +19,9 @@ export interface ProgressDisplay {
 const percentOf = ({ done, total }: { done: number; total: number }) =>
   total === 0 ? 100 : Math.floor((100 * Math.min(done, total)) / total);
 
-const barDisplay = (): ProgressDisplay => {
+const barDisplay = (stream: NodeJS.WriteStream): ProgressDisplay => {
   const bar = new cliProgress.SingleBar(
-    { format: '{label} [{bar}] {percentage}% | {value}/{total}{remaining}', stream: process.stdout, hideCursor: true },
+    { format: '{label} [{bar}] {percentage}% | {value}/{total}{remaining}', stream, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -39,16 +39,18 @@ const barDisplay = (): ProgressDisplay => {
   };
 };
 
-const lineDisplay = (): ProgressDisplay => {
+const lineDisplay = (stream: NodeJS.WriteStream): ProgressDisplay => {
   let last = '';
   return {
     show({ label, progress }) {
       const line = progress === undefined ? label : `${label} ${progress.done}/${progress.total} (${percentOf(progress)}%)`;
-      if (line !== last) process.stdout.write(`${line}\n`);
+      if (line !== last) stream.write(`${line}\n`);
       last = line;
     },
     stop: () => undefined,
   };
 };
 
-export const progressDisplay = (): ProgressDisplay => (process.stdout.isTTY === true ? barDisplay() : lineDisplay());
+/** On `stream`: stdout, or stderr when stdout carries the command's data (`annals export` without `--out`). */
+export const progressDisplay = (stream: NodeJS.WriteStream = process.stdout): ProgressDisplay =>
+  stream.isTTY === true ? barDisplay(stream) : lineDisplay(stream);
