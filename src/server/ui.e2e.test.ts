@@ -194,8 +194,7 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     const row = page.getByTestId('tail').getByRole('row').filter({ hasText: 'OrderShipped' });
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /order-3@0/);
-    await page.getByTestId('tail-status').filter({ hasText: '1 events received' }).waitFor();
-    await screenshot('tail');
+    await page.getByTestId('tail-status').filter({ hasText: '1 event received' }).waitFor();
   });
 
   it('keeps up with 1,000 events a second: the newest 200 shown, the rest counted, the page responsive', async () => {
@@ -222,7 +221,9 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     assert.match((await page.getByTestId('tail').locator('tbody tr').first().textContent()) ?? '', /TickRecorded.*"batch":19,"i":99/);
     const lateness = (await page.evaluate('clearInterval(window.__probe), window.__lateness')) as number;
     process.stderr.write(`admin UI: tail of 2,000 events at 1,000/s, worst timer lateness ${lateness.toFixed(0)} ms\n`);
+    // Not a speed figure (the bench measures those): a page that stopped drawing would be late by seconds.
     assert.ok(lateness < 1000, `the page froze for ${lateness.toFixed(0)} ms`);
+    await screenshot('tail');
   });
 
   it('replays a parked event of a consumer group after confirming', async () => {

@@ -64,11 +64,13 @@ const useRates = () => {
   );
 };
 
-const Stat = ({ label, value, testId }: { label: string; value: string; testId?: string }) => (
+const Stat = ({ label, value, testId, long }: { label: string; value: string; testId?: string; long?: boolean }) => (
   <article>
     <dl>
       <dt>{label}</dt>
-      <dd data-testid={testId}>{value}</dd>
+      <dd data-testid={testId} class={long === true ? 'long' : undefined}>
+        {value}
+      </dd>
     </dl>
   </article>
 );
@@ -110,7 +112,7 @@ export const Dashboard = () => {
                 : `${formatBytes(s.disk.usedBytes)} of ${formatBytes(s.disk.budgetBytes)}`
             }
           />
-          <Stat label="Store" value={s.storeId} />
+          <Stat label="Store" value={s.storeId} long />
           <Stat label="Epoch" value={`${s.epoch} (from ${s.epochStart})`} />
           {replica !== undefined && (
             <Stat

@@ -154,7 +154,7 @@ export const Tail = () => {
           {paused ? 'Resume' : 'Pause'}
         </button>
         <p role="status" data-testid="tail-status">
-          {view.state} · {view.received.toLocaleString('en')} events received
+          {view.state} · {view.received.toLocaleString('en')} event{view.received === 1 ? '' : 's'} received
           {hidden > 0 ? ` (newest ${view.events.length} shown, ${hidden.toLocaleString('en')} more not shown)` : ''}
         </p>
       </div>
