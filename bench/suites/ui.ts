@@ -2,8 +2,9 @@
  * The admin UI (DESIGN.md section 12) as a browser on loopback meets it: Debian's Chromium driven by
  * playwright-core against `annals serve`'s /ui/, with a fresh build of ui/.
  *
- * - First page load: a new browser context (empty cache) opens /ui/ until the sign-in form shows; the
- *   median of several loads. Beside it, the same browser opening /health/live of the same server: the
+ * - First page load: a new browser context (empty cache) opens /ui/ until its document has loaded, by
+ *   when the module script has rendered the sign-in form (checked); the median of several loads, and the
+ *   page's own navigation timing. Beside it, the same browser opening /health/live of the same server: the
  *   cost of a navigation at all; and, in the details, the server's share (the same files fetched by Node,
  *   one after the other). Target: under 300 ms.
  * - What a first load downloads: the built files' bytes (index.html and assets), and gzipped for scale
@@ -22,19 +23,30 @@ import { percentile, type BenchContext, type BenchSuite, type Measurement } from
 const filesOf = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesOf(join(dir, name)) : [join(dir, name)]));
 
-/** Milliseconds from navigation to `ready` in a fresh context (no cache), `times` over. */
-const loads = async (browser: Browser, url: string, ready: string | undefined, times: number): Promise<number[]> => {
-  const samples: number[] = [];
+/**
+ * Milliseconds from navigation until the page is ready, in a fresh context (no cache), `times` over; and
+ * the page's own figure (navigation start to DOMContentLoaded, by when the UI's module script has run and
+ * rendered). `form`: an element id that must be there then (checked after the clock stops).
+ */
+const loads = async (browser: Browser, url: string, form: string | undefined, times: number) => {
+  const wall: number[] = [];
+  const inPage: number[] = [];
   for (let i = 0; i < times; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const start = performance.now();
-    await page.goto(url, { waitUntil: ready === undefined ? 'load' : 'commit' });
-    if (ready !== undefined) await page.getByLabel(ready).waitFor();
-    samples.push(performance.now() - start);
+    await page.goto(url, { waitUntil: form === undefined ? 'load' : 'domcontentloaded' });
+    wall.push(performance.now() - start);
+    if (form !== undefined) {
+      const [shown, ms] = (await page.evaluate(
+        `[document.getElementById(${JSON.stringify(form)}) !== null, performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd]`,
+      )) as [boolean, number];
+      if (!shown) throw new Error(`${url}: no #${form} when the document had loaded`);
+      inPage.push(ms);
+    }
     await context.close();
   }
-  return samples;
+  return { wall, inPage };
 };
 
 const run = async (context: BenchContext): Promise<Measurement[]> => {
@@ -56,9 +68,9 @@ const run = async (context: BenchContext): Promise<Measurement[]> => {
     const times = Math.max(3, Math.round(context.scale * 20));
     context.progress(`loading /ui/ ${times} times, each in a fresh browser context`);
     // One load first: the browser's own start-up is not the page's.
-    await loads(browser, `${served.url}/ui/`, 'Token', 1);
-    const ui = await loads(browser, `${served.url}/ui/`, 'Token', times);
-    const bare = await loads(browser, `${served.url}/health/live`, undefined, times);
+    await loads(browser, `${served.url}/ui/`, 'token', 1);
+    const { wall: ui, inPage } = await loads(browser, `${served.url}/ui/`, 'token', times);
+    const { wall: bare } = await loads(browser, `${served.url}/health/live`, undefined, times);
     // The server's share: the same files fetched by Node over loopback, one after the other.
     const paths = files.map((file) => `/ui/${file.slice(dir.length + 1).replace(/index\.html$/, '')}`);
     const serverMs: number[] = [];
@@ -74,7 +86,13 @@ const run = async (context: BenchContext): Promise<Measurement[]> => {
         value: percentile(ui, 50),
         limit: { name: 'the same browser loading /health/live', value: percentile(bare, 50) },
         target: '<= 300',
-        details: { p90Ms: percentile(ui, 90), maxMs: Math.max(...ui), loads: times, serverP50Ms: percentile(serverMs, 50) },
+        details: {
+          p90Ms: percentile(ui, 90),
+          maxMs: Math.max(...ui),
+          loads: times,
+          inPageP50Ms: percentile(inPage, 50),
+          serverP50Ms: percentile(serverMs, 50),
+        },
       },
       {
         name: `admin UI files a first load downloads (${files.length} files)`,
