@@ -226,6 +226,24 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await screenshot('tail');
   });
 
+  it('filters the tail by type and stream prefix', async () => {
+    await page.getByLabel('Event types').fill('OrderShipped, OrderPaid');
+    await page.getByLabel('Stream prefixes').fill('order-');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const status = page.getByTestId('tail-status');
+    await status.filter({ hasText: /^live · 0 events received/ }).waitFor();
+    for (const [stream, type] of [
+      ['tick-0', 'OrderShipped'],
+      ['order-9', 'TickRecorded'],
+      ['order-9', 'OrderPaid'],
+    ])
+      assert.equal((await call('POST', `/streams/${stream}`, { events: [{ type, data: {} }] })).status, 200);
+    await status.filter({ hasText: '1 event received' }).waitFor();
+    const rows = page.getByTestId('tail').locator('tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.match((await rows.first().textContent()) ?? '', /order-9@1OrderPaid/);
+  });
+
   it('replays a parked event of a consumer group after confirming', async () => {
     await page.getByRole('link', { name: 'Groups' }).click();
     await page.getByRole('link', { name: 'billing' }).click();

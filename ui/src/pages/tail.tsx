@@ -70,6 +70,8 @@ export const Tail = () => {
           await subscribe(
             path,
             (message) => {
+              // A checkpoint moves the resume position past filtered-out events without sending them.
+              if (message.event === 'checkpoint' && message.id !== undefined) last = message.id;
               if (message.event === 'caught-up') state = 'live';
               else if (message.event === 'problem') setError(new ApiError(0, 'subscription', message.data));
               else if (message.event === undefined || message.event === 'message') {
@@ -84,7 +86,6 @@ export const Tail = () => {
             },
             abort.signal,
           );
-          if (state !== 'live') state = 'catching up';
         } catch (failure) {
           if (abort.signal.aborted) return;
           // A refusal will not go away by retrying; a dropped connection may.
