@@ -36,7 +36,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', URL: 'readonly' } } },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': [
@@ -74,6 +74,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['**/src/**'], message: "Examples import 'annals' or 'annals/client', as a user of the package does." }] },
+      ],
+    },
+  },
+  // The admin UI runs in a browser and talks to the server over its public HTTP API only: it imports
+  // nothing of src/ (DESIGN.md section 12).
+  {
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], message: 'The UI uses the public HTTP API only, never the server or store code.' }] },
       ],
     },
   },

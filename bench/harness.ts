@@ -15,7 +15,7 @@ export interface Measurement {
    * e.g. the throughput of 2 workers over 1); lower is better for 'ms', 'µs' (a time per operation) and
    * 'cores' (CPU time over wall time).
    */
-  unit: 'events/s' | 'commands/s' | 'requests/s' | 'MB/s' | 'x' | 'ms' | 'µs' | 'cores';
+  unit: 'events/s' | 'commands/s' | 'requests/s' | 'MB/s' | 'x' | 'ms' | 'µs' | 'cores' | 'KB';
   value: number;
   /** The same work done by the layer underneath, measured in the same run. */
   limit?: { name: string; value: number };

@@ -51,6 +51,7 @@ describe('browsers', () => {
       name: 'Annals',
       version: '1.2.3',
       docs: 'docs/',
+      ui: 'ui/',
       openapi: 'openapi.json',
       health: 'health/ready',
     });

@@ -38,6 +38,7 @@ import { copyingRoutes } from './routes/copying.js';
 import { backupRoutes } from './routes/backup.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import type { OpenSubscriptions } from './sse.js';
+import { builtUiDir, uiRoutes } from './ui.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -94,6 +95,11 @@ export interface ServerOptions {
    * token for every stream, `primary` its URL as health and errors show it.
    */
   replicaOf?: ReplicaOptions;
+  /**
+   * The folder of the built admin UI served at /ui/ (`npm run build:ui` makes dist/ui, found by default);
+   * `false` serves none. Without a built UI, /ui/ says how to build it.
+   */
+  uiDir?: string | false;
   /** Close the store when the server closes. Default true. */
   closeStore?: boolean;
   version?: string;
@@ -245,6 +251,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
     });
     await reference.register(swaggerUi, { routePrefix: '/docs' });
   });
+  if (options.uiDir !== false) await app.register(uiRoutes, { dir: options.uiDir ?? builtUiDir() });
   await app.register(streamRoutes, context);
   await app.register(eventRoutes, context);
   await app.register(allRoutes, context);

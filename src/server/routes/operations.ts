@@ -122,13 +122,14 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
             name: Type.String(),
             version: Type.String(),
             docs: Type.String(),
+            ui: Type.String(),
             openapi: Type.String(),
             health: Type.String(),
           }),
         },
       },
     },
-    async () => ({ name: 'Annals', version: version ?? '0', docs: 'docs/', openapi: 'openapi.json', health: 'health/ready' }),
+    async () => ({ name: 'Annals', version: version ?? '0', docs: 'docs/', ui: 'ui/', openapi: 'openapi.json', health: 'health/ready' }),
   );
 
   app.get(

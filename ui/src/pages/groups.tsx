@@ -1,0 +1,223 @@
+/**
+ * Consumer groups: the list (GET /groups, only the groups the token covers), one group's state, and its
+ * parked events, which an admin may queue again (POST /groups/{group}/parked/replay) after confirming.
+ */
+import { useState } from 'preact/hooks';
+import { api, query, segment, type Recorded } from '../api';
+import { Confirm, ErrorNote, formatNumber, Json, useResource } from '../common';
+import { streamHref } from './streams';
+
+interface GroupInfo {
+  name: string;
+  settings: { source: unknown; strategy: string; maxRetries: number; paused: boolean };
+  checkpoint: string;
+  lastPosition: string;
+  lag: { events: number; estimated: boolean; seconds: number };
+  pending: number;
+  inFlight: number;
+  parked: number;
+  consumers: { name: string; inFlight: number; lastSeenAt: string }[];
+  rate: number;
+  state: 'live' | 'catching_up' | 'paused';
+  replay?: { from: string; to: string; next: string };
+}
+interface ParkedPage {
+  parked: { event: Recorded; reason: string; attempts: number; parkedAt: string }[];
+  next?: string;
+}
+
+const href = (name: string) => `#/groups/${segment(name)}`;
+
+const GroupList = () => {
+  const groups = useResource(() => api.json<{ groups: GroupInfo[] }>('/groups'), 'groups', 5000);
+  return (
+    <section aria-labelledby="groups-title">
+      <h1 id="groups-title">Consumer groups</h1>
+      <ErrorNote error={groups.error} />
+      {groups.data !== undefined &&
+        (groups.data.groups.length === 0 ? (
+          <p class="note">No consumer groups.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">State</th>
+                <th scope="col">Lag</th>
+                <th scope="col">Pending</th>
+                <th scope="col">In flight</th>
+                <th scope="col">Parked</th>
+                <th scope="col">Consumers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {groups.data.groups.map((g) => (
+                <tr key={g.name}>
+                  <td class="mono">
+                    <a href={href(g.name)}>{g.name}</a>
+                  </td>
+                  <td>{g.state.replace('_', ' ')}</td>
+                  <td>
+                    {g.lag.estimated ? '≈' : ''}
+                    {formatNumber(g.lag.events)}
+                  </td>
+                  <td>{formatNumber(g.pending)}</td>
+                  <td>{formatNumber(g.inFlight)}</td>
+                  <td>{formatNumber(g.parked)}</td>
+                  <td>{g.consumers.length}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ))}
+    </section>
+  );
+};
+
+const Group = ({ name }: { name: string }) => {
+  const path = `/groups/${segment(name)}`;
+  const info = useResource(() => api.json<GroupInfo>(path), `info\u0000${name}`, 5000);
+  const [after, setAfter] = useState<(string | undefined)[]>([undefined]);
+  const parked = useResource(
+    () => api.json<ParkedPage>(query(`${path}/parked`, { after: after[after.length - 1], limit: '50' })),
+    `parked\u0000${name}\u0000${after[after.length - 1] ?? ''}`,
+  );
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [confirm, setConfirm] = useState(false);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const replay = async () => {
+    setConfirm(false);
+    try {
+      const body = selected.size > 0 ? { ids: [...selected] } : {};
+      const { replayed } = await api.send<{ replayed: number }>('POST', `${path}/parked/replay`, body);
+      setOutcome({ ok: true, text: `${replayed} parked event${replayed === 1 ? '' : 's'} queued again.` });
+      setSelected(new Set());
+      parked.reload();
+      info.reload();
+    } catch (error) {
+      setOutcome({ ok: false, text: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const toggle = (position: string) => {
+    const next = new Set(selected);
+    if (next.has(position)) next.delete(position);
+    else next.add(position);
+    setSelected(next);
+  };
+  const g = info.data;
+  return (
+    <section aria-labelledby="group-title">
+      <p>
+        <a href="#/groups">← Groups</a>
+      </p>
+      <h1 id="group-title" class="mono">
+        {name}
+      </h1>
+      <ErrorNote error={info.error} />
+      {g !== undefined && (
+        <div class="grid-stats">
+          {(
+            [
+              ['State', g.state.replace('_', ' ')],
+              ['Checkpoint', g.checkpoint],
+              ['Lag', `${g.lag.estimated ? '≈' : ''}${formatNumber(g.lag.events)} events, ${g.lag.seconds.toFixed(1)} s`],
+              ['Pending', formatNumber(g.pending)],
+              ['In flight', formatNumber(g.inFlight)],
+              ['Parked', formatNumber(g.parked)],
+              ['Rate', `${g.rate.toFixed(1)}/s`],
+              ['Consumers', g.consumers.map((c) => c.name).join(', ') || 'none'],
+            ] as const
+          ).map(([label, value]) => (
+            <article key={label}>
+              <dl>
+                <dt>{label}</dt>
+                <dd>{value}</dd>
+              </dl>
+            </article>
+          ))}
+        </div>
+      )}
+      {g !== undefined && (
+        <details>
+          <summary>Settings</summary>
+          <Json value={g.settings} />
+        </details>
+      )}
+      <h2>Parked events</h2>
+      {outcome !== null && (
+        <p class={outcome.ok ? 'note' : 'error'} role={outcome.ok ? 'status' : 'alert'}>
+          {outcome.text}
+        </p>
+      )}
+      <ErrorNote error={parked.error} />
+      {parked.data !== undefined &&
+        (parked.data.parked.length === 0 ? (
+          <p class="note">No parked events.</p>
+        ) : (
+          <>
+            <table data-testid="parked">
+              <thead>
+                <tr>
+                  <th scope="col">Select</th>
+                  <th scope="col">Event</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">Parked at</th>
+                </tr>
+              </thead>
+              <tbody>
+                {parked.data.parked.map(({ event, reason, attempts, parkedAt }) => (
+                  <tr key={event.position}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select the event at position ${event.position}`}
+                        checked={selected.has(event.position)}
+                        onChange={() => toggle(event.position)}
+                      />
+                    </td>
+                    <td class="mono">
+                      {event.type} <a href={streamHref(event.stream)}>{event.stream}</a>@{event.revision} (position {event.position})
+                    </td>
+                    <td>{reason}</td>
+                    <td>{attempts}</td>
+                    <td class="mono">{parkedAt}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div class="row">
+              <button type="button" onClick={() => setConfirm(true)}>
+                {selected.size > 0 ? `Replay ${selected.size} selected…` : 'Replay all parked…'}
+              </button>
+              <button type="button" class="secondary" disabled={after.length === 1} onClick={() => setAfter(after.slice(0, -1))}>
+                Previous
+              </button>
+              <button
+                type="button"
+                class="secondary"
+                disabled={parked.data.next === undefined}
+                onClick={() => setAfter([...after, parked.data?.next])}
+              >
+                Next
+              </button>
+            </div>
+          </>
+        ))}
+      <Confirm
+        open={confirm}
+        title="Replay parked events?"
+        confirmLabel="Replay"
+        onConfirm={() => void replay()}
+        onCancel={() => setConfirm(false)}
+      >
+        <p>
+          {selected.size > 0 ? `${selected.size} selected parked events` : 'Every parked event of this group'} will be delivered again, at
+          attempt 1.
+        </p>
+      </Confirm>
+    </section>
+  );
+};
+
+export const Groups = ({ name }: { name: string | undefined }) => (name === undefined ? <GroupList /> : <Group name={name} />);

@@ -1,0 +1,189 @@
+/**
+ * Live tail of $all: GET /subscribe/all read through fetch (the token goes in a header, never the URL),
+ * filtered by types, category and stream prefixes. Events arrive into a plain buffer and are drawn at most
+ * once per animation frame; only the newest `shown` are kept, the rest are counted, so a thousand events a
+ * second never freeze the page. A dropped connection resumes after the last position seen.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, query, subscribe, type Recorded } from '../api';
+import { ErrorNote } from '../common';
+import { streamHref } from './streams';
+
+const shown = 200;
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((one) => one.trim())
+    .filter((one) => one !== '');
+
+interface Filters {
+  types: string;
+  category: string;
+  streams: string;
+}
+
+interface View {
+  events: Recorded[];
+  received: number;
+  state: 'connecting' | 'catching up' | 'live' | 'paused' | 'reconnecting' | 'stopped';
+}
+
+export const Tail = () => {
+  const [form, setForm] = useState<Filters>({ types: '', category: '', streams: '' });
+  const [filters, setFilters] = useState<Filters>(form);
+  const [paused, setPaused] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const [view, setView] = useState<View>({ events: [], received: 0, state: 'connecting' });
+  const pending = useRef<Recorded[]>([]);
+  const received = useRef(0);
+  const frame = useRef<number | undefined>(undefined);
+
+  useEffect(() => {
+    if (paused) {
+      setView((v) => ({ ...v, state: 'paused' }));
+      return;
+    }
+    const abort = new AbortController();
+    let last: string | undefined;
+    let state: View['state'] = 'connecting';
+    const draw = () => {
+      frame.current = undefined;
+      const fresh = pending.current;
+      pending.current = [];
+      setView((v) => {
+        const events = fresh.length >= shown ? fresh.slice(-shown).reverse() : [...fresh.reverse(), ...v.events].slice(0, shown);
+        return { events, received: received.current, state };
+      });
+    };
+    const schedule = () => {
+      if (frame.current === undefined) frame.current = requestAnimationFrame(draw);
+    };
+    const run = async () => {
+      for (let attempt = 0; !abort.signal.aborted; attempt++) {
+        const path = query('/subscribe/all', {
+          from: last ?? 'end',
+          types: list(filters.types),
+          category: filters.category.trim(),
+          streams: list(filters.streams),
+        });
+        try {
+          await subscribe(
+            path,
+            (message) => {
+              // A checkpoint moves the resume position past filtered-out events without sending them.
+              if (message.event === 'checkpoint' && message.id !== undefined) last = message.id;
+              if (message.event === 'caught-up') state = 'live';
+              else if (message.event === 'problem') setError(new ApiError(0, 'subscription', message.data));
+              else if (message.event === undefined || message.event === 'message') {
+                const event = JSON.parse(message.data) as Recorded;
+                last = event.position;
+                received.current++;
+                pending.current.push(event);
+                if (pending.current.length > shown) pending.current.splice(0, pending.current.length - shown);
+              } else return;
+              attempt = 0;
+              schedule();
+            },
+            abort.signal,
+          );
+        } catch (failure) {
+          if (abort.signal.aborted) return;
+          // A refusal will not go away by retrying; a dropped connection may.
+          if (failure instanceof ApiError && failure.status >= 400 && failure.status < 500) {
+            setError(failure);
+            state = 'stopped';
+            schedule();
+            return;
+          }
+          setError(failure);
+        }
+        if (abort.signal.aborted) return;
+        state = 'reconnecting';
+        schedule();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
+      }
+    };
+    setError(undefined);
+    state = 'catching up';
+    schedule();
+    void run();
+    return () => {
+      abort.abort();
+      if (frame.current !== undefined) cancelAnimationFrame(frame.current);
+      frame.current = undefined;
+    };
+  }, [filters, paused]);
+
+  const hidden = view.received - view.events.length;
+  return (
+    <section aria-labelledby="tail-title">
+      <h1 id="tail-title">Live tail of $all</h1>
+      <form
+        class="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          received.current = 0;
+          pending.current = [];
+          setView({ events: [], received: 0, state: 'connecting' });
+          setFilters({ ...form });
+        }}
+      >
+        <label>
+          Event types
+          <input
+            value={form.types}
+            placeholder="OrderPlaced, OrderShipped"
+            onInput={(e) => setForm({ ...form, types: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Category
+          <input value={form.category} placeholder="order" onInput={(e) => setForm({ ...form, category: e.currentTarget.value })} />
+        </label>
+        <label>
+          Stream prefixes
+          <input
+            value={form.streams}
+            placeholder="order-, payment-"
+            onInput={(e) => setForm({ ...form, streams: e.currentTarget.value })}
+          />
+        </label>
+        <button type="submit">Apply</button>
+      </form>
+      <div class="row">
+        <button type="button" class="secondary" onClick={() => setPaused(!paused)} aria-pressed={paused}>
+          {paused ? 'Resume' : 'Pause'}
+        </button>
+        <p role="status" data-testid="tail-status">
+          {view.state} · {view.received.toLocaleString('en')} event{view.received === 1 ? '' : 's'} received
+          {hidden > 0 ? ` (newest ${view.events.length} shown, ${hidden.toLocaleString('en')} more not shown)` : ''}
+        </p>
+      </div>
+      <ErrorNote error={error} />
+      <table class="tail" data-testid="tail">
+        <thead>
+          <tr>
+            <th scope="col">Position</th>
+            <th scope="col">Stream</th>
+            <th scope="col">Type</th>
+            <th scope="col">Data</th>
+          </tr>
+        </thead>
+        <tbody>
+          {view.events.map((event) => (
+            <tr key={event.position}>
+              <td>{event.position}</td>
+              <td>
+                <a href={streamHref(event.stream)}>
+                  {event.stream}@{event.revision}
+                </a>
+              </td>
+              <td>{event.type}</td>
+              <td>{JSON.stringify(event.data).slice(0, 160)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+};
