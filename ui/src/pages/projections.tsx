@@ -132,7 +132,7 @@ const Projection = ({ name }: { name: string }) => {
               <article key={label}>
                 <dl>
                   <dt>{label}</dt>
-                  <dd>{value}</dd>
+                  <dd class={label === 'Runner' || label === 'Heartbeat' ? 'long' : undefined}>{value}</dd>
                 </dl>
               </article>
             ))}
