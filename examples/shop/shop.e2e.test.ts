@@ -15,6 +15,7 @@ import { aggregateStream, connect } from 'annals/client';
 import { freePort } from '../../src/cli/testing/processes.js';
 import { redisSkipReason, redisTestUrl } from '../../src/engines/redis/testing/test-redis.js';
 import { getFresh } from '../../src/gateway/testing/upstreams.js';
+import { until } from '../../src/testing/until.js';
 import { order, orderStream } from './order.js';
 import { startShop, type Shop } from './system.js';
 
@@ -181,14 +182,12 @@ describe('the shop as processes, behind the gateway', { timeout: 180_000 }, () =
         (answer) => /annals_gateway_worker_restarts_total 1\n/.test(answer.body),
         () => false,
       );
-    for (let tries = 0; !(await restarted()); tries++) {
-      assert.ok(tries < 50, 'the primary noticed');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(restarted, 'the primary to notice the dead worker', 15_000);
     const placed = [];
     for (let index = 0; index < 6; index++) placed.push(await place(`e2e-worker-${index}`));
+    // The new worker starts a process of its own, which takes seconds on a loaded machine: a time bound, not a count.
     const seen = new Set<number>();
-    for (let tries = 0; tries < 100 && [...seen].every((pid) => pids.has(pid)); tries++) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && [...seen].every((pid) => pids.has(pid));) {
       seen.add(await pidOf());
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
