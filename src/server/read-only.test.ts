@@ -40,6 +40,8 @@ describe('read-only mode', () => {
       assert.deepEqual([ready.status, ready.reason], ['read_only', 'flag']);
       assert.ok(!Number.isNaN(Date.parse(ready.since)));
       assert.equal((await fetch(`${url}/health/writable`)).status, 503);
+      const stats = (await (await fetch(`${url}/stats`)).json()) as { readOnly: { reason: string; since: string } };
+      assert.deepEqual(stats.readOnly, { reason: 'flag', since: ready.since });
       await assert.rejects(client.probeWrite(), (error: unknown) => error instanceof UnavailableError && error.reason === 'flag');
       const metrics = await (await fetch(`${url}/metrics`)).text();
       assert.match(metrics, /annals_read_only\{reason="flag"\} 1/);
@@ -76,6 +78,7 @@ describe('read-only mode', () => {
       }
       assert.equal((await appendOver(url, 'small-2')).status, 200);
       assert.equal(((await (await fetch(`${url}/health/ready`)).json()) as { status: string }).status, 'ready');
+      assert.equal(((await (await fetch(`${url}/stats`)).json()) as { readOnly: unknown }).readOnly, null);
     } finally {
       await client.close();
     }

@@ -221,6 +221,18 @@ export const Stats = Type.Composite([
     streams: Type.Integer(),
     headPosition: Type.String(),
     disk: DiskUsage,
+    readOnly: Type.Union([Type.Null(), Type.Object({ reason: Type.String(), since: Type.String({ format: 'date-time' }) })], {
+      description: 'null while writes are taken; else why they are refused (as /health/ready says) and since when',
+    }),
+    rates: Type.Object(
+      {
+        appendedEventsPerSecond: Type.Number(),
+        readEventsPerSecond: Type.Number(),
+        windowSeconds: Type.Number({ description: 'the time the rates are averaged over: up to 60 s' }),
+      },
+      { description: 'events appended and read through this server per second, over about the last minute' },
+    ),
+    subscriptions: Type.Integer({ description: 'subscriptions open on this server now' }),
     replica: Type.Optional(ReplicaInfo),
   }),
   Identity,

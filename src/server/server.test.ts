@@ -77,7 +77,13 @@ describe('server', () => {
         403,
       );
       assert.equal((await httpCall(suite.url, 'DELETE', '/streams/order-9', { token: tokens.admin })).status, 204);
-      assert.equal((await httpCall(suite.url, 'GET', '/stats', { token: tokens.reader })).status, 200);
+      const stats = await httpCall(suite.url, 'GET', '/stats', { token: tokens.reader });
+      assert.equal(stats.status, 200);
+      const { readOnly, rates, subscriptions } = stats.json();
+      assert.equal(readOnly, null);
+      assert.equal(typeof subscriptions, 'number');
+      assert.ok(rates.appendedEventsPerSecond > 0, 'the appends above count');
+      assert.ok(rates.windowSeconds > 0 && rates.windowSeconds <= 65, `window ${rates.windowSeconds}`);
     });
 
     it('keeps a token limited to prefixes inside them, on streams and on $all', async () => {

@@ -7,6 +7,7 @@ import type { WriteGate } from '../write-gate.js';
 import { Identity, Problem, ReplicaInfo, Stats } from '../schemas.js';
 import type { Replica, ReplicaInfo as ReplicaState } from '../replica.js';
 import { statsToJson } from '../../protocol/wire.js';
+import { createRateMeter } from '../rates.js';
 
 const Status = Type.Object({ status: Type.String() });
 const Readiness = Type.Object({
@@ -24,11 +25,20 @@ const replicaToJson = ({ appliedPosition, promotedAt, ...info }: ReplicaState) =
   ...(promotedAt === undefined ? {} : { promotedAt: promotedAt.toISOString() }),
 });
 const readyTimeoutMs = 2000;
+const rateSampleMs = 5000;
 
 export const operationRoutes: FastifyPluginAsyncTypebox<
   RouteContext & { isClosing: () => boolean; version: string | undefined; writeGate: WriteGate; replica: Replica | undefined }
 > = async (app, { store, metrics, isClosing, version, writeGate, replica }) => {
   const replicaJson = () => (replica === undefined ? {} : { replica: replicaToJson(replica.info()) });
+  const total = async (counter: typeof metrics.readEvents) => (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
+  const rateMeter = createRateMeter(async () => ({
+    appendedEvents: await total(metrics.appendedEvents),
+    readEvents: await total(metrics.readEvents),
+  }));
+  await rateMeter.sample();
+  const sampling = setInterval(() => void rateMeter.sample(), rateSampleMs).unref();
+  app.addHook('onClose', async () => clearInterval(sampling));
   app.get(
     '/health/live',
     { config: { access: 'public' }, schema: { summary: 'The process answers', tags: ['operations'], response: { 200: Status } } },
@@ -89,9 +99,18 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
     '/stats',
     {
       config: { access: 'server' },
-      schema: { summary: 'Size of the store', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
+      schema: { summary: 'Size of the store, its identity, read-only state and rates', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
     },
-    async () => ({ ...statsToJson(await store.stats()), ...replicaJson() }),
+    async () => {
+      const readOnly = writeGate.readOnly;
+      return {
+        ...statsToJson(await store.stats()),
+        readOnly: readOnly === undefined ? null : { reason: readOnly.reason, since: readOnly.since.toISOString() },
+        rates: await rateMeter.rates(),
+        subscriptions: (await metrics.subscriptions.get()).values[0]?.value ?? 0,
+        ...replicaJson(),
+      };
+    },
   );
 
   app.get(

@@ -1,8 +1,7 @@
 /**
- * The store at a glance, polled every 3 seconds: /stats (the whole store: needs a token without stream
- * prefixes), /health/ready (public) and rates from the deltas of /metrics counters between two polls.
+ * The store at a glance, polled every 3 seconds: /stats (the whole store, with the server's rates over the
+ * last minute: needs a token without stream prefixes) and /health/ready (public).
  */
-import { useRef } from 'preact/hooks';
 import { api } from '../api';
 import { ErrorNote, formatBytes, formatNumber, useResource } from '../common';
 
@@ -15,6 +14,8 @@ interface Stats {
   epoch: number;
   epochStart: string;
   disk: { usedBytes?: number; budgetBytes?: number };
+  rates: { appendedEventsPerSecond: number; readEventsPerSecond: number; windowSeconds: number };
+  subscriptions: number;
   replica?: { primary: string; live: boolean; appliedPosition: string; lagSeconds: number | null };
 }
 interface Ready {
@@ -25,44 +26,6 @@ interface Ready {
 }
 
 const pollMs = 3000;
-
-/** Sums the samples of a Prometheus counter or gauge in the text format. */
-export const metricSum = (text: string, name: string): number | undefined => {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
-      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (Number.isFinite(value)) sum = (sum ?? 0) + value;
-    }
-  }
-  return sum;
-};
-
-interface Rates {
-  appends?: number;
-  reads?: number;
-  subscriptions?: number;
-}
-
-const useRates = () => {
-  const last = useRef<{ at: number; appends: number; reads: number } | undefined>(undefined);
-  return useResource<Rates>(
-    async () => {
-      const text = await api.text('/metrics');
-      const now = performance.now();
-      const appends = metricSum(text, 'annals_appended_events_total') ?? 0;
-      const reads = metricSum(text, 'annals_read_events_total') ?? 0;
-      const before = last.current;
-      last.current = { at: now, appends, reads };
-      const subscriptions = metricSum(text, 'annals_subscriptions_active');
-      if (before === undefined) return { subscriptions };
-      const seconds = (now - before.at) / 1000;
-      return { appends: (appends - before.appends) / seconds, reads: (reads - before.reads) / seconds, subscriptions };
-    },
-    'rates',
-    pollMs,
-  );
-};
 
 const Stat = ({ label, value, testId, long }: { label: string; value: string; testId?: string; long?: boolean }) => (
   <article>
@@ -75,12 +38,11 @@ const Stat = ({ label, value, testId, long }: { label: string; value: string; te
   </article>
 );
 
-const rate = (value: number | undefined) => (value === undefined ? 'measuring…' : `${value.toFixed(value < 10 ? 1 : 0)}/s`);
+const rate = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)}/s`;
 
 export const Dashboard = () => {
   const stats = useResource(() => api.json<Stats>('/stats'), 'stats', pollMs);
   const ready = useResource(() => api.json<Ready>('/health/ready'), 'ready', pollMs);
-  const rates = useRates();
   const s = stats.data;
   const replica = s?.replica ?? ready.data?.replica;
   return (
@@ -101,9 +63,9 @@ export const Dashboard = () => {
           <Stat label="Events" value={formatNumber(s.events)} testId="events" />
           <Stat label="Streams" value={formatNumber(s.streams)} />
           <Stat label="Head position" value={s.headPosition} />
-          <Stat label="Appends" value={rate(rates.data?.appends)} />
-          <Stat label="Events read" value={rate(rates.data?.reads)} />
-          <Stat label="Subscriptions" value={formatNumber(rates.data?.subscriptions)} />
+          <Stat label="Events appended" value={rate(s.rates.appendedEventsPerSecond)} />
+          <Stat label="Events read" value={rate(s.rates.readEventsPerSecond)} />
+          <Stat label="Subscriptions" value={formatNumber(s.subscriptions)} />
           <Stat
             label="Disk"
             value={
@@ -122,7 +84,6 @@ export const Dashboard = () => {
           )}
         </div>
       )}
-      <ErrorNote error={rates.error} />
     </section>
   );
 };
