@@ -25,10 +25,7 @@ interface Sample extends Counts {
   at: number;
 }
 
-export const createRateMeter = (
-  counts: () => Promise<Counts>,
-  { windowMs = 60_000, now = () => performance.now() } = {},
-): RateMeter => {
+export const createRateMeter = (counts: () => Promise<Counts>, { windowMs = 60_000, now = () => performance.now() } = {}): RateMeter => {
   const samples: Sample[] = [];
   return {
     async sample() {

@@ -99,7 +99,11 @@ export const operationRoutes: FastifyPluginAsyncTypebox<
     '/stats',
     {
       config: { access: 'server' },
-      schema: { summary: 'Size of the store, its identity, read-only state and rates', tags: ['operations'], response: { 200: Stats, '4xx': Problem, '5xx': Problem } },
+      schema: {
+        summary: 'Size of the store, its identity, read-only state and rates',
+        tags: ['operations'],
+        response: { 200: Stats, '4xx': Problem, '5xx': Problem },
+      },
     },
     async () => {
       const readOnly = writeGate.readOnly;
