@@ -15,6 +15,13 @@ const level = async (follower: Follower, primary: EventStore) => {
   await until(() => follower.status().appliedPosition === head && follower.status().live, `the replica to reach ${head}`);
 };
 
+/** A replica that has followed `primary` until level with it, then stopped: as after a restart. */
+const followedOnce = async (primary: EventStore, replica: EventStore) => {
+  const follower = followStore({ source: primary, target: replica });
+  await level(follower, primary);
+  await follower.stop();
+};
+
 describe('following a primary', () => {
   it('copies the whole log keeping positions and identity, then follows it live', async () => {
     const primary = memoryStore();
@@ -45,9 +52,7 @@ describe('following a primary', () => {
     const primary = memoryStore();
     const replica = memoryStore();
     await primary.append('order-1', events(2));
-    const first = followStore({ source: primary, target: replica });
-    await level(first, primary);
-    await first.stop();
+    await followedOnce(primary, replica);
     await primary.append('order-1', events(3));
     const second = followStore({ source: primary, target: replica });
     try {
@@ -62,9 +67,7 @@ describe('following a primary', () => {
     const primary = memoryStore();
     const replica = memoryStore();
     await primary.append('order-1', events(2));
-    const first = followStore({ source: primary, target: replica });
-    await level(first, primary);
-    await first.stop();
+    await followedOnce(primary, replica);
     await primary.startEpoch();
     await primary.append('order-1', events(1));
     const errors: [string, boolean][] = [];
