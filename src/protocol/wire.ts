@@ -179,10 +179,16 @@ export const statsToJson = (stats: StoreStats): StoreStatsJson => ({
   epochStart: String(stats.epochStart),
 });
 
-export const statsFromJson = (stats: StoreStatsJson): StoreStats => ({
-  ...stats,
-  headPosition: BigInt(stats.headPosition),
-  epochStart: BigInt(stats.epochStart),
+/** The store's statistics out of `/stats`, which adds what only the server knows (rates, read-only state, a replica's lag). */
+export const statsFromJson = ({ engine, events, streams, headPosition, storeId, epoch, epochStart, disk }: StoreStatsJson): StoreStats => ({
+  engine,
+  events,
+  streams,
+  headPosition: BigInt(headPosition),
+  storeId,
+  epoch,
+  epochStart: BigInt(epochStart),
+  disk,
 });
 
 // Consumer groups (DESIGN.md section 7): the same shapes as `store.groups`, positions as decimal strings.
