@@ -63,7 +63,12 @@ export const GatewayConfigSchema = Type.Object(
     ),
     health: Type.Optional(
       Type.Object(
-        { path: Type.Optional(Type.String({ pattern: '^/' })), intervalMs: Type.Optional(Millis), timeoutMs: Type.Optional(Millis) },
+        {
+          path: Type.Optional(Type.String({ pattern: '^/' })),
+          intervalMs: Type.Optional(Millis),
+          timeoutMs: Type.Optional(Millis),
+          unhealthyAfter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+        },
         { additionalProperties: false },
       ),
     ),
