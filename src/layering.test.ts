@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ESLint } from 'eslint';
 
-const eslint = new ESLint();
+// Only the import rules matter here: without type information (and the two rules that need it) the
+// project's config lints a snippet in milliseconds instead of building a TypeScript program.
+const eslint = new ESLint({
+  overrideConfig: {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
+  },
+});
 const problemsOf = async (filePath: string, code: string) =>
   (await eslint.lintText(code, { filePath }))[0]!.messages
     .filter((message) => message.ruleId === 'no-restricted-imports')

@@ -18,6 +18,7 @@ import type { Authenticator, Principal } from '../auth/tokens.js';
 import type { RouteContext } from './context.js';
 import { limitConnections, timeoutOptions, type ConnectionLimits } from './connections.js';
 import { useCheckedJsonParser } from './json-body.js';
+import { sharedCompilers } from './compilers.js';
 import { createMetrics } from './metrics.js';
 import { createWriteGate } from './write-gate.js';
 import { startReplica, type Replica, type ReplicaOptions } from './replica.js';
@@ -132,6 +133,7 @@ export const createServer = async (options: ServerOptions): Promise<FastifyInsta
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, verbose: true } },
+    schemaController: { compilersFactory: sharedCompilers },
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: (error, request, reply) => {
       void sendProblem(reply, problemOf(error) ?? problem('invalid_argument', error.message));
