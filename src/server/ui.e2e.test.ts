@@ -404,6 +404,9 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await nav('Groups');
     await page.getByRole('link', { name: 'billing' }).click();
     await page.getByTestId('parked').getByText('no such customer').waitFor();
+    // worker-1 pulled the event it then parked: nothing in flight.
+    const consumer = page.getByTestId('consumers').getByRole('row').filter({ hasText: 'worker-1' });
+    assert.match((await consumer.textContent()) ?? '', /^worker-10\d{4}-\d\d-\d\dT/);
     await page.getByRole('button', { name: 'Replay all parked…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Replay' }).click();
     await page.getByText('1 parked event queued again.').waitFor();
