@@ -4,6 +4,7 @@
  * animation frame, at most every `drawEveryMs`; only the newest `shown` are kept, the rest are counted, so a
  * thousand events a second never freeze the page. A dropped connection resumes after the last position seen.
  */
+import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, query, subscribe, type Recorded } from '../api';
 import { ErrorNote } from '../common';
@@ -32,6 +33,27 @@ interface View {
   events: Recorded[];
   received: number;
   state: 'connecting' | 'catching up' | 'live' | 'paused' | 'reconnecting' | 'stopped';
+}
+
+/** A row of the tail, drawn once: an event does not change, so a draw only adds rows and drops the oldest. */
+class Row extends Component<{ event: Recorded }> {
+  override shouldComponentUpdate(next: { event: Recorded }) {
+    return next.event !== this.props.event;
+  }
+  override render({ event }: { event: Recorded }) {
+    return (
+      <tr>
+        <td>{event.position}</td>
+        <td>
+          <a href={streamHref(event.stream)}>
+            {event.stream}@{event.revision}
+          </a>
+        </td>
+        <td>{event.type}</td>
+        <td>{JSON.stringify(event.data).slice(0, 160)}</td>
+      </tr>
+    );
+  }
 }
 
 export const Tail = () => {
@@ -185,16 +207,7 @@ export const Tail = () => {
         </thead>
         <tbody>
           {view.events.map((event) => (
-            <tr key={event.position}>
-              <td>{event.position}</td>
-              <td>
-                <a href={streamHref(event.stream)}>
-                  {event.stream}@{event.revision}
-                </a>
-              </td>
-              <td>{event.type}</td>
-              <td>{JSON.stringify(event.data).slice(0, 160)}</td>
-            </tr>
+            <Row key={event.position} event={event} />
           ))}
         </tbody>
       </table>
