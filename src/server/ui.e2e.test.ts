@@ -3,7 +3,9 @@
  * against a server with authentication on, serving a fresh build of ui/. A person signs in with a token,
  * reads the dashboard, browses a stream, watches a live event arrive in the tail, replays a parked event of
  * a consumer group and asks a projection to replay; a bad token goes back to sign in and a token limited to
- * prefixes sees 403s shown as notes. No page may break the Content-Security-Policy or throw.
+ * prefixes sees 403s shown as notes. No page may break the Content-Security-Policy or throw. Every page
+ * passes axe-core's WCAG 2 A/AA rules and best practices, and a person with only a keyboard can sign in,
+ * reach a stream and back out of a confirmation.
  *
  * Screenshots are checked for content (many colours, not a blank page). `UPDATE_SCREENSHOTS=1` also saves
  * them as docs/screenshots/*.png for the README.
@@ -11,7 +13,8 @@
  * Without Chromium the suite is skipped, loudly; in CI (`CI=true`) a missing Chromium fails it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +35,10 @@ const authenticator = createAuthenticator([
 ]);
 const screenshotsDir = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const saveScreenshots = process.env.UPDATE_SCREENSHOTS === '1';
+// axe-core's rules: WCAG 2.0 to 2.2, levels A and AA, and its best practices (landmarks, heading order…).
+// Run in the page by the driver, not added as a <script>: the page's Content-Security-Policy allows no inline script.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const wcagTags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 const executablePath = chromiumPath();
 const missing =
@@ -169,6 +176,126 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await screenshot('dashboard');
   });
 
+  /** Runs axe's WCAG 2 A and AA rules on what `target` shows now; fails listing each violation and where. */
+  const audit = async (target: Page, what: string) => {
+    if (!(await target.evaluate('typeof window.axe === "object"'))) await target.evaluate(axeSource);
+    const violations = (await target.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(wcagTags)} } })
+      .then(({ violations }) => violations.map(({ id, help, nodes }) => ({
+        id, help, nodes: nodes.map(({ target, failureSummary }) => target.join(' ') + ': ' + failureSummary),
+      })))`)) as { id: string; help: string; nodes: string[] }[];
+    assert.equal(
+      violations.length,
+      0,
+      `${what}: ${violations.length} accessibility violation(s)\n` +
+        violations.map(({ id, help, nodes }) => `- ${id}: ${help}\n    ${nodes.join('\n    ')}`).join('\n'),
+    );
+  };
+
+  /** A page of its own (a tab: its own sessionStorage, so signed out), with the same checks for problems. */
+  const freshPage = async () => {
+    const other = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    other.setDefaultTimeout(5000);
+    other.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+    other.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(message.text());
+    });
+    return other;
+  };
+
+  it("passes axe's WCAG 2 A and AA rules, and its best practices (landmarks, heading order), on every page", async () => {
+    const other = await freshPage();
+    try {
+      await other.goto(`${url}/ui/`);
+      await other.getByLabel('Token').waitFor();
+      await audit(other, 'sign-in');
+      await other.getByLabel('Token').fill('not-a-token-of-this-server');
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByRole('alert').waitFor();
+      await audit(other, 'sign-in, token refused');
+      await other.getByLabel('Token').fill(tokens.admin);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByTestId('engine').waitFor();
+      await other.getByText('Ready: reads and writes are served.').waitFor();
+      await audit(other, 'dashboard');
+      const visit = async (hash: string, ready: string, what: string) => {
+        await other.goto(`${url}/ui/#/${hash}`);
+        await other.getByText(ready).first().waitFor();
+        await audit(other, what);
+      };
+      await visit('streams', 'page-00', 'streams');
+      await visit('streams/order-1', 'OrderPaid', 'one stream');
+      await other.getByText('OrderPlaced').click();
+      await other.getByText('"sku": "A-1"').waitFor();
+      await audit(other, 'one stream, an event opened');
+      await other.getByRole('button', { name: 'Tombstone stream…' }).click();
+      await other.getByRole('dialog').getByText('gone for good').waitFor();
+      await audit(other, 'one stream, the confirmation dialog');
+      await other.keyboard.press('Escape');
+      await other.getByRole('dialog').waitFor({ state: 'hidden' });
+      await other.goto(`${url}/ui/#/tail`);
+      await other.getByTestId('tail-status').filter({ hasText: /^live/ }).waitFor();
+      assert.equal((await call('POST', '/streams/audit-1', { events: [{ type: 'Audited', data: { ok: true } }] })).status, 200);
+      await other.getByTestId('tail').getByText('Audited').waitFor();
+      await audit(other, 'live tail');
+      await visit('groups', 'billing', 'groups');
+      await visit('groups/billing', 'no such customer', 'one group with parked events');
+      await visit('projections', 'orders', 'projections');
+      await visit('projections/orders', 'runner-a', 'one projection');
+    } finally {
+      await other.close();
+    }
+  });
+
+  /** Presses Tab (Shift+Tab if `backwards`) until `name` (an accessible name) has the focus; fails after `max` presses. */
+  const tabTo = async (target: Page, name: string | RegExp, { backwards = false, max = 40 } = {}) => {
+    for (let press = 0; press < max; press++) {
+      await target.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+      const focused = (await target.evaluate(`(() => {
+        const element = document.activeElement;
+        return (element?.getAttribute('aria-label') ?? element?.labels?.[0]?.textContent ?? element?.textContent ?? '').trim();
+      })()`)) as string;
+      if (typeof name === 'string' ? focused === name : name.test(focused)) return;
+    }
+    assert.fail(`${max} presses of Tab did not reach ${String(name)}`);
+  };
+
+  it('signs in and reaches a stream with the keyboard only; Escape closes a confirmation and gives the focus back', async () => {
+    const other = await freshPage();
+    try {
+      await other.goto(`${url}/ui/`);
+      await other.getByLabel('Token').waitFor();
+      await other.keyboard.press('Tab');
+      assert.equal(await other.evaluate('document.activeElement.id'), 'token');
+      await other.keyboard.type(tokens.admin);
+      await other.keyboard.press('Enter');
+      await other.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      // The focus is on the page's content (moved there on every page); the menu is before it.
+      await tabTo(other, 'Streams', { backwards: true });
+      await other.keyboard.press('Enter');
+      await other.getByRole('heading', { name: 'Streams' }).waitFor();
+      await tabTo(other, 'Stream name prefix');
+      await other.keyboard.type('order-');
+      await other.keyboard.press('Enter');
+      await other.getByRole('link', { name: 'payment-7' }).waitFor({ state: 'detached' });
+      await tabTo(other, 'order-1');
+      await other.keyboard.press('Enter');
+      await other.getByRole('heading', { name: 'order-1' }).waitFor();
+      await other.getByTestId('events').getByText('OrderPaid').waitFor();
+
+      await tabTo(other, 'Tombstone stream…');
+      await other.keyboard.press('Enter');
+      const dialog = other.getByRole('dialog');
+      await dialog.getByText('gone for good').waitFor();
+      assert.equal(await other.evaluate('document.activeElement.textContent'), 'Cancel', 'the safe choice has the focus');
+      await other.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      assert.equal(await other.evaluate('document.activeElement.textContent'), 'Tombstone stream…', 'the focus is back on the button');
+      assert.equal((await call('GET', '/streams/order-1')).status, 200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('lists streams by prefix and reads one: events with their JSON, metadata', async () => {
     await nav('Streams');
     await page.getByLabel('Stream name prefix').fill('order-');
@@ -226,17 +353,7 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await page.getByTestId('tail-status').filter({ hasText: '1 event received' }).waitFor();
   });
 
-  it('keeps up with 1,000 events a second: the newest 200 shown, the rest counted, the page responsive', async () => {
-    // A probe in the page: how late a 50 ms timer fires at worst while the events pour in.
-    await page.evaluate(`(() => {
-      window.__lateness = 0;
-      let last = performance.now();
-      window.__probe = setInterval(() => {
-        const now = performance.now();
-        window.__lateness = Math.max(window.__lateness, now - last - 50);
-        last = now;
-      }, 50);
-    })()`);
+  it('keeps up with 1,000 events a second: the newest 200 shown, the rest counted, all accounted for', async () => {
     const batches = 20;
     for (let batch = 0; batch < batches; batch++) {
       const started = performance.now();
@@ -248,10 +365,7 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await status.filter({ hasText: '2,001 events received (newest 200 shown, 1,801 more not shown)' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('tail').locator('tbody tr').count(), 200);
     assert.match((await page.getByTestId('tail').locator('tbody tr').first().textContent()) ?? '', /TickRecorded.*"batch":19,"i":99/);
-    const lateness = (await page.evaluate('clearInterval(window.__probe), window.__lateness')) as number;
-    process.stderr.write(`admin UI: tail of 2,000 events at 1,000/s, worst timer lateness ${lateness.toFixed(0)} ms\n`);
-    // Not a speed figure (the bench measures those): a page that stopped drawing would be late by seconds.
-    assert.ok(lateness < 1000, `the page froze for ${lateness.toFixed(0)} ms`);
+    // How smoothly the page draws meanwhile is the ui bench's to measure (frame gaps), not a test's.
     await screenshot('tail');
   });
 
@@ -277,6 +391,9 @@ describe('admin UI in Chromium', { skip: missing ?? false }, () => {
     await nav('Groups');
     await page.getByRole('link', { name: 'billing' }).click();
     await page.getByTestId('parked').getByText('no such customer').waitFor();
+    // worker-1 pulled the event it then parked: nothing in flight.
+    const consumer = page.getByTestId('consumers').getByRole('row').filter({ hasText: 'worker-1' });
+    assert.match((await consumer.textContent()) ?? '', /^worker-10\d{4}-\d\d-\d\dT/);
     await page.getByRole('button', { name: 'Replay all parked…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Replay' }).click();
     await page.getByText('1 parked event queued again.').waitFor();

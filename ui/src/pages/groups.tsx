@@ -1,6 +1,6 @@
 /**
- * Consumer groups: the list (GET /groups, only the groups the token covers), one group's state, and its
- * parked events, which an admin may queue again (POST /groups/{group}/parked/replay) after confirming.
+ * Consumer groups: the list (GET /groups, only the groups the token covers), one group's state, its
+ * consumers, and its parked events, which an admin may queue again (POST /groups/{group}/parked/replay) after confirming.
  */
 import { useState } from 'preact/hooks';
 import { api, query, segment, type Recorded } from '../api';
@@ -125,7 +125,6 @@ const Group = ({ name }: { name: string }) => {
               ['In flight', formatNumber(g.inFlight)],
               ['Parked', formatNumber(g.parked)],
               ['Rate', `${g.rate.toFixed(1)}/s`],
-              ['Consumers', g.consumers.map((c) => c.name).join(', ') || 'none'],
             ] as const
           ).map(([label, value]) => (
             <article key={label}>
@@ -142,6 +141,35 @@ const Group = ({ name }: { name: string }) => {
           <summary>Settings</summary>
           <Json value={g.settings} />
         </details>
+      )}
+      {g !== undefined && (
+        <>
+          <h2>Consumers</h2>
+          {g.consumers.length === 0 ? (
+            <p class="note">No consumers.</p>
+          ) : (
+            <table data-testid="consumers">
+              <thead>
+                <tr>
+                  <th scope="col">Consumer</th>
+                  <th scope="col">In flight</th>
+                  <th scope="col">Last seen</th>
+                </tr>
+              </thead>
+              <tbody>
+                {g.consumers.map((c) => (
+                  <tr key={c.name}>
+                    <td class="mono">{c.name}</td>
+                    <td>{formatNumber(c.inFlight)}</td>
+                    <td class="mono">
+                      <time dateTime={c.lastSeenAt}>{c.lastSeenAt}</time>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
       )}
       <h2>Parked events</h2>
       {outcome !== null && (
