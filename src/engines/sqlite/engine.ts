@@ -260,9 +260,23 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
   };
 
   /** Nested in the queue's transaction, so a batch that breaks a rule leaves nothing (a savepoint). */
+  // A stream's row is written once a batch, with its last revision, not once an event: a stream that a
+  // change (a delete, metadata) is about is written first, so the change finds it as it stood.
   const importBatch = db.transaction((events: ImportedEvent[], keepPositions: boolean) => {
+    const revisions = new Map<string, number>();
+    const stateOf = (stream: string): StreamState => {
+      const revision = revisions.get(stream);
+      return revision === undefined ? stateForWrite(stream) : { revision, exists: true, tombstoned: false };
+    };
+    const writeStream = (stream: string) => {
+      const revision = revisions.get(stream);
+      if (revision === undefined) return;
+      sql.putStream.run(stream, revision, 1);
+      states.set(stream, { revision, exists: true, tombstoned: false });
+      revisions.delete(stream);
+    };
     for (const event of events) {
-      checkImported(event, stateForWrite(event.stream), BigInt(lastPosition), keepPositions);
+      checkImported(event, stateOf(event.stream), BigInt(lastPosition), keepPositions);
       const position = keepPositions ? Number(event.position) : lastPosition + 1;
       try {
         sql.insert.run(position, event.stream, event.revision, event.id, event.type, event.data, event.metadata, event.recordedAt);
@@ -270,10 +284,11 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
         throw isSqliteError(error, 'SQLITE_CONSTRAINT') ? idTakenError(event) : error;
       }
       lastPosition = position;
-      sql.putStream.run(event.stream, event.revision, 1);
-      states.set(event.stream, { revision: event.revision, exists: true, tombstoned: false });
+      revisions.set(event.stream, event.revision);
       const change = changeOf(event);
       if (change === undefined) continue;
+      writeStream(event.stream);
+      writeStream(change.stream);
       checkImportedChange(event, change, stateForWrite(change.stream));
       if (change.kind === 'metadata') {
         sql.putMetadata.run(change.stream, change.metadata);
@@ -284,6 +299,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       sql.markDeleted.run(change.stream, change.lastRevision, change.hard ? 1 : 0);
       states.set(change.stream, { revision: change.lastRevision, exists: false, tombstoned: change.hard });
     }
+    for (const stream of [...revisions.keys()]) writeStream(stream);
   });
 
   const checkedRead = (stream: string): { row: StreamRow | undefined; metadata: StreamMetadata } => {
