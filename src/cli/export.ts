@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { recordedToJsonText } from '../protocol/wire.js';
+import { recordToJsonText } from '../protocol/wire.js';
 import { ConflictError, InvalidArgumentError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoreStats } from '../store/model.js';
@@ -80,9 +80,9 @@ const exportLog = async (options: ExportOptions, command: Command) => {
     let events = 0;
     let chunk = '';
     try {
-      for await (const event of side.store.iterateAll({ from, filter: { includeSystem: true } })) {
+      for await (const event of side.store.iterateAllRecords({ from, filter: { includeSystem: true } })) {
         if (event.position > head) break;
-        chunk += `${recordedToJsonText(event)}\n`;
+        chunk += `${recordToJsonText(event)}\n`;
         events++;
         if (chunk.length >= chunkChars) {
           await sink.write(chunk);

@@ -7,6 +7,7 @@
 import type { EventStore } from '../store/event-store.js';
 import type { AllFilter, RecordedEvent, StreamAcl, StreamInfo, StreamMetadata } from '../store/model.js';
 import { NotFoundError } from '../store/errors.js';
+import { recordOf } from '../store/importing.js';
 import { pageSize } from '../store/reading.js';
 import { maxPosition, type AllQuery, type StreamQuery } from '../store/validate.js';
 import { checkUpcasters, type Upcasters } from '../store/upcasting.js';
@@ -145,6 +146,9 @@ export const connect = (url: string, options: ConnectOptions = {}): EventStore =
     },
     iterateStream: streamPages,
     iterateAll: allLines,
+    async *iterateAllRecords(query) {
+      for await (const event of allLines(query)) yield recordOf(event);
+    },
     subscribe({ stream, filter, from, retry, onStatus, checkpoints }, signal) {
       // 'end' is pinned to the last event once, before the first connection, as the embedded store does:
       // sent as 'end', a reconnect before the first event would skip what was appended during the outage.

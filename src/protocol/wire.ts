@@ -4,6 +4,7 @@
  */
 import type { Delivery, GroupInfo, GroupSettings, GroupSource, ParkedEvent, ParkedPage } from '../bus/groups/model.js';
 import type { Snapshot } from '../command/snapshots/model.js';
+import type { EventRecord } from '../store/importing.js';
 import type {
   AppendResult,
   ExpectedRevision,
@@ -110,14 +111,14 @@ export const problemType = 'application/problem+json';
 // Events of one append share their time, so long reads format the same instant many times in a row.
 let lastTime = Number.NaN;
 let lastIso = '';
-const isoOf = (date: Date) => {
-  const time = date.getTime();
+const isoOfMillis = (time: number) => {
   if (time !== lastTime) {
     lastTime = time;
-    lastIso = date.toISOString();
+    lastIso = new Date(time).toISOString();
   }
   return lastIso;
 };
+const isoOf = (date: Date) => isoOfMillis(date.getTime());
 
 export const recordedToJson = (event: RecordedEvent): RecordedEventJson => ({
   id: event.id,
@@ -131,14 +132,26 @@ export const recordedToJson = (event: RecordedEvent): RecordedEventJson => ({
 });
 
 /**
- * `JSON.stringify(recordedToJson(event))`, written out directly: long reads and subscriptions send one of
- * these per event, and skipping the intermediate object saves a good part of their time. Ids are UUIDs and
- * positions digits, so only names and JSON values need escaping.
+ * The wire form of an event, written out directly with its data and metadata already JSON text: long
+ * reads and subscriptions send one of these per event, and skipping an intermediate object saves a good
+ * part of their time. Ids are UUIDs and positions digits, so only names need escaping.
  */
+const eventJsonText = (
+  { id, stream, revision, position, type }: Pick<RecordedEvent, 'id' | 'stream' | 'revision' | 'position' | 'type'>,
+  data: string,
+  metadata: string,
+  recordedAt: number,
+) =>
+  `{"id":"${id}","stream":${JSON.stringify(stream)},"revision":${revision},"position":"${position}",` +
+  `"type":${JSON.stringify(type)},"data":${data},"metadata":${metadata},"recordedAt":"${isoOfMillis(recordedAt)}"}`;
+
+/** `JSON.stringify(recordedToJson(event))`, without the intermediate object. */
 export const recordedToJsonText = (event: RecordedEvent): string =>
-  `{"id":"${event.id}","stream":${JSON.stringify(event.stream)},"revision":${event.revision},"position":"${event.position}",` +
-  `"type":${JSON.stringify(event.type)},"data":${JSON.stringify(event.data)},"metadata":${JSON.stringify(event.metadata)},` +
-  `"recordedAt":"${isoOf(event.recordedAt)}"}`;
+  eventJsonText(event, JSON.stringify(event.data), JSON.stringify(event.metadata), event.recordedAt.getTime());
+
+/** The same line from an event as the store keeps it: its data and metadata are sent as stored. */
+export const recordToJsonText = (record: EventRecord): string =>
+  eventJsonText(record, record.data, record.metadata ?? '{}', record.recordedAt);
 
 export const recordedFromJson = (event: RecordedEventJson): RecordedEvent => ({
   id: event.id,

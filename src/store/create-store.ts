@@ -29,6 +29,7 @@ export const createEventStore = (engine: EngineCore, limits: Limits = defaultLim
     projections: createProjections(engine.projections),
     iterateStream: (stream, query) => pagesOfStream((page) => engine.readStream(stream, page), query),
     iterateAll: (query) => pagesOfAll((page) => engine.readAll(page), query),
+    iterateAllRecords: (query) => pagesOfAll((page) => engine.readAllRecords(page), query),
     subscribe({ stream, filter, from, checkpoints, retry, onStatus }, signal) {
       const following = { changes: engine.changes, tail, signal, retry, onStatus };
       if (stream !== undefined) {

@@ -6,7 +6,7 @@ import type { GroupsEngine } from '../bus/groups/engine.js';
 import type { SnapshotsEngine } from '../command/snapshots/engine.js';
 import type { ProjectionsEngine } from '../projection/registry/engine.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { ImportedEvent } from './importing.js';
+import type { EventRecord } from './importing.js';
 import type {
   AppendResult,
   ExpectedRevision,
@@ -41,6 +41,8 @@ export interface EngineCore {
   /** Applies the stream's metadata; `[]` when absent; throws `stream_deleted` when tombstoned. */
   readStream(stream: string, query: StreamQuery): Promise<RecordedEvent[]>;
   readAll(query: AllQuery): Promise<RecordedEvent[]>;
+  /** The same events as `readAll`, as stored: nothing parsed, for what only passes them on (an export). */
+  readAllRecords(query: AllQuery): Promise<EventRecord[]>;
   /** The stored event with this id (lower-case), whatever the stream's metadata hides; undefined once deleted. */
   readEvent(id: string): Promise<RecordedEvent | undefined>;
   getMetadata(stream: string): Promise<StreamMetadata>;
@@ -72,7 +74,7 @@ export interface EngineCore {
    * Writes a batch of another log's events (importing.ts) in one transaction, or nothing: a `conflict`
    * names the first event that may not follow. New positions follow the head unless `keepPositions`.
    */
-  importEvents(events: ImportedEvent[], keepPositions: boolean): Promise<bigint>;
+  importEvents(events: EventRecord[], keepPositions: boolean): Promise<bigint>;
   /** A write that changes nothing: resolves when one could land now, else throws `UnavailableError` with its `reason`. */
   probeWrite(): Promise<void>;
   close(): Promise<void>;

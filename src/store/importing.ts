@@ -13,18 +13,34 @@ import { deletedEventType, metadataEventType, subjectOf, type ImportOptions, typ
 import type { StoredEvent, StreamState } from './rules.js';
 import { checkEventId, checkJson, checkName, checkOptionsObject, checkStreamMetadata, serialised, shown } from './validate.js';
 
-/** An event to import, checked and serialised as engines store it. */
-export interface ImportedEvent extends StoredEvent {
+/**
+ * An event as engines store it: data and metadata as JSON text (metadata null when empty), its time in
+ * milliseconds. What an import writes, checked and serialised, and what `iterateAllRecords` reads back
+ * without parsing, for copies.
+ */
+export interface EventRecord extends StoredEvent {
   /** Milliseconds since the epoch. */
   recordedAt: number;
 }
+
+/** The record of an event read from a store: its data and metadata serialised as an engine stores them. */
+export const recordOf = (event: RecordedEvent): EventRecord => ({
+  id: event.id,
+  stream: event.stream,
+  revision: event.revision,
+  position: event.position,
+  type: event.type,
+  data: JSON.stringify(event.data),
+  metadata: Object.keys(event.metadata).length === 0 ? null : JSON.stringify(event.metadata),
+  recordedAt: event.recordedAt.getTime(),
+});
 
 /** The change a system event records, which importing it makes too. */
 export type ImportedChange =
   { kind: 'metadata'; stream: string; metadata: string } | { kind: 'deleted'; stream: string; hard: boolean; lastRevision: number };
 
 /** The change an imported `$$<stream>` event makes to `<stream>`; undefined for any other event. */
-export const changeOf = (event: ImportedEvent): ImportedChange | undefined => {
+export const changeOf = (event: EventRecord): ImportedChange | undefined => {
   if (!event.stream.startsWith('$$')) return undefined;
   const stream = subjectOf(event.stream);
   if (event.type === metadataEventType) return { kind: 'metadata', stream, metadata: event.data };
@@ -32,13 +48,13 @@ export const changeOf = (event: ImportedEvent): ImportedChange | undefined => {
   return { kind: 'deleted', stream, hard, lastRevision };
 };
 
-const at = (event: ImportedEvent) => `event ${event.id} (position ${event.position}, revision ${event.revision} of '${event.stream}')`;
+const at = (event: EventRecord) => `event ${event.id} (position ${event.position}, revision ${event.revision} of '${event.stream}')`;
 
 /**
  * Throws `conflict` unless `event` may follow what the store holds: `state` is its stream's, `head` the
  * last position written (checked only when positions are kept).
  */
-export const checkImported = (event: ImportedEvent, state: StreamState, head: bigint, keepPositions: boolean): void => {
+export const checkImported = (event: EventRecord, state: StreamState, head: bigint, keepPositions: boolean): void => {
   if (state.tombstoned) throw new ConflictError(`${at(event)}: the stream is tombstoned in this store`);
   if (event.revision !== state.revision + 1) {
     throw new ConflictError(`${at(event)}: the next revision of the stream in this store is ${state.revision + 1}`);
@@ -49,21 +65,21 @@ export const checkImported = (event: ImportedEvent, state: StreamState, head: bi
 };
 
 /** Throws `conflict` unless the change may be made to its stream, in `state` in this store. */
-export const checkImportedChange = (event: ImportedEvent, change: ImportedChange, state: StreamState): void => {
+export const checkImportedChange = (event: EventRecord, change: ImportedChange, state: StreamState): void => {
   if (state.tombstoned) throw new ConflictError(`${at(event)}: '${change.stream}' is tombstoned in this store`);
   if (change.kind === 'deleted' && change.lastRevision < state.revision) {
     throw new ConflictError(`${at(event)}: it deletes '${change.stream}' at revision ${change.lastRevision}, below ${state.revision} here`);
   }
 };
 
-export const idTakenError = (event: ImportedEvent): ConflictError => new ConflictError(`${at(event)}: its id is already in this store`);
+export const idTakenError = (event: EventRecord): ConflictError => new ConflictError(`${at(event)}: its id is already in this store`);
 
 /**
  * Checks a whole batch against what the store holds (`stateOf` a stream before the batch, whether an id
  * is taken, the head) and returns the state of every stream it changes, and the head, after it.
  */
 export const checkImportBatch = (
-  events: readonly ImportedEvent[],
+  events: readonly EventRecord[],
   store: { stateOf: (stream: string) => StreamState; idTaken: (id: string) => boolean; head: bigint; keepPositions: boolean },
 ): { states: Map<string, StreamState>; head: bigint } => {
   const states = new Map<string, StreamState>();
@@ -138,7 +154,7 @@ export const prepareImport = (events: unknown, options: ImportOptions | undefine
   }
   let totalBytes = 0;
   let lastPosition = 0n;
-  const prepared = events.map((event: unknown, index): ImportedEvent => {
+  const prepared = events.map((event: unknown, index): EventRecord => {
     const path = `events[${index}]`;
     const { id, stream, revision, position, type, data, metadata, recordedAt } = checkOptionsObject(
       event,
@@ -162,7 +178,7 @@ export const prepareImport = (events: unknown, options: ImportOptions | undefine
       throw new InvalidArgumentError(`${path}.metadata must be a JSON object, not ${describe(metadata)}`);
     }
     if (stream!.startsWith('$')) checkSystemEvent(path, stream!, type!, data);
-    const imported: ImportedEvent = {
+    const imported: EventRecord = {
       id: checkEventId(id),
       stream: stream!,
       revision,

@@ -5,11 +5,11 @@ import type { RecordedEvent, Subscription, SubscriptionMessage } from './model.j
 export const pageSize = 1000;
 
 /** Pages through a read: each page asks for what follows the last event of the one before. */
-async function* pages<Query extends { limit: number }>(
-  read: (query: Query) => Promise<RecordedEvent[]>,
+async function* pages<Query extends { limit: number }, Event>(
+  read: (query: Query) => Promise<Event[]>,
   query: Query,
-  after: (query: Query, last: RecordedEvent) => Query | undefined,
-): AsyncGenerator<RecordedEvent> {
+  after: (query: Query, last: Event) => Query | undefined,
+): AsyncGenerator<Event> {
   let next: Query | undefined = query;
   let remaining = query.limit;
   while (next !== undefined && remaining > 0) {
@@ -29,7 +29,7 @@ export const pagesOfStream = (read: (query: StreamQuery) => Promise<RecordedEven
     return from < 0 ? undefined : { ...previous, from };
   });
 
-export const pagesOfAll = (read: (query: AllQuery) => Promise<RecordedEvent[]>, query: AllQuery) =>
+export const pagesOfAll = <Event extends { position: bigint }>(read: (query: AllQuery) => Promise<Event[]>, query: AllQuery) =>
   pages(read, query, (previous, last) => {
     const from = previous.direction === 'forwards' ? last.position + 1n : last.position - 1n;
     return from < 0n ? undefined : { ...previous, from };

@@ -28,7 +28,7 @@ import type {
   SubscriptionMessage,
 } from './model.js';
 import { isEvent } from './model.js';
-import { prepareImport } from './importing.js';
+import { prepareImport, type EventRecord } from './importing.js';
 import { subscriptionOf } from './reading.js';
 import { keptBy, upcastEvent, widenFilter, type Upcasters } from './upcasting.js';
 import {
@@ -59,6 +59,7 @@ export interface StoreCore {
   readEvent(id: string): Promise<RecordedEvent | undefined>;
   iterateStream(stream: string, query: StreamQuery): AsyncIterable<RecordedEvent>;
   iterateAll(query: AllQuery): AsyncIterable<RecordedEvent>;
+  iterateAllRecords(query: AllQuery): AsyncIterable<EventRecord>;
   /** Messages until `signal` aborts, which is how the wrapper ends a subscription. */
   subscribe(query: SubscribeQuery, signal: AbortSignal): AsyncGenerator<SubscriptionMessage>;
   getMetadata(stream: string): Promise<StreamMetadata>;
@@ -148,6 +149,10 @@ export const wrapStore = (core: StoreCore, limits: Limits, upcasters?: Upcasters
     iterateAll(options) {
       open();
       return allEvents(checkAllQuery(options));
+    },
+    iterateAllRecords(options) {
+      open();
+      return core.iterateAllRecords(checkAllQuery(options));
     },
     subscribe(options = {}): Subscription {
       open();

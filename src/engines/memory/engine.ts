@@ -113,6 +113,19 @@ export const createMemoryEngine = (): EngineCore => {
     return { revision: stream.revision, position: lastPosition, recordedAt: new Date(recordedAt) };
   };
 
+  const selectAll = ({ from, to = lastPosition, direction, limit, filter }: AllQuery): MemoryEvent[] => {
+    const selected =
+      direction === 'forwards'
+        ? log.filter((event) => event.position >= from && event.position <= to)
+        : log.filter((event) => event.position <= from).reverse();
+    const result: MemoryEvent[] = [];
+    for (const event of selected) {
+      if (result.length === limit) break;
+      if (matchesFilter(filter, event.stream, event.type)) result.push(event);
+    }
+    return result;
+  };
+
   return {
     name: 'memory',
     changes,
@@ -148,18 +161,8 @@ export const createMemoryEngine = (): EngineCore => {
       return selected.slice(0, limit).map(toRecorded);
     },
 
-    async readAll({ from, to = lastPosition, direction, limit, filter }: AllQuery) {
-      const selected =
-        direction === 'forwards'
-          ? log.filter((event) => event.position >= from && event.position <= to)
-          : log.filter((event) => event.position <= from).reverse();
-      const result: RecordedEvent[] = [];
-      for (const event of selected) {
-        if (result.length === limit) break;
-        if (matchesFilter(filter, event.stream, event.type)) result.push(toRecorded(event));
-      }
-      return result;
-    },
+    readAll: async (query: AllQuery) => selectAll(query).map(toRecorded),
+    readAllRecords: async (query: AllQuery) => selectAll(query).map((event) => ({ ...event })),
 
     async readEvent(id) {
       const event = byId.get(id);

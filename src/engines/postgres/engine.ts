@@ -63,7 +63,7 @@ import {
 } from '../../store/rules.js';
 import { uuidv7, type AllQuery, type PreparedEvent, type StreamQuery } from '../../store/validate.js';
 import { allQuerySql } from './all-query.js';
-import { asText, eventColumns, toRecorded, type EventRow } from './event-rows.js';
+import { asText, eventColumns, toRecord, toRecorded, type EventRow } from './event-rows.js';
 import { createGroupCommit, type Outcome } from './group-commit.js';
 import { createPostgresGroups } from './groups.js';
 import { createPostgresSnapshots } from './snapshots.js';
@@ -241,6 +241,11 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
 
   const advanceAfterWrite = async () => changes.advance(await readHead().catch(() => changes.head));
 
+  const allRows = async (allQuery: AllQuery) => {
+    const { text, values } = allQuerySql(s, allQuery);
+    return (await read('reading $all', text, values)) as EventRow[];
+  };
+
   return {
     name: 'postgres',
     changes,
@@ -276,10 +281,8 @@ export const openPostgresEngine = async (options: PostgresEngineOptions): Promis
       return rows.map((event) => toRecorded(event as EventRow));
     },
 
-    async readAll(allQuery: AllQuery) {
-      const { text, values } = allQuerySql(s, allQuery);
-      return (await read('reading $all', text, values)).map((event) => toRecorded(event as EventRow));
-    },
+    readAll: async (allQuery: AllQuery) => (await allRows(allQuery)).map(toRecorded),
+    readAllRecords: async (allQuery: AllQuery) => (await allRows(allQuery)).map(toRecord),
 
     async readEvent(id) {
       const [row] = await read('reading an event', `SELECT ${eventColumns} FROM ${s}.events WHERE id = $1`, [id]);

@@ -1,4 +1,5 @@
 /** How events come out of SQL: one column list for every read, parsed without the driver's type parsers. */
+import type { EventRecord } from '../../store/importing.js';
 import type { RecordedEvent } from '../../store/model.js';
 
 export const eventColumns =
@@ -17,6 +18,18 @@ type EventRow = [
 
 /** Every column as the text PostgreSQL sent: parsing is done once, below, and only what is needed. */
 export const asText = { getTypeParser: () => (value: string) => value };
+
+/** The row as stored: data and metadata left as JSON text. */
+export const toRecord = (row: EventRow): EventRecord => ({
+  id: row[3],
+  stream: row[1],
+  revision: Number(row[2]),
+  position: BigInt(row[0]),
+  type: row[4],
+  data: row[5],
+  metadata: row[6],
+  recordedAt: Number(row[7]),
+});
 
 export const toRecorded = (row: EventRow): RecordedEvent => ({
   id: row[3],

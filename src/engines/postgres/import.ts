@@ -7,13 +7,13 @@
  */
 import type pg from 'pg';
 import { absentStream, type StreamState } from '../../store/rules.js';
-import { changeOf, checkImportBatch, type ImportedEvent } from '../../store/importing.js';
+import { changeOf, checkImportBatch, type EventRecord } from '../../store/importing.js';
 import { asText } from './event-rows.js';
 import { appendLock, type SchemaNames } from './migrations.js';
 import { translateError } from './unavailable.js';
 
 export const createPostgresImport = (pool: pg.Pool, { s, channel }: SchemaNames) => {
-  const insertRun = async (client: pg.PoolClient, run: ImportedEvent[], positions: bigint[]) => {
+  const insertRun = async (client: pg.PoolClient, run: EventRecord[], positions: bigint[]) => {
     if (run.length === 0) return;
     await client.query(
       `INSERT INTO ${s}.events (position, id, stream, revision, type, data, metadata, recorded_at)
@@ -39,7 +39,7 @@ export const createPostgresImport = (pool: pg.Pool, { s, channel }: SchemaNames)
     );
   };
 
-  const writeBatch = async (client: pg.PoolClient, events: ImportedEvent[], keepPositions: boolean): Promise<bigint> => {
+  const writeBatch = async (client: pg.PoolClient, events: EventRecord[], keepPositions: boolean): Promise<bigint> => {
     await client.query(`SELECT ${appendLock(s)}`);
     const head = BigInt((await client.query<string[]>({ text: `SELECT last_position FROM ${s}.log`, rowMode: 'array' })).rows[0]![0]!);
     const names = [...new Set(events.flatMap((event) => [event.stream, changeOf(event)?.stream ?? event.stream]))];
@@ -69,7 +69,7 @@ export const createPostgresImport = (pool: pg.Pool, { s, channel }: SchemaNames)
     });
 
     let position = head;
-    let run: ImportedEvent[] = [];
+    let run: EventRecord[] = [];
     let positions: bigint[] = [];
     for (const event of events) {
       position = keepPositions ? event.position : position + 1n;
@@ -100,7 +100,7 @@ export const createPostgresImport = (pool: pg.Pool, { s, channel }: SchemaNames)
     return after.head;
   };
 
-  return async (events: ImportedEvent[], keepPositions: boolean): Promise<bigint> => {
+  return async (events: EventRecord[], keepPositions: boolean): Promise<bigint> => {
     let client: pg.PoolClient | undefined;
     try {
       client = await pool.connect();

@@ -1,3 +1,4 @@
+import type { EventRecord } from '../../store/importing.js';
 import type { RecordedEvent } from '../../store/model.js';
 
 /** The columns every event read selects, in the order `EventRow` expects them. */
@@ -14,6 +15,18 @@ export type EventRow = [
   metadata: string | null,
   recordedAt: number,
 ];
+
+/** The row as stored: data and metadata left as JSON text. */
+export const toRecord = (row: EventRow): EventRecord => ({
+  id: row[3],
+  stream: row[1],
+  revision: row[2],
+  position: BigInt(row[0]),
+  type: row[4],
+  data: row[5],
+  metadata: row[6],
+  recordedAt: row[7],
+});
 
 export const toRecorded = (row: EventRow): RecordedEvent => ({
   id: row[3],

@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
-import { changeOf, checkImported, checkImportedChange, idTakenError, type ImportedEvent } from '../../store/importing.js';
+import { changeOf, checkImported, checkImportedChange, idTakenError, type EventRecord } from '../../store/importing.js';
 import {
   systemStreamOf,
   type AppendResult,
@@ -40,7 +40,7 @@ import type { AllQuery, PreparedEvent, StreamQuery } from '../../store/validate.
 import { migrate } from './migrations.js';
 import { createWriteQueue } from './write-queue.js';
 import { allQuerySql } from './all-query.js';
-import { eventColumns, toRecorded, type EventRow } from './columns.js';
+import { eventColumns, toRecord, toRecorded, type EventRow } from './columns.js';
 import { createSqliteGroups } from './groups.js';
 import { createSqliteSnapshots } from './snapshots.js';
 import { createSqliteProjections } from './projections.js';
@@ -262,7 +262,7 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
   /** Nested in the queue's transaction, so a batch that breaks a rule leaves nothing (a savepoint). */
   // A stream's row is written once a batch, with its last revision, not once an event: a stream that a
   // change (a delete, metadata) is about is written first, so the change finds it as it stood.
-  const importBatch = db.transaction((events: ImportedEvent[], keepPositions: boolean) => {
+  const importBatch = db.transaction((events: EventRecord[], keepPositions: boolean) => {
     const revisions = new Map<string, number>();
     const stateOf = (stream: string): StreamState => {
       const revision = revisions.get(stream);
@@ -302,6 +302,16 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
     for (const stream of [...revisions.keys()]) writeStream(stream);
   });
 
+  const allRows = (query: AllQuery): EventRow[] => {
+    const { text, parameters } = allQuerySql(query);
+    let statement = allStatements.get(text);
+    if (statement === undefined) {
+      statement = db.prepare(text).raw(true);
+      allStatements.set(text, statement);
+    }
+    return statement.all(...parameters) as EventRow[];
+  };
+
   const checkedRead = (stream: string): { row: StreamRow | undefined; metadata: StreamMetadata } => {
     const row = sql.stream.get(stream);
     if (row?.tombstoned === 1) throw new StreamDeletedError(stream);
@@ -337,15 +347,8 @@ export const openSqliteEngine = ({ path, durability, maxSizeBytes }: SqliteEngin
       return rows.map(toRecorded);
     },
 
-    async readAll(query: AllQuery) {
-      const { text, parameters } = allQuerySql(query);
-      let statement = allStatements.get(text);
-      if (statement === undefined) {
-        statement = db.prepare(text).raw(true);
-        allStatements.set(text, statement);
-      }
-      return (statement.all(...parameters) as EventRow[]).map(toRecorded);
-    },
+    readAll: async (query: AllQuery) => allRows(query).map(toRecorded),
+    readAllRecords: async (query: AllQuery) => allRows(query).map(toRecord),
 
     async readEvent(id) {
       const row = sql.event.get(id) as EventRow | undefined;

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { EventStore } from '../event-store.js';
-import type { RecordedEvent } from '../model.js';
+import type { EventRecord } from '../importing.js';
+import type { ReadAllOptions, RecordedEvent } from '../model.js';
 import { collect, events, rejectsWith, storeTest, take, type OpenStore } from './harness.js';
 
 const everything = { filter: { includeSystem: true } };
@@ -50,6 +51,25 @@ export const describeCopying = (openStore: OpenStore): void => {
   };
 
   describe('copying a log', () => {
+    test('reads the log as records: the same events, data and metadata as stored JSON text, filters applied', async (store) => {
+      await writeHistory(store);
+      const recordsOf = async (options: Parameters<EventStore['iterateAllRecords']>[0]) => {
+        const records = [];
+        for await (const record of store.iterateAllRecords(options)) records.push(record);
+        return records;
+      };
+      const asEvent = (record: EventRecord): RecordedEvent => ({
+        ...record,
+        data: JSON.parse(record.data),
+        metadata: record.metadata === null ? {} : JSON.parse(record.metadata),
+        recordedAt: new Date(record.recordedAt),
+      });
+      assert.deepEqual((await recordsOf(everything)).map(asEvent), await store.readAll(everything));
+      assert.deepEqual((await recordsOf({ from: 3n, limit: 4 })).map(asEvent), await store.readAll({ from: 3n, limit: 4 }));
+      const backwards: ReadAllOptions = { direction: 'backwards', from: 'end', filter: { streams: ['order-'] } };
+      assert.deepEqual((await recordsOf(backwards)).map(asEvent), await store.readAll(backwards));
+    });
+
     test('copies a log into an empty store keeping positions, system events and identity', async (source) => {
       await writeHistory(source);
       const log = await source.readAll(everything);
