@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { withSeed } from '../testing/seed.js';
 import type { RecordedEvent } from '../store/model.js';
-import { recordedFromJson, recordedToJson, recordedToJsonText } from './wire.js';
+import { recordOf } from '../store/importing.js';
+import { recordedFromJson, recordedToJson, recordedToJsonText, recordToJsonText } from './wire.js';
 
 const recordedEvents = fc.record({
   id: fc.uuid(),
@@ -24,6 +25,27 @@ describe('wire format', () => {
           assert.equal(recordedToJsonText(event), JSON.stringify(recordedToJson(event)));
         }),
         { numRuns: 500, seed },
+      ),
+    ));
+
+  it('writes the same text from an event as stored (a record), and for runs of events sharing stream, type and time', () =>
+    withSeed(import.meta.url, (seed) =>
+      fc.assert(
+        fc.property(fc.array(fc.tuple(recordedEvents, fc.boolean()), { minLength: 1, maxLength: 8 }), (pairs) => {
+          // Half the events take the stream, type and time of the one before, as a long read meets them.
+          const events = pairs.map(([event]) => event);
+          for (let index = 1; index < events.length; index++) {
+            if (!pairs[index]![1]) continue;
+            const { stream, type, recordedAt } = events[index - 1]!;
+            events[index] = { ...events[index]!, stream, type, recordedAt };
+          }
+          for (const event of events) {
+            const expected = JSON.stringify(recordedToJson(event));
+            assert.equal(recordedToJsonText(event), expected);
+            assert.equal(recordToJsonText(recordOf(event)), expected);
+          }
+        }),
+        { numRuns: 300, seed },
       ),
     ));
 

@@ -108,17 +108,25 @@ export const expectedRevisionOf = (value: string | undefined): ExpectedRevision 
 export const ndjsonType = 'application/x-ndjson';
 export const problemType = 'application/problem+json';
 
-// Events of one append share their time, so long reads format the same instant many times in a row.
-let lastTime = Number.NaN;
-let lastIso = '';
-const isoOfMillis = (time: number) => {
-  if (time !== lastTime) {
-    lastTime = time;
-    lastIso = new Date(time).toISOString();
-  }
-  return lastIso;
+/**
+ * `format`, remembering its last argument and result: a long read meets the same values in runs (the
+ * events of one append share their time, and often their stream and type), and formats each run once.
+ */
+const rememberingLast = <T>(format: (value: T) => string) => {
+  let last: T | undefined;
+  let lastText = '';
+  return (value: T) => {
+    if (value !== last) {
+      last = value;
+      lastText = format(value);
+    }
+    return lastText;
+  };
 };
+const isoOfMillis = rememberingLast((time: number) => new Date(time).toISOString());
 const isoOf = (date: Date) => isoOfMillis(date.getTime());
+const quotedStream = rememberingLast((name: string) => JSON.stringify(name));
+const quotedType = rememberingLast((name: string) => JSON.stringify(name));
 
 export const recordedToJson = (event: RecordedEvent): RecordedEventJson => ({
   id: event.id,
@@ -142,8 +150,8 @@ const eventJsonText = (
   metadata: string,
   recordedAt: number,
 ) =>
-  `{"id":"${id}","stream":${JSON.stringify(stream)},"revision":${revision},"position":"${position}",` +
-  `"type":${JSON.stringify(type)},"data":${data},"metadata":${metadata},"recordedAt":"${isoOfMillis(recordedAt)}"}`;
+  `{"id":"${id}","stream":${quotedStream(stream)},"revision":${revision},"position":"${position}",` +
+  `"type":${quotedType(type)},"data":${data},"metadata":${metadata},"recordedAt":"${isoOfMillis(recordedAt)}"}`;
 
 /** `JSON.stringify(recordedToJson(event))`, without the intermediate object. */
 export const recordedToJsonText = (event: RecordedEvent): string =>
