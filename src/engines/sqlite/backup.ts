@@ -14,11 +14,13 @@ import type { BackupHeader, StoreBackup } from '../../store/model.js';
 import { schemaVersion } from './migrations.js';
 
 /**
- * Pages copied per step (4 KiB each, 256 KiB a step): a fraction of a millisecond, so that an append,
- * which needs a few turns of the event loop, waits little behind the steps. With 256 pages the appends'
- * p50 during a backup was twice that with 64; 32 halved the rate for no gain (bench/suites/backup.ts).
+ * Pages copied per step (4 KiB each, 128 KiB a step): a fraction of a millisecond, so that an append,
+ * which needs a few turns of the event loop, waits little behind the steps (each turn runs one step).
+ * With 256 pages the appends' p50 during a backup was twice that with 64; on a faster machine 64 still let
+ * their p99 go past twice the idle one (2.4x, two runs), 32 kept it at 1.4-2.1x for the same rate
+ * (400-450 MB/s, bench/suites/backup.ts).
  */
-export const backupPagesPerStep = 64;
+export const backupPagesPerStep = 32;
 
 /** Size of a file, 0 when it is absent (a write-ahead log after a clean close). */
 export const fileBytes = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
