@@ -35,6 +35,18 @@ export const recordOf = (event: RecordedEvent): EventRecord => ({
   recordedAt: event.recordedAt.getTime(),
 });
 
+/** The event a record holds: its data and metadata parsed, its time a Date (what `recordOf` undoes). */
+export const eventOfRecord = (record: EventRecord): RecordedEvent => ({
+  id: record.id,
+  stream: record.stream,
+  revision: record.revision,
+  position: record.position,
+  type: record.type,
+  data: JSON.parse(record.data),
+  metadata: record.metadata === null ? {} : JSON.parse(record.metadata),
+  recordedAt: new Date(record.recordedAt),
+});
+
 /** The change a system event records, which importing it makes too. */
 export type ImportedChange =
   { kind: 'metadata'; stream: string; metadata: string } | { kind: 'deleted'; stream: string; hard: boolean; lastRevision: number };

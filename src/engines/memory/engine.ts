@@ -6,12 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError } from '../../store/errors.js';
-import { changeOf, checkImportBatch } from '../../store/importing.js';
+import { changeOf, checkImportBatch, eventOfRecord } from '../../store/importing.js';
 import {
   isSystemStream,
   systemStreamOf,
   type AppendResult,
-  type RecordedEvent,
   type StoreIdentity,
   type StreamAcl,
   type StreamMetadata,
@@ -43,17 +42,6 @@ interface MemoryStream extends StreamState {
   events: MemoryEvent[];
   metadata: StreamMetadata;
 }
-
-const toRecorded = (event: MemoryEvent): RecordedEvent => ({
-  id: event.id,
-  stream: event.stream,
-  revision: event.revision,
-  position: event.position,
-  type: event.type,
-  data: JSON.parse(event.data),
-  metadata: event.metadata === null ? {} : JSON.parse(event.metadata),
-  recordedAt: new Date(event.recordedAt),
-});
 
 export const createMemoryEngine = (): EngineCore => {
   const streams = new Map<string, MemoryStream>();
@@ -131,7 +119,7 @@ export const createMemoryEngine = (): EngineCore => {
     changes,
     groups: createMemoryGroups((position) => {
       const event = byPosition.get(position);
-      return event === undefined ? undefined : toRecorded(event);
+      return event === undefined ? undefined : eventOfRecord(event);
     }),
     snapshots,
     projections: createMemoryProjections(),
@@ -158,15 +146,15 @@ export const createMemoryEngine = (): EngineCore => {
         direction === 'forwards'
           ? visible.filter((event) => event.revision >= from)
           : visible.filter((event) => event.revision <= from).reverse();
-      return selected.slice(0, limit).map(toRecorded);
+      return selected.slice(0, limit).map(eventOfRecord);
     },
 
-    readAll: async (query: AllQuery) => selectAll(query).map(toRecorded),
+    readAll: async (query: AllQuery) => selectAll(query).map(eventOfRecord),
     readAllRecords: async (query: AllQuery) => selectAll(query).map((event) => ({ ...event })),
 
     async readEvent(id) {
       const event = byId.get(id);
-      return event === undefined ? undefined : toRecorded(event);
+      return event === undefined ? undefined : eventOfRecord(event);
     },
 
     async getMetadata(name) {
@@ -268,7 +256,7 @@ export const createMemoryEngine = (): EngineCore => {
     async backup() {
       const copy = [...log];
       async function* pages() {
-        for (let start = 0; start < copy.length; start += 1000) yield copy.slice(start, start + 1000).map(toRecorded);
+        for (let start = 0; start < copy.length; start += 1000) yield copy.slice(start, start + 1000).map(eventOfRecord);
       }
       return { format: 'events', ...identity, headPosition: lastPosition, pages: pages(), close: async () => undefined };
     },

@@ -1,5 +1,5 @@
 /** How events come out of SQL: one column list for every read, parsed without the driver's type parsers. */
-import type { EventRecord } from '../../store/importing.js';
+import { eventOfRecord, type EventRecord } from '../../store/importing.js';
 import type { RecordedEvent } from '../../store/model.js';
 
 export const eventColumns =
@@ -31,15 +31,6 @@ export const toRecord = (row: EventRow): EventRecord => ({
   recordedAt: Number(row[7]),
 });
 
-export const toRecorded = (row: EventRow): RecordedEvent => ({
-  id: row[3],
-  stream: row[1],
-  revision: Number(row[2]),
-  position: BigInt(row[0]),
-  type: row[4],
-  data: JSON.parse(row[5]),
-  metadata: row[6] === null ? {} : JSON.parse(row[6]),
-  recordedAt: new Date(Number(row[7])),
-});
+export const toRecorded = (row: EventRow): RecordedEvent => eventOfRecord(toRecord(row));
 
 export type { EventRow };

@@ -1,4 +1,4 @@
-import type { EventRecord } from '../../store/importing.js';
+import { eventOfRecord, type EventRecord } from '../../store/importing.js';
 import type { RecordedEvent } from '../../store/model.js';
 
 /** The columns every event read selects, in the order `EventRow` expects them. */
@@ -28,13 +28,4 @@ export const toRecord = (row: EventRow): EventRecord => ({
   recordedAt: row[7],
 });
 
-export const toRecorded = (row: EventRow): RecordedEvent => ({
-  id: row[3],
-  stream: row[1],
-  revision: row[2],
-  position: BigInt(row[0]),
-  type: row[4],
-  data: JSON.parse(row[5]),
-  metadata: row[6] === null ? {} : JSON.parse(row[6]),
-  recordedAt: new Date(row[7]),
-});
+export const toRecorded = (row: EventRow): RecordedEvent => eventOfRecord(toRecord(row));

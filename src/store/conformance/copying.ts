@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { EventStore } from '../event-store.js';
-import type { EventRecord } from '../importing.js';
+import { eventOfRecord } from '../importing.js';
 import type { ReadAllOptions, RecordedEvent } from '../model.js';
 import { collect, events, rejectsWith, storeTest, take, type OpenStore } from './harness.js';
 
@@ -58,16 +58,10 @@ export const describeCopying = (openStore: OpenStore): void => {
         for await (const record of store.iterateAllRecords(options)) records.push(record);
         return records;
       };
-      const asEvent = (record: EventRecord): RecordedEvent => ({
-        ...record,
-        data: JSON.parse(record.data),
-        metadata: record.metadata === null ? {} : JSON.parse(record.metadata),
-        recordedAt: new Date(record.recordedAt),
-      });
-      assert.deepEqual((await recordsOf(everything)).map(asEvent), await store.readAll(everything));
-      assert.deepEqual((await recordsOf({ from: 3n, limit: 4 })).map(asEvent), await store.readAll({ from: 3n, limit: 4 }));
+      assert.deepEqual((await recordsOf(everything)).map(eventOfRecord), await store.readAll(everything));
+      assert.deepEqual((await recordsOf({ from: 3n, limit: 4 })).map(eventOfRecord), await store.readAll({ from: 3n, limit: 4 }));
       const backwards: ReadAllOptions = { direction: 'backwards', from: 'end', filter: { streams: ['order-'] } };
-      assert.deepEqual((await recordsOf(backwards)).map(asEvent), await store.readAll(backwards));
+      assert.deepEqual((await recordsOf(backwards)).map(eventOfRecord), await store.readAll(backwards));
     });
 
     test('copies a log into an empty store keeping positions, system events and identity', async (source) => {
