@@ -4,7 +4,7 @@
  */
 import type { Delivery, GroupInfo, GroupSettings, GroupSource, ParkedEvent, ParkedPage } from '../bus/groups/model.js';
 import type { Snapshot } from '../command/snapshots/model.js';
-import type { EventRecord } from '../store/importing.js';
+import type { EventRecord } from '../store/model.js';
 import type {
   AppendResult,
   ExpectedRevision,

@@ -1,10 +1,10 @@
-import type { EventRecord } from './importing.js';
 import type { Groups } from '../bus/groups/model.js';
 import type { Snapshots } from '../command/snapshots/model.js';
 import type { Projections } from '../projection/registry/model.js';
 import type {
   AppendOptions,
   AppendResult,
+  EventRecord,
   DeleteOptions,
   EventInput,
   ImportOptions,

@@ -9,19 +9,17 @@
  */
 import { ConflictError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
 import type { Limits } from './limits.js';
-import { deletedEventType, metadataEventType, subjectOf, type ImportOptions, type RecordedEvent, type StoreIdentity } from './model.js';
-import type { StoredEvent, StreamState } from './rules.js';
+import {
+  deletedEventType,
+  metadataEventType,
+  subjectOf,
+  type EventRecord,
+  type ImportOptions,
+  type RecordedEvent,
+  type StoreIdentity,
+} from './model.js';
+import type { StreamState } from './rules.js';
 import { checkEventId, checkJson, checkName, checkOptionsObject, checkStreamMetadata, serialised, shown } from './validate.js';
-
-/**
- * An event as engines store it: data and metadata as JSON text (metadata null when empty), its time in
- * milliseconds. What an import writes, checked and serialised, and what `iterateAllRecords` reads back
- * without parsing, for copies.
- */
-export interface EventRecord extends StoredEvent {
-  /** Milliseconds since the epoch. */
-  recordedAt: number;
-}
 
 /** The record of an event read from a store: its data and metadata serialised as an engine stores them. */
 export const recordOf = (event: RecordedEvent): EventRecord => ({

@@ -26,6 +26,18 @@ export interface RecordedEvent<Data extends JsonValue = JsonValue> {
   recordedAt: Date;
 }
 
+/**
+ * An event as engines store it: data and metadata as JSON text (metadata null when empty), its time in
+ * milliseconds. What an import writes, checked and serialised, and what `iterateAllRecords` reads back
+ * without parsing, for copies.
+ */
+export interface EventRecord extends Omit<RecordedEvent, 'data' | 'metadata' | 'recordedAt'> {
+  data: string;
+  metadata: string | null;
+  /** Milliseconds since the epoch. */
+  recordedAt: number;
+}
+
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
 
 /** What an append reports: the revision and position of its last event. */

@@ -14,6 +14,7 @@ import type { Limits } from './limits.js';
 import type {
   AllFilter,
   AppendResult,
+  EventRecord,
   ExpectedRevision,
   ImportResult,
   RecordedEvent,
@@ -28,7 +29,7 @@ import type {
   SubscriptionMessage,
 } from './model.js';
 import { isEvent } from './model.js';
-import { prepareImport, type EventRecord } from './importing.js';
+import { prepareImport } from './importing.js';
 import { subscriptionOf } from './reading.js';
 import { keptBy, upcastEvent, widenFilter, type Upcasters } from './upcasting.js';
 import {

@@ -1,6 +1,6 @@
 /** How events come out of SQL: one column list for every read, parsed without the driver's type parsers. */
-import { eventOfRecord, type EventRecord } from '../../store/importing.js';
-import type { RecordedEvent } from '../../store/model.js';
+import { eventOfRecord } from '../../store/importing.js';
+import type { EventRecord, RecordedEvent } from '../../store/model.js';
 
 export const eventColumns =
   'position, stream, revision, id, type, data, metadata, extract(epoch FROM recorded_at)::float8 * 1000 AS recorded_at';

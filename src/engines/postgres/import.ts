@@ -7,7 +7,8 @@
  */
 import type pg from 'pg';
 import { absentStream, type StreamState } from '../../store/rules.js';
-import { changeOf, checkImportBatch, type EventRecord } from '../../store/importing.js';
+import { changeOf, checkImportBatch } from '../../store/importing.js';
+import type { EventRecord } from '../../store/model.js';
 import { asText } from './event-rows.js';
 import { appendLock, type SchemaNames } from './migrations.js';
 import { translateError } from './unavailable.js';

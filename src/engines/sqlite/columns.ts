@@ -1,5 +1,5 @@
-import { eventOfRecord, type EventRecord } from '../../store/importing.js';
-import type { RecordedEvent } from '../../store/model.js';
+import { eventOfRecord } from '../../store/importing.js';
+import type { EventRecord, RecordedEvent } from '../../store/model.js';
 
 /** The columns every event read selects, in the order `EventRow` expects them. */
 export const eventColumns = 'position, stream, revision, id, type, data, metadata, recorded_at';

@@ -15,10 +15,11 @@ import Database from 'better-sqlite3';
 import { createChangeFeed } from '../../store/change-feed.js';
 import type { EngineCore } from '../../store/engine.js';
 import { StreamDeletedError, UnavailableError, type ReadOnlyReason } from '../../store/errors.js';
-import { changeOf, checkImported, checkImportedChange, idTakenError, type EventRecord } from '../../store/importing.js';
+import { changeOf, checkImported, checkImportedChange, idTakenError } from '../../store/importing.js';
 import {
   systemStreamOf,
   type AppendResult,
+  type EventRecord,
   type ExpectedRevision,
   type StoreIdentity,
   type StreamAcl,
