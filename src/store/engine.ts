@@ -6,7 +6,6 @@ import type { GroupsEngine } from '../bus/groups/engine.js';
 import type { SnapshotsEngine } from '../command/snapshots/engine.js';
 import type { ProjectionsEngine } from '../projection/registry/engine.js';
 import type { ChangeFeed } from './change-feed.js';
-
 import type {
   AppendResult,
   EventRecord,
