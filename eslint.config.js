@@ -78,13 +78,26 @@ export default tseslint.config(
     },
   },
   // The admin UI runs in a browser and talks to the server over its public HTTP API only: it imports
-  // nothing of src/ (DESIGN.md section 12).
+  // nothing of src/ (DESIGN.md section 12) but the types of that API's JSON (src/protocol/wire.ts, and the
+  // projection registry's in src/projection/registry/json.ts), which leave no code behind.
   {
     files: ['ui/**/*.ts', 'ui/**/*.tsx'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/src/**'], message: 'The UI uses the public HTTP API only, never the server or store code.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/src/**', '!**/src/protocol/wire', '!**/src/projection/registry/json'],
+              message: 'The UI uses the public HTTP API only, never the server or store code.',
+            },
+            {
+              group: ['**/src/protocol/wire', '**/src/projection/registry/json'],
+              allowTypeImports: true,
+              message: 'The UI takes only the types of the wire format (import type), never its code.',
+            },
+          ],
+        },
       ],
     },
   },

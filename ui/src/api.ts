@@ -119,15 +119,3 @@ export const subscribe = async (path: string, onMessage: (message: EventSourceMe
     reader.releaseLock();
   }
 };
-
-/** An event as the API gives it. */
-export interface Recorded {
-  id: string;
-  stream: string;
-  revision: number;
-  position: string;
-  type: string;
-  data: unknown;
-  metadata: unknown;
-  recordedAt: string;
-}

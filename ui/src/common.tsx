@@ -112,3 +112,28 @@ export const formatBytes = (bytes: number | undefined) => {
 };
 
 export const formatNumber = (value: number | undefined) => (value === undefined ? '—' : value.toLocaleString('en'));
+
+/** A table's head: one column header per name. */
+export const Columns = ({ names }: { names: string[] }) => (
+  <thead>
+    <tr>
+      {names.map((name) => (
+        <th scope="col" key={name}>
+          {name}
+        </th>
+      ))}
+    </tr>
+  </thead>
+);
+
+/** One figure of a page's grid of figures; `long` for values that wrap (ids, hosts, times). */
+export const Stat = ({ label, value, testId, long }: { label: string; value: string; testId?: string; long?: boolean }) => (
+  <article>
+    <dl>
+      <dt>{label}</dt>
+      <dd data-testid={testId} class={long === true ? 'long' : undefined}>
+        {value}
+      </dd>
+    </dl>
+  </article>
+);

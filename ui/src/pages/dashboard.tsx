@@ -2,18 +2,13 @@
  * The store at a glance, polled every 3 seconds: /stats (the whole store, with the server's rates over the
  * last minute: needs a token without stream prefixes) and /health/ready (public).
  */
+import type { StoreStatsJson } from '../../../src/protocol/wire';
 import { api } from '../api';
-import { ErrorNote, formatBytes, formatNumber, useResource } from '../common';
+import { ErrorNote, formatBytes, formatNumber, useResource, Stat } from '../common';
 
-interface Stats {
-  engine: string;
-  events: number;
-  streams: number;
-  headPosition: string;
-  storeId: string;
-  epoch: number;
-  epochStart: string;
-  disk: { usedBytes?: number; budgetBytes?: number };
+/** `/stats`: the store's, and what the server adds. */
+interface Stats extends StoreStatsJson {
+  readOnly: { reason: string; since: string } | null;
   rates: { appendedEventsPerSecond: number; readEventsPerSecond: number; windowSeconds: number };
   subscriptions: number;
   replica?: { primary: string; live: boolean; appliedPosition: string; lagSeconds: number | null };
@@ -26,17 +21,6 @@ interface Ready {
 }
 
 const pollMs = 3000;
-
-const Stat = ({ label, value, testId, long }: { label: string; value: string; testId?: string; long?: boolean }) => (
-  <article>
-    <dl>
-      <dt>{label}</dt>
-      <dd data-testid={testId} class={long === true ? 'long' : undefined}>
-        {value}
-      </dd>
-    </dl>
-  </article>
-);
 
 const rate = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)}/s`;
 

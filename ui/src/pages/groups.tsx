@@ -3,33 +3,15 @@
  * consumers, and its parked events, which an admin may queue again (POST /groups/{group}/parked/replay) after confirming.
  */
 import { useState } from 'preact/hooks';
-import { api, query, segment, type Recorded } from '../api';
-import { Confirm, ErrorNote, formatNumber, Json, useResource } from '../common';
+import type { GroupInfoJson, ParkedPageJson } from '../../../src/protocol/wire';
+import { api, query, segment } from '../api';
+import { Confirm, ErrorNote, formatNumber, Json, useResource, Columns, Stat } from '../common';
 import { streamHref } from './streams';
-
-interface GroupInfo {
-  name: string;
-  settings: { source: unknown; strategy: string; maxRetries: number; paused: boolean };
-  checkpoint: string;
-  lastPosition: string;
-  lag: { events: number; estimated: boolean; seconds: number };
-  pending: number;
-  inFlight: number;
-  parked: number;
-  consumers: { name: string; inFlight: number; lastSeenAt: string }[];
-  rate: number;
-  state: 'live' | 'catching_up' | 'paused';
-  replay?: { from: string; to: string; next: string };
-}
-interface ParkedPage {
-  parked: { event: Recorded; reason: string; attempts: number; parkedAt: string }[];
-  next?: string;
-}
 
 const href = (name: string) => `#/groups/${segment(name)}`;
 
 const GroupList = () => {
-  const groups = useResource(() => api.json<{ groups: GroupInfo[] }>('/groups'), 'groups', 5000);
+  const groups = useResource(() => api.json<{ groups: GroupInfoJson[] }>('/groups'), 'groups', 5000);
   return (
     <section aria-labelledby="groups-title">
       <h1 id="groups-title">Consumer groups</h1>
@@ -39,17 +21,7 @@ const GroupList = () => {
           <p class="note">No consumer groups.</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col">State</th>
-                <th scope="col">Lag</th>
-                <th scope="col">Pending</th>
-                <th scope="col">In flight</th>
-                <th scope="col">Parked</th>
-                <th scope="col">Consumers</th>
-              </tr>
-            </thead>
+            <Columns names={['Group', 'State', 'Lag', 'Pending', 'In flight', 'Parked', 'Consumers']} />
             <tbody>
               {groups.data.groups.map((g) => (
                 <tr key={g.name}>
@@ -76,10 +48,10 @@ const GroupList = () => {
 
 const Group = ({ name }: { name: string }) => {
   const path = `/groups/${segment(name)}`;
-  const info = useResource(() => api.json<GroupInfo>(path), `info\u0000${name}`, 5000);
+  const info = useResource(() => api.json<GroupInfoJson>(path), `info\u0000${name}`, 5000);
   const [after, setAfter] = useState<(string | undefined)[]>([undefined]);
   const parked = useResource(
-    () => api.json<ParkedPage>(query(`${path}/parked`, { after: after[after.length - 1], limit: '50' })),
+    () => api.json<ParkedPageJson>(query(`${path}/parked`, { after: after[after.length - 1], limit: '50' })),
     `parked\u0000${name}\u0000${after[after.length - 1] ?? ''}`,
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -127,12 +99,7 @@ const Group = ({ name }: { name: string }) => {
               ['Rate', `${g.rate.toFixed(1)}/s`],
             ] as const
           ).map(([label, value]) => (
-            <article key={label}>
-              <dl>
-                <dt>{label}</dt>
-                <dd>{value}</dd>
-              </dl>
-            </article>
+            <Stat key={label} label={label} value={value} />
           ))}
         </div>
       )}
@@ -149,13 +116,7 @@ const Group = ({ name }: { name: string }) => {
             <p class="note">No consumers.</p>
           ) : (
             <table data-testid="consumers">
-              <thead>
-                <tr>
-                  <th scope="col">Consumer</th>
-                  <th scope="col">In flight</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
+              <Columns names={['Consumer', 'In flight', 'Last seen']} />
               <tbody>
                 {g.consumers.map((c) => (
                   <tr key={c.name}>
@@ -184,15 +145,7 @@ const Group = ({ name }: { name: string }) => {
         ) : (
           <>
             <table data-testid="parked">
-              <thead>
-                <tr>
-                  <th scope="col">Select</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Parked at</th>
-                </tr>
-              </thead>
+              <Columns names={['Select', 'Event', 'Reason', 'Attempts', 'Parked at']} />
               <tbody>
                 {parked.data.parked.map(({ event, reason, attempts, parkedAt }) => (
                   <tr key={event.position}>

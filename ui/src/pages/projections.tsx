@@ -5,44 +5,16 @@
  */
 import { useState } from 'preact/hooks';
 import { api, segment } from '../api';
-import { Confirm, ErrorNote, formatNumber, Json, useResource } from '../common';
-
-interface Progress {
-  done: number;
-  total: number;
-  etaSeconds: number | null;
-}
-interface ProjectionRequest {
-  requestId: string;
-  kind: string;
-  state: string;
-  createdAt: string;
-  error: string | null;
-  progress: Progress | null;
-}
-interface ProjectionInfo {
-  name: string;
-  runnerId: string;
-  version: number;
-  activeVersion: number | null;
-  state: 'running' | 'paused' | 'failed' | 'stopped' | 'stale';
-  position: string;
-  lag: number;
-  rate: number;
-  progress: Progress;
-  lastError: { message: string; eventType?: string; position?: string } | null;
-  host: string;
-  heartbeatAt: string;
-  requests: ProjectionRequest[];
-}
+import type { ProjectionInfoJson } from '../../../src/projection/registry/json';
+import { Confirm, ErrorNote, formatNumber, Json, useResource, Columns, Stat } from '../common';
 
 const href = (name: string) => `#/projections/${segment(name)}`;
 
-const ProgressBar = ({ progress, label }: { progress: Progress; label: string }) =>
+const ProgressBar = ({ progress, label }: { progress: ProjectionInfoJson['progress']; label: string }) =>
   progress.total === 0 ? null : <progress value={progress.done} max={progress.total} aria-label={label} />;
 
 const ProjectionList = () => {
-  const list = useResource(() => api.json<{ projections: ProjectionInfo[] }>('/projections'), 'projections', 5000);
+  const list = useResource(() => api.json<{ projections: ProjectionInfoJson[] }>('/projections'), 'projections', 5000);
   return (
     <section aria-labelledby="projections-title">
       <h1 id="projections-title">Projections</h1>
@@ -52,16 +24,7 @@ const ProjectionList = () => {
           <p class="note">No projection has reported to this server.</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Projection</th>
-                <th scope="col">State</th>
-                <th scope="col">Position</th>
-                <th scope="col">Lag</th>
-                <th scope="col">Rate</th>
-                <th scope="col">Runner</th>
-              </tr>
-            </thead>
+            <Columns names={['Projection', 'State', 'Position', 'Lag', 'Rate', 'Runner']} />
             <tbody>
               {list.data.projections.map((p) => (
                 <tr key={p.name}>
@@ -84,7 +47,7 @@ const ProjectionList = () => {
 
 const Projection = ({ name }: { name: string }) => {
   const path = `/projections/${segment(name)}`;
-  const info = useResource(() => api.json<ProjectionInfo>(path), name, 3000);
+  const info = useResource(() => api.json<ProjectionInfoJson>(path), name, 3000);
   const [confirm, setConfirm] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const ask = async (kind: 'replay' | 'pause' | 'resume') => {
@@ -129,12 +92,7 @@ const Projection = ({ name }: { name: string }) => {
                 ['Heartbeat', p.heartbeatAt],
               ] as const
             ).map(([label, value]) => (
-              <article key={label}>
-                <dl>
-                  <dt>{label}</dt>
-                  <dd class={label === 'Runner' || label === 'Heartbeat' ? 'long' : undefined}>{value}</dd>
-                </dl>
-              </article>
+              <Stat key={label} label={label} value={value} long={label === 'Runner' || label === 'Heartbeat'} />
             ))}
           </div>
           <ProgressBar progress={p.progress} label="Progress of the work under way" />
@@ -157,15 +115,7 @@ const Projection = ({ name }: { name: string }) => {
             <p class="note">No requests.</p>
           ) : (
             <table data-testid="requests">
-              <thead>
-                <tr>
-                  <th scope="col">Request</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
+              <Columns names={['Request', 'Kind', 'State', 'Progress', 'Created']} />
               <tbody>
                 {p.requests.map((r) => (
                   <tr key={r.requestId}>

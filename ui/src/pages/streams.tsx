@@ -4,13 +4,10 @@
  * confirmation. Streams a token may not read are already left out by the server.
  */
 import { useState } from 'preact/hooks';
-import { api, ApiError, query, segment, type Recorded } from '../api';
-import { Confirm, ErrorNote, Json, useResource } from '../common';
+import type { EventPageJson, RecordedEventJson, StreamListJson } from '../../../src/protocol/wire';
+import { api, ApiError, query, segment } from '../api';
+import { Confirm, ErrorNote, Json, useResource, Columns } from '../common';
 
-interface StreamList {
-  streams: { stream: string; revision: number; position?: string; deleted?: 'soft' | 'hard' }[];
-  next?: string;
-}
 const pageSize = 25;
 
 export const streamHref = (name: string) => `#/streams/${segment(name)}`;
@@ -22,7 +19,7 @@ export const Streams = () => {
   const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
   const after = pages[pages.length - 1];
   const list = useResource(
-    () => api.json<StreamList>(query('/streams', { prefix, after, limit: String(pageSize) })),
+    () => api.json<StreamListJson>(query('/streams', { prefix, after, limit: String(pageSize) })),
     `${prefix}\u0000${after ?? ''}`,
   );
   return (
@@ -56,13 +53,7 @@ export const Streams = () => {
             <p class="note">No streams{prefix === '' ? '' : ` starting with “${prefix}”`}.</p>
           ) : (
             <table aria-busy={list.loading}>
-              <thead>
-                <tr>
-                  <th scope="col">Stream</th>
-                  <th scope="col">Revision</th>
-                  <th scope="col">Last position</th>
-                </tr>
-              </thead>
+              <Columns names={['Stream', 'Revision', 'Last position']} />
               <tbody>
                 {list.data.streams.map((s) => (
                   <tr key={s.stream}>
@@ -96,12 +87,7 @@ export const Streams = () => {
   );
 };
 
-interface EventPage {
-  events: Recorded[];
-  next?: string;
-}
-
-const EventRow = ({ event }: { event: Recorded }) => (
+const EventRow = ({ event }: { event: RecordedEventJson }) => (
   <details>
     <summary>
       <span class="mono">#{event.revision}</span> <strong>{event.type}</strong> <small class="mono">{event.recordedAt}</small>
@@ -125,7 +111,10 @@ export const Stream = ({ name }: { name: string }) => {
   const path = `/streams/${segment(name)}`;
   const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
   const from = pages[pages.length - 1] ?? 'end';
-  const events = useResource(() => api.json<EventPage>(query(path, { from, direction: 'backwards', limit: '20' })), `${name}\u0000${from}`);
+  const events = useResource(
+    () => api.json<EventPageJson>(query(path, { from, direction: 'backwards', limit: '20' })),
+    `${name}\u0000${from}`,
+  );
   const metadata = useResource(() => api.json<unknown>(`${path}/metadata`), `meta\u0000${name}`);
   const snapshot = useResource(
     () =>

@@ -6,8 +6,9 @@
  */
 import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, query, subscribe, type Recorded } from '../api';
-import { ErrorNote } from '../common';
+import type { RecordedEventJson } from '../../../src/protocol/wire';
+import { ApiError, query, subscribe } from '../api';
+import { ErrorNote, Columns } from '../common';
 import { streamHref } from './streams';
 
 const shown = 200;
@@ -32,17 +33,17 @@ interface Filters {
 }
 
 interface View {
-  events: Recorded[];
+  events: RecordedEventJson[];
   received: number;
   state: 'connecting' | 'catching up' | 'live' | 'paused' | 'reconnecting' | 'stopped';
 }
 
 /** A row of the tail, drawn once: an event does not change, so a draw only adds rows and drops the oldest. */
-class Row extends Component<{ event: Recorded }> {
-  override shouldComponentUpdate(next: { event: Recorded }) {
+class Row extends Component<{ event: RecordedEventJson }> {
+  override shouldComponentUpdate(next: { event: RecordedEventJson }) {
     return next.event !== this.props.event;
   }
-  override render({ event }: { event: Recorded }) {
+  override render({ event }: { event: RecordedEventJson }) {
     return (
       <tr>
         <td>{event.position}</td>
@@ -64,7 +65,7 @@ export const Tail = () => {
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [view, setView] = useState<View>({ events: [], received: 0, state: 'connecting' });
-  const pending = useRef<Recorded[]>([]);
+  const pending = useRef<RecordedEventJson[]>([]);
   const received = useRef(0);
   useEffect(() => {
     if (paused) {
@@ -117,7 +118,7 @@ export const Tail = () => {
               if (message.event === 'caught-up') state = 'live';
               else if (message.event === 'problem') setError(new ApiError(0, 'subscription', message.data));
               else if (message.event === undefined || message.event === 'message') {
-                const event = JSON.parse(message.data) as Recorded;
+                const event = JSON.parse(message.data) as RecordedEventJson;
                 last = event.position;
                 received.current++;
                 pending.current.push(event);
@@ -202,14 +203,7 @@ export const Tail = () => {
       </div>
       <ErrorNote error={error} />
       <table class="tail" data-testid="tail">
-        <thead>
-          <tr>
-            <th scope="col">Position</th>
-            <th scope="col">Stream</th>
-            <th scope="col">Type</th>
-            <th scope="col">Data</th>
-          </tr>
-        </thead>
+        <Columns names={['Position', 'Stream', 'Type', 'Data']} />
         <tbody>
           {view.events.map((event) => (
             <Row key={event.position} event={event} />
