@@ -137,3 +137,40 @@ export const Stat = ({ label, value, testId, long }: { label: string; value: str
     </dl>
   </article>
 );
+
+/**
+ * Paging by cursor (a read's `next`): the cursor of every page shown so far, the last one the current
+ * page's (undefined for the first), so that going back needs no reverse read.
+ */
+export const usePages = () => {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    first: cursors.length === 1,
+    back: () => setCursors(cursors.slice(0, -1)),
+    forward: (next: string | undefined) => setCursors([...cursors, next]),
+    reset: () => setCursors([undefined]),
+  };
+};
+
+/** The buttons to the page before and the page after (`next`, absent on the last page). */
+export const PageButtons = ({
+  pages,
+  next,
+  label,
+  labels = ['Previous', 'Next'],
+}: {
+  pages: ReturnType<typeof usePages>;
+  next: string | undefined;
+  label: string;
+  labels?: [string, string];
+}) => (
+  <nav class="row" aria-label={label}>
+    <button type="button" class="secondary" disabled={pages.first} onClick={pages.back}>
+      {labels[0]}
+    </button>
+    <button type="button" class="secondary" disabled={next === undefined} onClick={() => pages.forward(next)}>
+      {labels[1]}
+    </button>
+  </nav>
+);

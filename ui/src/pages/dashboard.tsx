@@ -4,7 +4,7 @@
  */
 import type { StoreStatsJson } from '../../../src/protocol/wire';
 import { api } from '../api';
-import { ErrorNote, formatBytes, formatNumber, useResource, Stat } from '../common';
+import { ErrorNote, formatBytes, formatNumber, Stat, useResource } from '../common';
 
 /** `/stats`: the store's, and what the server adds. */
 interface Stats extends StoreStatsJson {

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import type { GroupInfoJson, ParkedPageJson } from '../../../src/protocol/wire';
 import { api, query, segment } from '../api';
-import { Confirm, ErrorNote, formatNumber, Json, useResource, Columns, Stat } from '../common';
+import { Columns, Confirm, ErrorNote, formatNumber, Json, PageButtons, Stat, useResource, usePages } from '../common';
 import { streamHref } from './streams';
 
 const href = (name: string) => `#/groups/${segment(name)}`;
@@ -49,10 +49,10 @@ const GroupList = () => {
 const Group = ({ name }: { name: string }) => {
   const path = `/groups/${segment(name)}`;
   const info = useResource(() => api.json<GroupInfoJson>(path), `info\u0000${name}`, 5000);
-  const [after, setAfter] = useState<(string | undefined)[]>([undefined]);
+  const pages = usePages();
   const parked = useResource(
-    () => api.json<ParkedPageJson>(query(`${path}/parked`, { after: after[after.length - 1], limit: '50' })),
-    `parked\u0000${name}\u0000${after[after.length - 1] ?? ''}`,
+    () => api.json<ParkedPageJson>(query(`${path}/parked`, { after: pages.cursor, limit: '50' })),
+    `parked\u0000${name}\u0000${pages.cursor ?? ''}`,
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirm, setConfirm] = useState(false);
@@ -171,18 +171,8 @@ const Group = ({ name }: { name: string }) => {
               <button type="button" onClick={() => setConfirm(true)}>
                 {selected.size > 0 ? `Replay ${selected.size} selected…` : 'Replay all parked…'}
               </button>
-              <button type="button" class="secondary" disabled={after.length === 1} onClick={() => setAfter(after.slice(0, -1))}>
-                Previous
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                disabled={parked.data.next === undefined}
-                onClick={() => setAfter([...after, parked.data?.next])}
-              >
-                Next
-              </button>
             </div>
+            <PageButtons pages={pages} next={parked.data.next} label="Pages of parked events" />
           </>
         ))}
       <Confirm

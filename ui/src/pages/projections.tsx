@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { api, segment } from '../api';
 import type { ProjectionInfoJson } from '../../../src/projection/registry/json';
-import { Confirm, ErrorNote, formatNumber, Json, useResource, Columns, Stat } from '../common';
+import { Columns, Confirm, ErrorNote, formatNumber, Json, Stat, useResource } from '../common';
 
 const href = (name: string) => `#/projections/${segment(name)}`;
 

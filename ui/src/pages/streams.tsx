@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import type { EventPageJson, RecordedEventJson, StreamListJson } from '../../../src/protocol/wire';
 import { api, ApiError, query, segment } from '../api';
-import { Confirm, ErrorNote, Json, useResource, Columns } from '../common';
+import { Columns, Confirm, ErrorNote, Json, PageButtons, useResource, usePages } from '../common';
 
 const pageSize = 25;
 
@@ -15,9 +15,8 @@ export const streamHref = (name: string) => `#/streams/${segment(name)}`;
 export const Streams = () => {
   const [prefix, setPrefix] = useState('');
   const [typed, setTyped] = useState('');
-  // The `after` of each page shown so far: the last one is the current page.
-  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
-  const after = pages[pages.length - 1];
+  const pages = usePages();
+  const after = pages.cursor;
   const list = useResource(
     () => api.json<StreamListJson>(query('/streams', { prefix, after, limit: String(pageSize) })),
     `${prefix}\u0000${after ?? ''}`,
@@ -31,7 +30,7 @@ export const Streams = () => {
         onSubmit={(event) => {
           event.preventDefault();
           setPrefix(typed.trim());
-          setPages([undefined]);
+          pages.reset();
         }}
       >
         <label for="prefix" class="visually-hidden">
@@ -68,19 +67,7 @@ export const Streams = () => {
               </tbody>
             </table>
           )}
-          <nav class="row" aria-label="Pages of streams">
-            <button type="button" class="secondary" disabled={pages.length === 1} onClick={() => setPages(pages.slice(0, -1))}>
-              Previous
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={list.data.next === undefined}
-              onClick={() => setPages([...pages, list.data?.next])}
-            >
-              Next
-            </button>
-          </nav>
+          <PageButtons pages={pages} next={list.data.next} label="Pages of streams" />
         </>
       )}
     </section>
@@ -109,8 +96,8 @@ const EventRow = ({ event }: { event: RecordedEventJson }) => (
 
 export const Stream = ({ name }: { name: string }) => {
   const path = `/streams/${segment(name)}`;
-  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
-  const from = pages[pages.length - 1] ?? 'end';
+  const pages = usePages();
+  const from = pages.cursor ?? 'end';
   const events = useResource(
     () => api.json<EventPageJson>(query(path, { from, direction: 'backwards', limit: '20' })),
     `${name}\u0000${from}`,
@@ -158,19 +145,7 @@ export const Stream = ({ name }: { name: string }) => {
           ) : (
             events.data.events.map((event) => <EventRow key={event.id} event={event} />)
           )}
-          <nav class="row" aria-label="Pages of events">
-            <button type="button" class="secondary" disabled={pages.length === 1} onClick={() => setPages(pages.slice(0, -1))}>
-              Newer
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={events.data.next === undefined}
-              onClick={() => setPages([...pages, events.data?.next])}
-            >
-              Older
-            </button>
-          </nav>
+          <PageButtons pages={pages} next={events.data.next} label="Pages of events" labels={['Newer', 'Older']} />
         </div>
       )}
       <h2>Metadata and ACL</h2>

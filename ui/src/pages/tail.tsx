@@ -8,7 +8,7 @@ import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RecordedEventJson } from '../../../src/protocol/wire';
 import { ApiError, query, subscribe } from '../api';
-import { ErrorNote, Columns } from '../common';
+import { Columns, ErrorNote } from '../common';
 import { streamHref } from './streams';
 
 const shown = 200;
