@@ -2,13 +2,13 @@
  * `annals copy`: one store's log into another, directly (a server or a store opened here on each side),
  * by the rules of `annals import`: positions kept where the target allows it, resumable, verified.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { recordedToJsonText } from '../protocol/wire.js';
 import { ConflictError, InvalidArgumentError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { RecordedEvent } from '../store/model.js';
 import type { SizedEvent } from './transfer/export-file.js';
-import { positionsOf } from './transfer/plan.js';
+import { positionsOf, positionsOption } from './transfer/plan.js';
 import type { ResumePoint } from './transfer/resume.js';
 import { addSideOptions, openSide, type Side } from './transfer/sides.js';
 import { transfer } from './transfer/transfer.js';
@@ -92,12 +92,7 @@ export const copyCommand = () =>
           "copy a store's whole log, system events included, into another store: SQLite to PostgreSQL and back, or through servers",
         )
         .option('--from <position>', 'the first position to copy (default: the start)')
-        .addOption(
-          new Option(
-            '--positions <how>',
-            'keep: as in the source (an empty target, or a copy of the source); new: after what the target holds',
-          ).choices(['keep', 'new']),
-        )
+        .addOption(positionsOption())
         .option('--no-verify', 'skip reading both logs back and comparing them'),
       'source-',
       'source',

@@ -2,10 +2,10 @@
  * `annals import --file FILE`: the events of an export into a store, in batches, keeping their positions
  * where the target allows it (src/cli/transfer/plan.ts); run again after an interruption, it goes on.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { InvalidArgumentError } from '../store/errors.js';
 import { openExportFile } from './transfer/export-file.js';
-import { positionsOf } from './transfer/plan.js';
+import { positionsOf, positionsOption } from './transfer/plan.js';
 import { addSideOptions, openSide } from './transfer/sides.js';
 import { transfer } from './transfer/transfer.js';
 
@@ -52,12 +52,7 @@ export const importCommand = () =>
     new Command('import')
       .description('write the events of an export (annals export) into a store, keeping ids, streams, revisions and times')
       .option('--file <file>', 'the NDJSON file to import')
-      .addOption(
-        new Option(
-          '--positions <how>',
-          'keep: as in the source (an empty target, or a copy of the source); new: after what the target holds',
-        ).choices(['keep', 'new']),
-      )
+      .addOption(positionsOption())
       .option('--no-verify', 'skip reading the target back and comparing it with the file'),
     '',
     'target',

@@ -3,12 +3,20 @@
  * identity) when the target is empty or is already a copy of the source, else with new positions after
  * what the target holds; `--positions` forces one, and keeping is refused where it cannot be done.
  */
+import { Option } from 'commander';
 import { ConflictError, InvalidArgumentError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { RecordedEvent, StoreIdentity, StoreStats } from '../../store/model.js';
 import type { ResumePoint } from './resume.js';
 
 export type Positions = 'keep' | 'new';
+
+/** The `--positions` flag of import and copy; `positionsOf` reads its value. */
+export const positionsOption = () =>
+  new Option(
+    '--positions <how>',
+    'keep: as in the source (an empty target, or a copy of the source); new: after what the target holds',
+  ).choices(['keep', 'new']);
 
 export const positionsOf = (value: string | undefined): Positions | undefined => {
   if (value === undefined || value === 'keep' || value === 'new') return value;
