@@ -10,8 +10,8 @@ import { ConflictError, InvalidArgumentError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoreStats } from '../store/model.js';
 import { eventOf, parseLine } from './transfer/event-line.js';
-import { headerLine, headerOf, isHeader, type ExportHeader } from './transfer/header.js';
-import { linesOf } from './transfer/lines.js';
+import { headerOfFile } from './transfer/export-file.js';
+import { headerLine, isHeader } from './transfer/header.js';
 import { meter } from './transfer/meter.js';
 import { addSideOptions, openSide } from './transfer/sides.js';
 import { fileSink, stdoutSink, type Sink } from './transfer/sink.js';
@@ -35,12 +35,7 @@ const positionFlag = (flag: string, value: string) => {
 const resumeFrom = async (path: string, store: EventStore, stats: StoreStats): Promise<{ keep: number; from: bigint } | undefined> => {
   const { complete, lastLine } = await tailOf(path);
   if (lastLine === undefined) return undefined;
-  let header: ExportHeader | undefined;
-  for await (const line of linesOf(path)) {
-    const value = parseLine(line.text, `${path} line ${line.number}`);
-    if (isHeader(value)) header = headerOf(value as Record<string, unknown>, `${path} line ${line.number}`);
-    break;
-  }
+  const header = await headerOfFile(path);
   if (header === undefined) throw new InvalidArgumentError(`${path} has no export header, so --resume cannot tell what it is an export of`);
   if (header.storeId !== stats.storeId || header.epoch !== stats.epoch) {
     throw new ConflictError(

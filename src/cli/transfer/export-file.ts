@@ -54,14 +54,18 @@ async function* eventsOf(path: string): AsyncGenerator<SizedEvent> {
   }
 }
 
-export const openExportFile = async (path: string): Promise<ExportFile> => {
-  if (!existsSync(path)) throw new InvalidArgumentError(`--file ${path} does not exist`);
-  let header: ExportHeader | undefined;
+/** The header of an export file: its first line, when that is one. */
+export const headerOfFile = async (path: string): Promise<ExportHeader | undefined> => {
   for await (const line of linesOf(path)) {
     const value = parsed(path, line);
-    if (isHeader(value)) header = headerOf(value as Record<string, unknown>, whereOf(path, line));
-    break;
+    return isHeader(value) ? headerOf(value as Record<string, unknown>, whereOf(path, line)) : undefined;
   }
+  return undefined;
+};
+
+export const openExportFile = async (path: string): Promise<ExportFile> => {
+  if (!existsSync(path)) throw new InvalidArgumentError(`--file ${path} does not exist`);
+  const header = await headerOfFile(path);
   // The last complete line gives how far the file goes; a broken one is named when the events reach it.
   const { lastLine } = await tailOf(path);
   let lastPosition = 0n;
