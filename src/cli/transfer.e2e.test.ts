@@ -37,6 +37,21 @@ describe('annals export, import and copy', () => {
       assert.equal(JSON.parse(header!).annals, 'export');
       assert.ok(lines.some((line) => JSON.parse(line).type === '$deleted'));
 
+      // An export cut short mid-line goes on after its last complete line, and ends as a whole one does.
+      const whole = readFileSync(file, 'utf8');
+      const cut = join(dir, 'cut.ndjson');
+      writeFileSync(cut, whole.slice(0, Math.floor(whole.length * 0.6)));
+      const resumed = on(['export', '--out', cut, '--resume']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(resumed.stdout, /going on from position \d+/);
+      assert.equal(readFileSync(cut, 'utf8'), whole);
+      // A file of another store is refused, not appended to.
+      const other = join(dir, 'other.ndjson');
+      writeFileSync(other, whole.replace(/"storeId":"[^"]+"/, '"storeId":"another-store"'));
+      const refused = on(['export', '--out', other, '--resume']);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /is an export of another-store/);
+
       const imported = run(['import', '--file', file, '--engine', 'sqlite', '--data', join(dir, 'copy')]);
       assert.equal(imported.status, 0, imported.stderr);
       assert.match(imported.stdout + imported.stderr, /verified \d+ events/);
