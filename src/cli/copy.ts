@@ -4,11 +4,11 @@
  */
 import { Command } from 'commander';
 import { recordedToJsonText } from '../protocol/wire.js';
-import { ConflictError, InvalidArgumentError } from '../store/errors.js';
+import { ConflictError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { RecordedEvent } from '../store/model.js';
 import type { SizedEvent } from './transfer/export-file.js';
-import { positionsOf, positionsOption } from './transfer/plan.js';
+import { positionFlag, positionsOf, positionsOption } from './transfer/plan.js';
 import type { ResumePoint } from './transfer/resume.js';
 import { addSideOptions, openSide, type Side } from './transfer/sides.js';
 import { transfer } from './transfer/transfer.js';
@@ -47,11 +47,8 @@ async function* sized(events: AsyncIterable<RecordedEvent>): AsyncGenerator<Size
 }
 
 const copyLog = async (options: CopyOptions, command: Command) => {
-  if (options.from !== undefined && !/^[0-9]{1,19}$/.test(options.from)) {
-    throw new InvalidArgumentError(`--from is '${options.from}'; allowed: a position (digits)`);
-  }
   const positions = positionsOf(options.positions);
-  const from = options.from === undefined ? 1n : BigInt(options.from);
+  const from = options.from === undefined ? 1n : positionFlag('--from', options.from);
   const opened: Side[] = [];
   try {
     const source = await openSide(command, 'source-', 'source');

@@ -11,6 +11,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { StoreStats } from '../store/model.js';
 import { eventOf, parseLine } from './transfer/event-line.js';
 import { headerOfFile } from './transfer/export-file.js';
+import { positionFlag } from './transfer/plan.js';
 import { headerLine, isHeader } from './transfer/header.js';
 import { meter } from './transfer/meter.js';
 import { addSideOptions, openSide } from './transfer/sides.js';
@@ -25,11 +26,6 @@ interface ExportOptions {
 
 /** Lines are gathered into chunks of about this many characters before they are written. */
 const chunkChars = 1 << 20;
-
-const positionFlag = (flag: string, value: string) => {
-  if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError(`${flag} is '${value}'; allowed: a position (digits)`);
-  return BigInt(value);
-};
 
 /** Where a partial export goes on, after checking it is an export of this store and its last event is this store's. */
 const resumeFrom = async (path: string, store: EventStore, stats: StoreStats): Promise<{ keep: number; from: bigint } | undefined> => {

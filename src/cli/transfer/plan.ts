@@ -11,6 +11,12 @@ import type { ResumePoint } from './resume.js';
 
 export type Positions = 'keep' | 'new';
 
+/** A `--from` flag's value as a position. */
+export const positionFlag = (flag: string, value: string) => {
+  if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError(`${flag} is '${value}'; allowed: a position (digits)`);
+  return BigInt(value);
+};
+
 /** The `--positions` flag of import and copy; `positionsOf` reads its value. */
 export const positionsOption = () =>
   new Option(
